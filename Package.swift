@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "spectral-audit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "spectral-audit", targets: ["spectral-audit"]),
+        .library(name: "SpectralAuditKit", targets: ["WeightFiles", "LinearAlgebra", "SpectralModel", "Audit", "AuditReport", "ReportWriters"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // C libraries: each shim holds only what Swift cannot import.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // The only importer of CHDF5.
+        .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
+        // The only importer of CLAPACK.
+        .target(name: "LinearAlgebra", dependencies: ["CLAPACK"]),
+        // Readers: format only, nothing about networks.
+        .target(name: "WeightFiles", dependencies: [
+            "HDF5Kit", "CCrypto",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // Operators, gates, operator product, forward/backward passes.
+        .target(name: "SpectralModel", dependencies: ["LinearAlgebra", "WeightFiles"]),
+        // The versioned report contract: no dependencies.
+        .target(name: "AuditReport"),
+        // Metrics of SPEC.md, bounds, GMSI, policy, checks.
+        .target(name: "Audit", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles", "AuditReport"]),
+        // Text, JSON, JUnit, Markdown, GitHub, HTML, annotated HDF5.
+        .target(name: "ReportWriters", dependencies: ["AuditReport", "HDF5Kit", "WeightFiles"]),
+        .executableTarget(name: "spectral-audit", dependencies: [
+            "Audit", "AuditReport", "ReportWriters", "WeightFiles",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "HDF5Kit"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "SpectralModelTests", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles"]),
+    ]
+)

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Writes an output file so that the final name only ever holds a complete file: the bytes go to
+/// a temporary file in the destination folder, are flushed to disk, and the temporary file is
+/// renamed over the final name. On any failure the temporary file is removed.
+public enum AtomicOutput {
+    public struct Failure: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path): cannot write output: \(reason)" }
+    }
+
+    /// Paths of temporary files currently being written, so a signal handler can remove them.
+    nonisolated(unsafe) public static var inFlight = Set<String>()
+    private static let lock = NSLock()
+
+    /// A temporary path next to `path`: `.NAME.tmp-PID-RANDOM`.
+    public static func temporaryPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        return dir + "/." + name + ".tmp-\(getpid())-" + tag
+    }
+
+    /// Refuses to overwrite an existing file unless `force`, and refuses to write over `protected`
+    /// paths (the input). Resolves symlinks before comparing.
+    public static func checkDestination(_ path: String, force: Bool, protected: [String]) throws {
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        for p in protected where URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path == target {
+            throw Failure(path: path, reason: "refusing to write over the input file")
+        }
+        if FileManager.default.fileExists(atPath: path) && !force {
+            throw Failure(path: path, reason: "file exists (pass --force to replace it)")
+        }
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw Failure(path: path, reason: "folder '\(dir)' does not exist")
+        }
+    }
+
+    /// Runs `produce` on a temporary path, fsyncs the result, then renames it to `path`.
+    public static func write(to path: String, _ produce: (String) throws -> Void) throws {
+        let tmp = temporaryPath(for: path)
+        lock.lock(); inFlight.insert(tmp); lock.unlock()
+        defer { lock.lock(); inFlight.remove(tmp); lock.unlock() }
+        do {
+            try produce(tmp)
+            let fd = open(tmp, O_RDONLY)
+            if fd >= 0 {
+                let rc = fsync(fd)
+                close(fd)
+                if rc != 0 { throw Failure(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
+            } else {
+                throw Failure(path: path, reason: "cannot reopen temporary file: \(String(cString: strerror(errno)))")
+            }
+            guard rename(tmp, path) == 0 else {
+                throw Failure(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(tmp)
+            if let f = error as? Failure { throw f }
+            throw Failure(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Writes `data` atomically.
+    public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { tmp in
+            guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+                throw Failure(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    /// Removes every temporary file still in flight (for SIGINT/SIGTERM handlers).
+    public static func removeInFlight() {
+        lock.lock(); let paths = inFlight; lock.unlock()
+        for p in paths { unlink(p) }
+    }
+}

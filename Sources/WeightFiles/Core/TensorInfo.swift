@@ -1,0 +1,65 @@
+/// What a tensor is for, as far as the file tells.
+public enum TensorRole: String, Sendable, Hashable, Codable {
+    /// Trainable or inference weights (kernels, biases, BatchNorm statistics, embeddings).
+    case weights
+    /// Optimizer slots (Adam moments, iteration counters): never audited.
+    case optimizerState = "optimizer_state"
+    /// Non-trainable integer or bookkeeping buffers (e.g. `num_batches_tracked`).
+    case buffer
+    /// Results written by spectral-audit itself into an annotated file.
+    case audit
+}
+
+/// How a 2-D (or conv) weight is laid out, as declared by the format (never guessed from shapes
+/// when the format says it). See SPEC.md §1.
+public enum Orientation: String, Sendable, Hashable, Codable {
+    /// Dense kernel stored `[in, out]` (Keras, GPT-2 `Conv1D`): operator = transpose.
+    case inOut = "in_out"
+    /// Dense weight stored `[out, in]` (PyTorch `nn.Linear`): operator = the array itself.
+    case outIn = "out_in"
+    /// Convolution kernel `[k..., in, out]` (Keras, TensorFlow).
+    case convHWIO = "conv_hwio"
+    /// Convolution kernel `[out, in/groups, k...]` (PyTorch).
+    case convOIHW = "conv_oihw"
+    /// Depthwise kernel `[k..., in, multiplier]` (Keras DepthwiseConv).
+    case depthwiseHWIM = "depthwise_hwim"
+    /// Not a matrix, or the format does not say.
+    case unknown
+}
+
+/// One tensor of a weight file, described without reading its data.
+public struct TensorInfo: Sendable, Hashable, Codable {
+    /// The name exactly as it appears in the file (HDF5: the full path without the leading `/`).
+    public var name: String
+    public var shape: [Int]
+    public var dtype: DType
+    public var byteOrder: ByteOrder
+    /// Storage as found: `contiguous`, `chunked`, `compact`, `deflated`, plus `fortran_order`
+    /// and filters where present (e.g. `chunked+gzip+shuffle`).
+    public var layout: String
+    public var role: TensorRole
+    /// The layer the tensor belongs to, when the format says (Keras) or the name implies.
+    public var layer: String?
+    /// The variable's short name inside its layer (`kernel`, `bias`, `gamma`, `weight`...).
+    public var variable: String?
+    public var orientation: Orientation
+
+    public init(name: String, shape: [Int], dtype: DType, byteOrder: ByteOrder, layout: String,
+                role: TensorRole = .weights, layer: String? = nil, variable: String? = nil,
+                orientation: Orientation = .unknown) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.byteOrder = byteOrder
+        self.layout = layout
+        self.role = role
+        self.layer = layer
+        self.variable = variable
+        self.orientation = orientation
+    }
+
+    /// Product of the dimensions (1 for a 0-d tensor). Shapes are validated by the readers to
+    /// make this overflow-free.
+    public var elementCount: Int { shape.reduce(1, *) }
+    public var byteCount: Int { elementCount * dtype.byteSize }
+}
