@@ -42,6 +42,6 @@ public struct WeightFileError: Error, Sendable, CustomStringConvertible, Equatab
         } else if let found {
             parts.append("found \(found)")
         }
-        return parts.joined(separator: ": ").replacingOccurrences(of: "\n", with: " ")
+        return String(parts.joined(separator: ": ").map { $0 == "\n" || $0 == "\r" ? " " : $0 })
     }
 }
