@@ -1,0 +1,449 @@
+/// The audit report, version 1: the one type every output (text, JSON, JUnit, Markdown, GitHub
+/// annotations, HTML, annotated HDF5) is rendered from. JSON field names are the SPEC.md names;
+/// `schemas/audit-report.schema.json` is its JSON Schema and changes in the same commit.
+///
+/// Numbers that are not finite are never written: they are `null`, and the object that holds
+/// them says why (`reason`).
+public struct AuditReportV1: Codable, Sendable, Equatable {
+    public var schemaVersion: String = ReportVersion.schemaVersion
+    public var definitions: String = ReportVersion.definitions
+    public var tool: ToolInfo = ToolInfo()
+    /// ISO 8601 UTC time of the run; omitted with `--no-timestamps`.
+    public var created: String?
+    public var input: InputInfo
+    public var settings: Settings
+    public var layers: [LayerReport]
+    public var network: NetworkReport
+    /// The Global Matrix Stability Index (SPEC §4, §5); `null` when unavailable (`gmsi_reason`).
+    public var gmsi: Double?
+    /// `weights` (from weights alone) or `data` (measured on probe inputs).
+    public var gmsiMode: String
+    public var gmsiComponents: [String: Double?]
+    public var gmsiReason: String?
+    /// Data-dependent measurements (SPEC §5), present with `--probe`.
+    public var data: DataReport?
+    public var checks: [Check]
+    public var verdict: Verdict
+    /// Things the tool assumed because the file did not say (e.g. activations).
+    public var assumptions: [String]
+    /// Partial audits (`--shard I/N`) say which part they hold.
+    public var shard: ShardInfo?
+
+    public init(created: String? = nil, input: InputInfo, settings: Settings, layers: [LayerReport],
+                network: NetworkReport, gmsi: Double?, gmsiMode: String, gmsiComponents: [String: Double?],
+                gmsiReason: String?, data: DataReport? = nil, checks: [Check], verdict: Verdict,
+                assumptions: [String], shard: ShardInfo? = nil) {
+        self.created = created
+        self.input = input
+        self.settings = settings
+        self.layers = layers
+        self.network = network
+        self.gmsi = gmsi
+        self.gmsiMode = gmsiMode
+        self.gmsiComponents = gmsiComponents
+        self.gmsiReason = gmsiReason
+        self.data = data
+        self.checks = checks
+        self.verdict = verdict
+        self.assumptions = assumptions
+        self.shard = shard
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", definitions, tool, created, input, settings, layers, network, gmsi
+        case gmsiMode = "gmsi_mode", gmsiComponents = "gmsi_components", gmsiReason = "gmsi_reason"
+        case data, checks, verdict, assumptions, shard
+    }
+
+    /// Failed checks, in report order.
+    public var failedChecks: [Check] { checks.filter { !$0.passed } }
+}
+
+public struct ToolInfo: Codable, Sendable, Equatable {
+    public var name: String = ReportVersion.toolName
+    public var version: String = ReportVersion.toolVersion
+    public init() {}
+}
+
+public struct InputInfo: Codable, Sendable, Equatable {
+    public var path: String
+    /// `npy`, `npz`, `safetensors`, `safetensors_sharded`, `hdf5`, `keras_h5`, `keras_weights_h5`, `keras_zip`.
+    public var format: String
+    public var sha256: String
+    public var bytes: Int
+    /// Where the network structure came from: `keras_config`, `manifest`, `inferred`.
+    public var architectureSource: String
+
+    public init(path: String, format: String, sha256: String, bytes: Int, architectureSource: String) {
+        self.path = path
+        self.format = format
+        self.sha256 = sha256
+        self.bytes = bytes
+        self.architectureSource = architectureSource
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, format, sha256, bytes, architectureSource = "architecture_source"
+    }
+}
+
+/// The options that change numbers, recorded so a report explains itself.
+public struct Settings: Codable, Sendable, Equatable {
+    /// `gram` (default), `exact` (gesdd), `topk:K`, `fast`.
+    public var svd: String
+    public var threshold: Double?
+    public var policy: String?
+    public var baseline: String?
+    public var maxIncreasePercent: Double?
+    /// Input size used for exact convolution spectra (`--input-shape`), if given.
+    public var inputShape: [Int]?
+    public var heavyTail: Bool
+    public var seed: UInt64
+
+    public init(svd: String = "gram", threshold: Double? = nil, policy: String? = nil, baseline: String? = nil,
+                maxIncreasePercent: Double? = nil, inputShape: [Int]? = nil, heavyTail: Bool = false, seed: UInt64 = 0) {
+        self.svd = svd
+        self.threshold = threshold
+        self.policy = policy
+        self.baseline = baseline
+        self.maxIncreasePercent = maxIncreasePercent
+        self.inputShape = inputShape
+        self.heavyTail = heavyTail
+        self.seed = seed
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case svd, threshold, policy, baseline, maxIncreasePercent = "max_increase_percent"
+        case inputShape = "input_shape", heavyTail = "heavy_tail", seed
+    }
+}
+
+public enum LayerStatus: String, Codable, Sendable, Equatable {
+    /// Metrics computed.
+    case analyzed
+    /// Deliberately not analysed (1-D tensors, optimizer state, integer buffers, pass-through layers).
+    case skipped
+    /// A kind of layer the tool cannot treat as an operator (attention, recurrent cells, …).
+    case unsupported
+    /// The weights contain NaN or ±Inf.
+    case nonFinite = "non_finite"
+}
+
+/// One row per layer of the model (and per stray tensor that belongs to no layer).
+public struct LayerReport: Codable, Sendable, Equatable {
+    public var name: String
+    /// `dense`, `conv1d`, `conv2d`, `conv3d`, `depthwise_conv2d`, `separable_conv2d`,
+    /// `batch_norm`, `embedding`, `activation`, `pooling`, `add`, `concatenate`, `flatten`,
+    /// `dropout`, `input`, `tensor` (a weight outside any known layer), `optimizer_state`, …
+    public var kind: String
+    /// Source tensor names exactly as `inspect` prints them.
+    public var tensors: [String]
+    public var status: LayerStatus
+    public var reason: String?
+    /// The operator's `[out, in]` (for conv: the `reshaped` matrix).
+    public var shape: [Int]?
+    /// How the stored array was turned into `[out, in]`, e.g. `in_out→transpose`.
+    public var orientation: String?
+    /// How the singular values were obtained: `gram_syevd`, `gesdd`, `lanczos_top_k`, …
+    public var method: String?
+    /// Claimed relative accuracy when `method` is approximate.
+    public var methodTolerance: Double?
+    public var metrics: SpectrumMetricsV1?
+    /// WeightWatcher-compatible heavy-tail metrics (with `--heavy-tail`).
+    public var heavyTail: HeavyTailV1?
+    /// Conv layers: σ_max of the convolution as a linear map on its input.
+    public var operatorNorm: Double?
+    /// `fft_exact` (circular padding at `--input-shape`) or `upper_bound` (any input size).
+    public var operatorNormMethod: String?
+    public var groups: Int?
+    /// The BatchNorm layer folded into this operator (`diag(s) A`), if any.
+    public var foldedBatchNorm: String?
+    /// The activation that follows this layer and its Lipschitz constant (SPEC §3).
+    public var activation: String?
+    public var activationLipschitz: Double?
+    /// `ln σ_1 / ln L` (SPEC §4), when the network bound is available and L > 1.
+    public var layerShare: Double?
+    /// The full singular-value spectrum (descending), omitted with `--omit-spectra`.
+    public var singularValues: [Double]?
+    /// Conv layers with an exact operator spectrum: its singular values (descending).
+    public var operatorSingularValues: [Double]?
+
+    public init(name: String, kind: String, tensors: [String], status: LayerStatus, reason: String? = nil) {
+        self.name = name
+        self.kind = kind
+        self.tensors = tensors
+        self.status = status
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, tensors, status, reason, shape, orientation, method
+        case methodTolerance = "method_tolerance", metrics, heavyTail = "heavy_tail"
+        case operatorNorm = "operator_norm", operatorNormMethod = "operator_norm_method", groups
+        case foldedBatchNorm = "folded_batch_norm", activation, activationLipschitz = "activation_lipschitz"
+        case layerShare = "layer_share", singularValues = "singular_values"
+        case operatorSingularValues = "operator_singular_values"
+    }
+}
+
+/// The per-operator metrics of SPEC §2, by their SPEC names. Optional fields are `null` when they
+/// cannot be computed from the spectrum available (e.g. entropies from a top-k spectrum).
+public struct SpectrumMetricsV1: Codable, Sendable, Equatable {
+    public var tol: Double
+    public var rank: Int?
+    public var spectralNorm: Double
+    public var sigmaMin: Double?
+    public var condition: Double?
+    public var frobenius: Double?
+    public var nuclear: Double?
+    public var stableRank: Double?
+    public var spectralEntropy: Double?
+    public var normalizedEntropy: Double?
+    public var effectiveRank: Double?
+    public var erankRV: Double?
+    public var typicalGain: Double?
+    public var entropyBound: Double?
+
+    public init(tol: Double, rank: Int?, spectralNorm: Double, sigmaMin: Double?, condition: Double?,
+                frobenius: Double?, nuclear: Double?, stableRank: Double?, spectralEntropy: Double?,
+                normalizedEntropy: Double?, effectiveRank: Double?, erankRV: Double?, typicalGain: Double?,
+                entropyBound: Double?) {
+        self.tol = tol
+        self.rank = rank
+        self.spectralNorm = spectralNorm
+        self.sigmaMin = sigmaMin
+        self.condition = condition
+        self.frobenius = frobenius
+        self.nuclear = nuclear
+        self.stableRank = stableRank
+        self.spectralEntropy = spectralEntropy
+        self.normalizedEntropy = normalizedEntropy
+        self.effectiveRank = effectiveRank
+        self.erankRV = erankRV
+        self.typicalGain = typicalGain
+        self.entropyBound = entropyBound
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tol, rank, spectralNorm = "spectral_norm", sigmaMin = "sigma_min", condition, frobenius, nuclear
+        case stableRank = "stable_rank", spectralEntropy = "spectral_entropy"
+        case normalizedEntropy = "normalized_entropy", effectiveRank = "effective_rank", erankRV = "erank_rv"
+        case typicalGain = "typical_gain", entropyBound = "entropy_bound"
+    }
+
+    /// The metric named `name` (SPEC name), for policies and checks.
+    public func value(named name: String) -> Double? {
+        switch name {
+        case "tol": return tol
+        case "rank": return rank.map(Double.init)
+        case "spectral_norm": return spectralNorm
+        case "sigma_min": return sigmaMin
+        case "condition": return condition
+        case "frobenius": return frobenius
+        case "nuclear": return nuclear
+        case "stable_rank": return stableRank
+        case "spectral_entropy": return spectralEntropy
+        case "normalized_entropy": return normalizedEntropy
+        case "effective_rank": return effectiveRank
+        case "erank_rv": return erankRV
+        case "typical_gain": return typicalGain
+        case "entropy_bound": return entropyBound
+        default: return nil
+        }
+    }
+
+    public static let names = ["tol", "rank", "spectral_norm", "sigma_min", "condition", "frobenius", "nuclear",
+                               "stable_rank", "spectral_entropy", "normalized_entropy", "effective_rank",
+                               "erank_rv", "typical_gain", "entropy_bound"]
+}
+
+public struct HeavyTailV1: Codable, Sendable, Equatable {
+    public var wwAlpha: Double?
+    public var wwAlphaWeighted: Double?
+    public var wwXmin: Double?
+    public var wwKSDistance: Double?
+    public var mpBulkEdge: Double?
+    public var mpSpikes: Int?
+
+    public init(wwAlpha: Double?, wwAlphaWeighted: Double?, wwXmin: Double?, wwKSDistance: Double?,
+                mpBulkEdge: Double?, mpSpikes: Int?) {
+        self.wwAlpha = wwAlpha
+        self.wwAlphaWeighted = wwAlphaWeighted
+        self.wwXmin = wwXmin
+        self.wwKSDistance = wwKSDistance
+        self.mpBulkEdge = mpBulkEdge
+        self.mpSpikes = mpSpikes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case wwAlpha = "ww_alpha", wwAlphaWeighted = "ww_alpha_weighted", wwXmin = "ww_xmin"
+        case wwKSDistance = "ww_ks_distance", mpBulkEdge = "ww_mp_bulk_edge", mpSpikes = "ww_mp_spikes"
+    }
+}
+
+/// One factor of the network-level product (SPEC §4).
+public struct ChainFactor: Codable, Sendable, Equatable {
+    /// The layer it comes from.
+    public var layer: String
+    /// `operator` (σ_1), `activation` (Lip φ), `pooling`, `residual` (1 + Lip F), `concatenate`.
+    public var kind: String
+    /// The factor itself (≥ 0).
+    public var value: Double
+
+    public init(layer: String, kind: String, value: Double) {
+        self.layer = layer
+        self.kind = kind
+        self.value = value
+    }
+}
+
+/// Network-level bounds from weights alone (SPEC §4).
+public struct NetworkReport: Codable, Sendable, Equatable {
+    /// `L = Π σ_1(A_l) · Π Lip(φ_l)`; `null` when unavailable or beyond Float64 (then use the log).
+    public var lipschitzBound: Double?
+    public var log10LipschitzBound: Double?
+    /// `T = L · sqrt(min_k e^{H(A_k)} / d)`.
+    public var typicalBound: Double?
+    /// The same with `stable_rank` in place of `e^H` (tighter).
+    public var typicalBoundStableRank: Double?
+    /// Input dimension `d` used in the typical bounds.
+    public var inputDimension: Int?
+    /// The factors in input-to-output order (for graphs: the factors along the critical path;
+    /// branches are summarised by their combined factor).
+    public var chain: [ChainFactor]
+    /// Why the bound is unavailable, when it is.
+    public var reason: String?
+
+    public init(lipschitzBound: Double? = nil, log10LipschitzBound: Double? = nil, typicalBound: Double? = nil,
+                typicalBoundStableRank: Double? = nil, inputDimension: Int? = nil, chain: [ChainFactor] = [],
+                reason: String? = nil) {
+        self.lipschitzBound = lipschitzBound
+        self.log10LipschitzBound = log10LipschitzBound
+        self.typicalBound = typicalBound
+        self.typicalBoundStableRank = typicalBoundStableRank
+        self.inputDimension = inputDimension
+        self.chain = chain
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lipschitzBound = "lipschitz_bound", log10LipschitzBound = "log10_lipschitz_bound"
+        case typicalBound = "typical_bound", typicalBoundStableRank = "typical_bound_stable_rank"
+        case inputDimension = "input_dimension", chain, reason
+    }
+}
+
+/// One verdict-relevant comparison.
+public struct Check: Codable, Sendable, Equatable {
+    /// Stable identifier, e.g. `gmsi.threshold`, `layer.spectral_norm.max`, `layer.finite`.
+    public var id: String
+    /// The layer checked, or `null` for network-level checks.
+    public var layer: String?
+    public var metric: String
+    public var value: Double?
+    public var limit: Double?
+    /// `<=` (value must not exceed limit), `>=`, or `finite`.
+    public var comparison: String
+    public var passed: Bool
+    public var message: String
+
+    public init(id: String, layer: String?, metric: String, value: Double?, limit: Double?, comparison: String,
+                passed: Bool, message: String) {
+        self.id = id
+        self.layer = layer
+        self.metric = metric
+        self.value = value
+        self.limit = limit
+        self.comparison = comparison
+        self.passed = passed
+        self.message = message
+    }
+}
+
+public enum Verdict: String, Codable, Sendable, Equatable {
+    case pass
+    case fail
+}
+
+public struct ShardInfo: Codable, Sendable, Equatable {
+    public var index: Int
+    public var count: Int
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+}
+
+/// Data-dependent measurements with probe inputs (SPEC §5).
+public struct DataReport: Codable, Sendable, Equatable {
+    public var probeCount: Int
+    public var probePath: String
+    public var labelsPath: String?
+    public var loss: String?
+    /// `max_i ‖J_f(x_i)‖_2`, with mean and 95th percentile.
+    public var gJ: Double?
+    public var gJMean: Double?
+    public var gJP95: Double?
+    public var gTheta: Double?
+    /// `λ_max(K_S / N)` of the NTK Gram.
+    public var gK: Double?
+    public var ntkLambdaMin: Double?
+    public var ntkCondition: Double?
+    /// `max(|λ_max|, |λ_min|)` of the loss Hessian; `null` without labels (`g_H_reason`).
+    public var gH: Double?
+    public var gHReason: String?
+    public var hessianLambdaMax: Double?
+    public var hessianLambdaMin: Double?
+    public var gaussNewtonLambdaMax: Double?
+    /// `lipschitz_bound / g_J`: how loose the weights-only bound is on these inputs.
+    public var boundRatio: Double?
+    public var attributionInstabilityMean: Double?
+    public var attributionInstabilityMax: Double?
+    public var attributionEpsilon: Double?
+    public var seed: UInt64
+    /// Per-sample arrays behind the summaries.
+    public var perSample: PerSample
+
+    public struct PerSample: Codable, Sendable, Equatable {
+        public var jacobianNorm: [Double]
+        public var jacobianEntropy: [Double]
+        public var tau: [Double]
+        public var parameterGradientNorm: [Double]
+        public var attributionInstability: [Double]
+
+        public init(jacobianNorm: [Double] = [], jacobianEntropy: [Double] = [], tau: [Double] = [],
+                    parameterGradientNorm: [Double] = [], attributionInstability: [Double] = []) {
+            self.jacobianNorm = jacobianNorm
+            self.jacobianEntropy = jacobianEntropy
+            self.tau = tau
+            self.parameterGradientNorm = parameterGradientNorm
+            self.attributionInstability = attributionInstability
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case jacobianNorm = "jacobian_norm", jacobianEntropy = "jacobian_entropy", tau
+            case parameterGradientNorm = "parameter_gradient_norm", attributionInstability = "attribution_instability"
+        }
+    }
+
+    public init(probeCount: Int, probePath: String, labelsPath: String?, loss: String?, seed: UInt64,
+                perSample: PerSample) {
+        self.probeCount = probeCount
+        self.probePath = probePath
+        self.labelsPath = labelsPath
+        self.loss = loss
+        self.seed = seed
+        self.perSample = perSample
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case probeCount = "probe_count", probePath = "probe_path", labelsPath = "labels_path", loss
+        case gJ = "g_J", gJMean = "g_J_mean", gJP95 = "g_J_p95", gTheta = "g_theta", gK = "g_K"
+        case ntkLambdaMin = "ntk_lambda_min", ntkCondition = "ntk_condition", gH = "g_H", gHReason = "g_H_reason"
+        case hessianLambdaMax = "hessian_lambda_max", hessianLambdaMin = "hessian_lambda_min"
+        case gaussNewtonLambdaMax = "gauss_newton_lambda_max", boundRatio = "bound_ratio"
+        case attributionInstabilityMean = "attribution_instability_mean"
+        case attributionInstabilityMax = "attribution_instability_max", attributionEpsilon = "attribution_epsilon"
+        case seed, perSample = "per_sample"
+    }
+}

@@ -1,0 +1,221 @@
+import HDF5Kit
+
+/// Every numeric dataset of an HDF5 file, at any depth, named by its full path without the
+/// leading `/` (as h5py's `visit` prints it). Keras files get roles, layers, variables and
+/// orientations from `KerasHDF5Layout`; other files are listed as generic weights.
+///
+/// The walk follows hard links only (soft and external links are never followed), visits each
+/// object once (by file address, so hard-link cycles terminate), and stops at
+/// `ReaderLimits.maxHDF5Objects` objects or `maxHDF5Depth` nesting with a `limitExceeded` error.
+public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
+    public let path: String
+    public let format: ModelFormat
+    public let tensors: [TensorInfo]
+    public let architectureJSON: String?
+    /// Root attributes of interest (`keras_version`, `backend`) for `inspect`.
+    public let fileAttributes: [String: String]
+
+    let file: HDF5File
+    private let limits: ReaderLimits
+    private let index: [String: Int]
+
+    /// Opens `path` read-only. `architecture` overrides the file's own (the `.keras` zip passes
+    /// its `config.json`); `displayPath` names the file in errors (the zip, not the member).
+    public convenience init(path: String, limits: ReaderLimits = ReaderLimits()) throws {
+        try PathCheck.requireReadableFile(path)
+        let file: HDF5File
+        do {
+            file = try HDF5File.openReadOnly(path: path)
+        } catch let e as HDF5Error {
+            throw WeightFileError(.malformed, path: path, place: "HDF5 superblock",
+                                  expected: "a readable HDF5 file", found: e.reason)
+        }
+        try self.init(file: file, displayPath: path, architecture: nil, zipFormat: false, limits: limits)
+    }
+
+    init(file: HDF5File, displayPath: String, architecture: String?, zipFormat: Bool, limits: ReaderLimits) throws {
+        self.file = file
+        self.path = displayPath
+        self.limits = limits
+        do {
+            let root = try file.root
+            var attrs: [String: String] = [:]
+            for key in ["keras_version", "backend"] where try root.hasAttribute(key) {
+                attrs[key] = try root.readStringsAttribute(key).first
+            }
+            self.fileAttributes = attrs
+            let config = try architecture ?? (root.hasAttribute("model_config") ? root.readStringsAttribute("model_config").first : nil)
+            if let config, config.utf8.count > limits.maxHeaderBytes {
+                throw WeightFileError(.limitExceeded, path: displayPath, place: "attribute model_config",
+                                      expected: "at most \(limits.maxHeaderBytes) bytes", found: "\(config.utf8.count) bytes")
+            }
+            self.architectureJSON = config
+            var found: [TensorInfo] = []
+            var walker = Walker(limits: limits, path: displayPath)
+            try walker.walk(root, prefix: "", depth: 0, into: &found)
+            let layout = try KerasHDF5Layout.detect(root: root, path: displayPath, isZip: zipFormat,
+                                                    architecture: config, limits: limits)
+            self.format = layout?.format ?? .hdf5
+            if let layout { found = layout.annotate(found) }
+            self.tensors = found
+            var idx: [String: Int] = [:]
+            for (i, t) in found.enumerated() { idx[t.name] = i }
+            self.index = idx
+        } catch let e as HDF5Error {
+            throw WeightFileError(.malformed, path: displayPath, place: e.target.replacingPrefix(file.path + ":", with: ""),
+                                  detail: e.reason)
+        }
+    }
+
+    private func dataset(_ name: String) throws -> (HDF5Dataset, TensorInfo) {
+        guard let i = index[name] else {
+            throw WeightFileError(.missing, path: path, place: "tensor '\(name)'", detail: "no tensor of that name in the file")
+        }
+        let info = tensors[i]
+        guard info.byteCount <= limits.maxTensorBytes else {
+            throw WeightFileError(.limitExceeded, path: path, place: "tensor '\(name)'",
+                                  expected: "at most \(limits.maxTensorBytes) bytes (--max-tensor-bytes)",
+                                  found: "\(info.byteCount) bytes")
+        }
+        do {
+            return (try file.root.openDataset(name), info)
+        } catch let e as HDF5Error {
+            throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'", detail: e.reason)
+        }
+    }
+
+    public func loadFloat64(_ name: String) throws -> [Double] {
+        let (d, info) = try dataset(name)
+        return try readHDF5(name) {
+            if info.dtype == .bfloat16 {
+                let raw = try d.readNativeBytes()
+                return raw.withUnsafeBytes {
+                    ElementDecoding.decodeTensor($0, dtype: .bfloat16, byteOrder: .native, shape: info.shape, fortranOrder: false)
+                }
+            }
+            return try d.readDoubles()
+        }
+    }
+
+    public func loadFloat32(_ name: String) throws -> [Float] {
+        let (d, info) = try dataset(name)
+        if info.dtype == .bfloat16 { return ElementDecoding.toFloat32(try loadFloat64(name)) }
+        return try readHDF5(name) { try d.readFloats() }
+    }
+
+    public func loadNativeBytes(_ name: String) throws -> [UInt8] {
+        let (d, _) = try dataset(name)
+        return try readHDF5(name) { try d.readNativeBytes() }
+    }
+
+    private func readHDF5<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as HDF5Error {
+            throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'",
+                                  expected: "readable data", found: e.reason)
+        }
+    }
+}
+
+/// Depth-first walk over hard links in name order.
+private struct Walker {
+    let limits: ReaderLimits
+    let path: String
+    var visited = Set<UInt64>()
+    var objects = 0
+
+    init(limits: ReaderLimits, path: String) {
+        self.limits = limits
+        self.path = path
+    }
+
+    mutating func walk(_ group: HDF5Group, prefix: String, depth: Int, into out: inout [TensorInfo]) throws {
+        guard depth <= limits.maxHDF5Depth else {
+            throw WeightFileError(.limitExceeded, path: path, place: "group '/\(prefix)'",
+                                  expected: "groups nested at most \(limits.maxHDF5Depth) deep", found: "deeper nesting")
+        }
+        for link in try group.links() {
+            objects += 1
+            guard objects <= limits.maxHDF5Objects else {
+                throw WeightFileError(.limitExceeded, path: path, place: "group '/\(prefix)'",
+                                      expected: "at most \(limits.maxHDF5Objects) objects", found: "more")
+            }
+            let name = prefix.isEmpty ? link.name : prefix + "/" + link.name
+            if let address = link.address {
+                // A second hard link to an object already seen (including a cycle back to an
+                // ancestor) is not walked again.
+                if visited.contains(address) { continue }
+                visited.insert(address)
+            }
+            switch link.kind {
+            case .group:
+                try walk(try group.openGroup(link.name), prefix: name, depth: depth + 1, into: &out)
+            case .dataset:
+                let d = try group.openDataset(link.name)
+                if let info = try describe(d, name: name) { out.append(info) }
+            default:
+                continue
+            }
+        }
+    }
+
+    /// A `TensorInfo` for numeric datasets; nil for strings and other non-numeric data.
+    func describe(_ d: HDF5Dataset, name: String) throws -> TensorInfo? {
+        let type = try d.typeInfo
+        let shape = try d.shape
+        guard shape.count <= limits.maxRank else {
+            throw WeightFileError(.limitExceeded, path: path, place: "dataset '/\(name)'",
+                                  expected: "at most \(limits.maxRank) dimensions", found: "\(shape.count)")
+        }
+        guard CheckedSize.product(shape) != nil else {
+            throw WeightFileError(.malformed, path: path, place: "dataset '/\(name)'",
+                                  expected: "a shape whose element count fits in 64 bits", found: "\(shape)")
+        }
+        let dtype: DType
+        switch type.typeClass {
+        case .float:
+            switch (type.size, type.mantissaBits) {
+            case (2, 10): dtype = .float16
+            case (2, 7): dtype = .bfloat16
+            case (4, _): dtype = .float32
+            case (8, _): dtype = .float64
+            default:
+                throw WeightFileError(.unsupported, path: path, place: "dataset '/\(name)'",
+                                      expected: "a 16-, 32- or 64-bit IEEE float",
+                                      found: "a \(type.size * 8)-bit float with a \(type.mantissaBits)-bit mantissa")
+            }
+        case .integer:
+            switch (type.size, type.isSigned) {
+            case (1, true): dtype = .int8
+            case (1, false): dtype = .uint8
+            case (2, true): dtype = .int16
+            case (2, false): dtype = .uint16
+            case (4, true): dtype = .int32
+            case (4, false): dtype = .uint32
+            case (8, true): dtype = .int64
+            case (8, false): dtype = .uint64
+            default: return nil
+            }
+        case .opaque:
+            // numpy void `|V2`: how h5py stores Keras bfloat16. Accepted as bf16 only with
+            // evidence: a `dtype="bfloat16"` attribute (Keras 3 `.weights.h5`); legacy `.h5`
+            // files without it are resolved from the model config by `KerasHDF5Layout`.
+            guard type.size == 2 else { return nil }
+            let declared = try d.hasAttribute("dtype") ? d.readStringsAttribute("dtype").first : nil
+            dtype = .bfloat16
+            if declared != nil && declared != "bfloat16" { return nil }
+        case .string, .other:
+            return nil
+        }
+        let storage = try d.storage
+        let order: ByteOrder = dtype.byteSize == 1 ? .notApplicable : (type.isBigEndian ? .big : .little)
+        return TensorInfo(name: name, shape: shape, dtype: dtype, byteOrder: order, layout: storage.summary)
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}

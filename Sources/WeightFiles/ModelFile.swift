@@ -1,0 +1,51 @@
+import Foundation
+import HDF5Kit
+import ZIPFoundation
+
+/// Opens any supported weight file, choosing the reader from the file's first bytes (never its
+/// extension): HDF5 signature → HDF5/Keras; `PK` → `.keras` zip or `.npz`; `\x93NUMPY` → `.npy`;
+/// an 8-byte length followed by `{` → safetensors; a JSON object with `weight_map` → sharded
+/// safetensors index.
+public enum ModelFile {
+    public static func open(_ path: String, limits: ReaderLimits = ReaderLimits()) throws -> any TensorStore {
+        try PathCheck.requireReadableFile(path)
+        let prefix = try readPrefix(path, count: 16)
+        if HDF5File.hasSignature(prefix) {
+            return try HDF5TensorStore(path: path, limits: limits)
+        }
+        if prefix.starts(with: [0x50, 0x4B]) {
+            if try isKerasZip(path) { return try KerasZip.open(path: path, limits: limits) }
+            return try openNPZ(path, limits: limits)
+        }
+        if prefix.starts(with: [0x93] + Array("NUMPY".utf8)) {
+            return try openNPY(path, limits: limits)
+        }
+        if let first = prefix.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }), first == UInt8(ascii: "{") {
+            return try openShardedSafetensors(path, limits: limits)
+        }
+        if prefix.count >= 9 && prefix[8] == UInt8(ascii: "{") {
+            return try openSafetensors(path, limits: limits)
+        }
+        let shown = prefix.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
+        throw WeightFileError(.malformed, path: path, place: "byte 0",
+                              expected: "a weight file (HDF5/Keras, .keras, NPY, NPZ, safetensors)",
+                              found: prefix.isEmpty ? "an empty file" : "bytes \(shown)")
+    }
+
+    static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+        guard let h = FileHandle(forReadingAtPath: path) else {
+            throw WeightFileError(.unreadable, path: path, place: "path", detail: "cannot open for reading")
+        }
+        defer { try? h.close() }
+        do {
+            return [UInt8](try h.read(upToCount: count) ?? Data())
+        } catch {
+            throw WeightFileError(.unreadable, path: path, place: "byte 0", detail: "\(error)")
+        }
+    }
+
+    private static func isKerasZip(_ path: String) throws -> Bool {
+        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return false }
+        return KerasZip.isKerasArchive(archive)
+    }
+}
