@@ -1,0 +1,58 @@
+import AuditReport
+import WeightFiles
+
+/// How singular values are obtained (`--svd`).
+public enum SVDChoice: Sendable, Equatable, CustomStringConvertible {
+    /// Float64 Gram of the smaller side + `dsyevd` (falls back to `dgesdd` when it cannot
+    /// guarantee 1e-4 relative accuracy on every σ). The default.
+    case gram
+    /// `dgesdd` for every operator.
+    case exact
+    /// The K largest singular values by Lanczos; entropy-type metrics are then unavailable.
+    case topK(Int)
+
+    public var description: String {
+        switch self {
+        case .gram: return "gram"
+        case .exact: return "exact"
+        case .topK(let k): return "topk:\(k)"
+        }
+    }
+
+    /// Parses `gram`, `exact`, `topk:K`.
+    public init?(argument: String) {
+        switch argument {
+        case "gram", "default": self = .gram
+        case "exact", "gesdd": self = .exact
+        default:
+            guard argument.hasPrefix("topk:"), let k = Int(argument.dropFirst(5)), k >= 1 else { return nil }
+            self = .topK(k)
+        }
+    }
+}
+
+/// Everything an audit run needs besides the model file. Built by the CLI from flags.
+public struct AuditConfiguration: Sendable {
+    public var svd: SVDChoice = .gram
+    /// Layers analysed concurrently (each with one BLAS thread).
+    public var jobs: Int = 1
+    public var threshold: Double?
+    public var allowUnavailable = false
+    public var policy: Policy?
+    public var policyPath: String?
+    public var baseline: AuditReportV1?
+    public var baselinePath: String?
+    public var maxIncreasePercent: Double?
+    /// Spatial input size for exact convolution spectra (`--input-shape`, e.g. `[32, 32]`).
+    public var inputShape: [Int]?
+    public var heavyTail = false
+    public var includeSpectra = true
+    public var manifestPath: String?
+    public var timestamps = true
+    public var limits = ReaderLimits()
+    public var seed: UInt64 = 0
+    /// Called as layers finish: (done, total, layer name). Must be thread-safe.
+    public var progress: (@Sendable (Int, Int, String) -> Void)?
+
+    public init() {}
+}

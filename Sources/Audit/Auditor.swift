@@ -1,0 +1,103 @@
+import Foundation
+import AuditReport
+import LinearAlgebra
+import SpectralModel
+import WeightFiles
+
+/// Errors that stop an audit before a report exists (the CLI maps them to exit codes).
+public enum AuditError: Error, CustomStringConvertible {
+    /// The architecture manifest or Keras config is unusable.
+    case architecture(String)
+    /// A check input (policy, baseline) is unusable.
+    case input(String)
+
+    public var description: String {
+        switch self {
+        case .architecture(let s), .input(let s): return s
+        }
+    }
+}
+
+/// Runs an audit: file → tensors → network graph → per-layer spectra (in parallel) → network
+/// bounds → GMSI → checks → report. Nothing here prints; progress goes to the callback.
+public enum Auditor {
+    public static func run(path: String, configuration: AuditConfiguration) throws -> AuditReportV1 {
+        let store = try ModelFile.open(path, limits: configuration.limits)
+        return try run(store: store, configuration: configuration)
+    }
+
+    public static func run(store: any TensorStore, configuration: AuditConfiguration) throws -> AuditReportV1 {
+        BLASThreads.set(1)
+        let graph = try buildGraph(store: store, configuration: configuration)
+        let attrs = try? FileManager.default.attributesOfItem(atPath: store.path)
+        let input = InputInfo(path: store.path, format: store.format.rawValue,
+                              sha256: try FileDigest.sha256(path: store.path),
+                              bytes: (attrs?[.size] as? NSNumber)?.intValue ?? 0,
+                              architectureSource: graph.source)
+
+        let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration)
+        var layers = analysis.run()
+        let bounds = NetworkBounds.compute(graph: graph, factors: analysis.factors, foldedInto: analysis.foldedInto,
+                                           extraLipschitz: analysis.extraLipschitz, broken: analysis.broken)
+        for (node, share) in bounds.shares {
+            if let row = analysis.rowIndex[node] { layers[row].layerShare = share }
+        }
+        layers += unreferencedRows(store: store, graph: graph)
+
+        var assumptions = graph.assumptions
+        if let d = bounds.report.inputDimension, graph.inputDimension == nil {
+            assumptions.append("input dimension d = \(d) taken from the first layer's fan-in")
+        }
+        let gmsi = bounds.report.lipschitzBound
+        let gmsiReason: String? = gmsi == nil
+            ? (bounds.report.reason ?? (bounds.report.log10LipschitzBound != nil ? "Lipschitz bound exceeds Float64; see log10_lipschitz_bound" : nil))
+            : nil
+        var settings = Settings(svd: configuration.svd.description, threshold: configuration.threshold,
+                                policy: configuration.policyPath, baseline: configuration.baselinePath,
+                                maxIncreasePercent: configuration.maxIncreasePercent,
+                                inputShape: configuration.inputShape, heavyTail: configuration.heavyTail,
+                                seed: configuration.seed)
+        settings.inputShape = configuration.inputShape
+        var report = AuditReportV1(
+            created: configuration.timestamps ? ISO8601DateFormatter().string(from: Date()) : nil,
+            input: input, settings: settings, layers: layers, network: bounds.report,
+            gmsi: gmsi, gmsiMode: "weights", gmsiComponents: ["jacobian_bound": gmsi],
+            gmsiReason: gmsiReason, checks: [], verdict: .pass, assumptions: assumptions)
+        report.checks = Checks.evaluate(report: report, configuration: configuration)
+        report.verdict = report.checks.allSatisfy(\.passed) ? .pass : .fail
+        return report
+    }
+
+    static func buildGraph(store: any TensorStore, configuration: AuditConfiguration) throws -> NetworkGraph {
+        if let manifestPath = configuration.manifestPath {
+            return try ArchitectureManifest.load(path: manifestPath, limits: configuration.limits).graph(tensors: store.tensors)
+        }
+        if let json = store.architectureJSON {
+            let config = try KerasModelConfig.parse(json, path: store.path, limits: configuration.limits)
+            return NetworkGraph.fromKeras(config, tensors: store.tensors)
+        }
+        return NetworkGraph.inferred(from: store.tensors)
+    }
+
+    /// Rows for tensors no graph node reads: optimizer state (one row), audit annotations (one
+    /// row), and any other weight, each in a row of its own, so nothing is silently skipped.
+    static func unreferencedRows(store: any TensorStore, graph: NetworkGraph) -> [LayerReport] {
+        let used = Set(graph.nodes.flatMap { $0.tensors.map(\.name) })
+        var rows: [LayerReport] = []
+        let optimizer = store.tensors.filter { $0.role == .optimizerState }.map(\.name)
+        if !optimizer.isEmpty {
+            rows.append(LayerReport(name: "(optimizer state)", kind: "optimizer_state", tensors: optimizer, status: .skipped,
+                                    reason: "optimizer slots are not part of the network"))
+        }
+        let audit = store.tensors.filter { $0.role == .audit }.map(\.name)
+        if !audit.isEmpty {
+            rows.append(LayerReport(name: "(spectral_audit annotations)", kind: "audit", tensors: audit, status: .skipped,
+                                    reason: "results of an earlier audit stored in the file"))
+        }
+        for t in store.tensors where (t.role == .weights || t.role == .buffer) && !used.contains(t.name) {
+            rows.append(LayerReport(name: t.name, kind: "tensor", tensors: [t.name], status: .skipped,
+                                    reason: t.role == .buffer ? "integer buffer" : "not referenced by the network structure"))
+        }
+        return rows
+    }
+}

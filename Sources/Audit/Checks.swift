@@ -1,0 +1,106 @@
+import Foundation
+import AuditReport
+
+/// The verdict's checks (SPEC §6), in a fixed order: non-finite weights, the GMSI threshold,
+/// policy limits (network, then per layer in report order), then baseline regressions.
+enum Checks {
+    static func evaluate(report: AuditReportV1, configuration: AuditConfiguration) -> [Check] {
+        var checks: [Check] = []
+        let policy = configuration.policy
+        let allowUnavailable = configuration.allowUnavailable || (policy?.allowUnavailable ?? false)
+
+        for layer in report.layers where layer.status == .nonFinite {
+            checks.append(Check(id: "layer.finite", layer: layer.name, metric: "finite", value: nil, limit: nil,
+                                comparison: "finite", passed: false,
+                                message: "layer '\(layer.name)': \(layer.reason ?? "non-finite weights")"))
+        }
+
+        func gmsiCheck(id: String, limit: Double) {
+            if let g = report.gmsi {
+                checks.append(Check(id: id, layer: nil, metric: "gmsi", value: g, limit: limit, comparison: "<=",
+                                    passed: g <= limit,
+                                    message: g <= limit ? "gmsi \(fmt(g)) ≤ \(fmt(limit))" : "gmsi \(fmt(g)) exceeds the threshold \(fmt(limit))"))
+            } else {
+                let why = report.gmsiReason ?? "unavailable"
+                checks.append(Check(id: id, layer: nil, metric: "gmsi", value: nil, limit: limit, comparison: "<=",
+                                    passed: allowUnavailable,
+                                    message: allowUnavailable ? "gmsi unavailable (\(why)); allowed by --allow-unavailable"
+                                                              : "gmsi unavailable: \(why) (pass --allow-unavailable to accept)"))
+            }
+        }
+        if let t = configuration.threshold { gmsiCheck(id: "gmsi.threshold", limit: t) }
+        if let policy {
+            if let t = policy.gmsiMax { gmsiCheck(id: "policy.gmsi_max", limit: t) }
+            for name in Policy.networkMetrics {
+                guard let limit = policy.networkMax[name] else { continue }
+                let value: Double?
+                switch name {
+                case "lipschitz_bound": value = report.network.lipschitzBound
+                case "log10_lipschitz_bound": value = report.network.log10LipschitzBound
+                case "typical_bound": value = report.network.typicalBound
+                default: value = report.network.typicalBoundStableRank
+                }
+                let ok = value.map { $0 <= limit } ?? allowUnavailable
+                checks.append(Check(id: "policy.network.\(name)_max", layer: nil, metric: name, value: value, limit: limit,
+                                    comparison: "<=", passed: ok,
+                                    message: value.map { "\(name) \(fmt($0)) \(ok ? "≤" : ">") \(fmt(limit))" }
+                                        ?? "\(name) unavailable: \(report.network.reason ?? "no value")"))
+            }
+            for layer in report.layers where layer.status == .analyzed {
+                for rule in policy.rules where Policy.matches(rule.layers, layer.name) {
+                    let value = rule.metric == "operator_norm" ? layer.operatorNorm : layer.metrics?.value(named: rule.metric)
+                    guard let v = value else { continue }
+                    if let mx = rule.max {
+                        checks.append(Check(id: "policy.layer.\(rule.metric)_max", layer: layer.name, metric: rule.metric,
+                                            value: v, limit: mx, comparison: "<=", passed: v <= mx,
+                                            message: "layer '\(layer.name)': \(rule.metric) \(fmt(v)) \(v <= mx ? "≤" : ">") \(fmt(mx)) (rule '\(rule.layers)')"))
+                    }
+                    if let mn = rule.min {
+                        checks.append(Check(id: "policy.layer.\(rule.metric)_min", layer: layer.name, metric: rule.metric,
+                                            value: v, limit: mn, comparison: ">=", passed: v >= mn,
+                                            message: "layer '\(layer.name)': \(rule.metric) \(fmt(v)) \(v >= mn ? "≥" : "<") \(fmt(mn)) (rule '\(rule.layers)')"))
+                    }
+                }
+            }
+        }
+        if let base = configuration.baseline, let pct = configuration.maxIncreasePercent {
+            checks += regressionChecks(report: report, baseline: base, percent: pct)
+        }
+        return checks
+    }
+
+    /// `--baseline OLD --max-increase PCT`: GMSI and each common layer's σ_max may grow by at most
+    /// PCT percent (relative to the baseline value).
+    static func regressionChecks(report: AuditReportV1, baseline: AuditReportV1, percent: Double) -> [Check] {
+        var checks: [Check] = []
+        let factor = 1 + percent / 100
+        if let old = baseline.gmsi, let new = report.gmsi {
+            let limit = old * factor
+            checks.append(Check(id: "baseline.gmsi", layer: nil, metric: "gmsi", value: new, limit: limit, comparison: "<=",
+                                passed: new <= limit,
+                                message: "gmsi \(fmt(new)) vs baseline \(fmt(old)) (\(pctChange(old, new)); max +\(fmt(percent))%)"))
+        }
+        let oldLayers = Dictionary(baseline.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for layer in report.layers {
+            guard let new = layer.metrics?.spectralNorm, let old = oldLayers[layer.name]?.metrics?.spectralNorm else { continue }
+            let limit = old * factor
+            checks.append(Check(id: "baseline.layer.spectral_norm", layer: layer.name, metric: "spectral_norm", value: new,
+                                limit: limit, comparison: "<=", passed: new <= limit,
+                                message: "layer '\(layer.name)': spectral_norm \(fmt(new)) vs baseline \(fmt(old)) (\(pctChange(old, new)))"))
+        }
+        return checks
+    }
+
+    static func pctChange(_ old: Double, _ new: Double) -> String {
+        guard old != 0 else { return "baseline 0" }
+        let p = (new - old) / old * 100
+        return (p >= 0 ? "+" : "") + String(format: "%.2f%%", p)
+    }
+
+    static func fmt(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        let a = abs(v)
+        if a >= 1e5 || a < 1e-3 { return String(format: "%.4g", v) }
+        return String(format: "%.4g", v)
+    }
+}

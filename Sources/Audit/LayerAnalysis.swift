@@ -1,0 +1,302 @@
+import Foundation
+import AuditReport
+import LinearAlgebra
+import SpectralModel
+import WeightFiles
+
+/// Per-layer analysis of a graph: one `LayerReport` per node (except inputs), operators analysed
+/// concurrently by `configuration.jobs` workers, each loading only the tensors of the layer it
+/// works on. Results are stored by node index, so the report is identical whatever `jobs` is.
+final class LayerAnalysis: @unchecked Sendable {
+    let store: any TensorStore
+    let graph: NetworkGraph
+    let configuration: AuditConfiguration
+
+    /// Outputs, filled by `run()`.
+    private(set) var factors: [Int: OperatorFactor] = [:]
+    /// BatchNorm node → operator node it was folded into.
+    private(set) var foldedInto: [Int: Int] = [:]
+    /// BatchNorm (unfolded: max|s|) and PReLU (max(1, max|α|)) factors.
+    private(set) var extraLipschitz: [Int: Double] = [:]
+    /// Node → why it breaks the network bound (non-finite weights, failed analysis).
+    private(set) var broken: [Int: String] = [:]
+    /// Node → row in the returned array.
+    private(set) var rowIndex: [Int: Int] = [:]
+
+    private let lock = NSLock()
+
+    init(store: any TensorStore, graph: NetworkGraph, configuration: AuditConfiguration) {
+        self.store = store
+        self.graph = graph
+        self.configuration = configuration
+    }
+
+    /// BatchNorm nodes that directly follow an operator with no activation in between and are
+    /// that operator's only consumer: folded into it (SPEC §1).
+    private func foldingPlan() -> [Int: Int] {
+        var consumers = [Int](repeating: 0, count: graph.nodes.count)
+        for n in graph.nodes { for i in n.inputs { consumers[i] += 1 } }
+        var plan: [Int: Int] = [:] // operator → bn
+        for (i, n) in graph.nodes.enumerated() {
+            guard case .batchNorm = n.kind, n.inputs.count == 1 else { continue }
+            let op = n.inputs[0]
+            let opNode = graph.nodes[op]
+            guard consumers[op] == 1, opNode.activation == nil || opNode.activation == .linear else { continue }
+            switch opNode.kind {
+            case .dense, .conv: plan[op] = i
+            default: continue
+            }
+        }
+        return plan
+    }
+
+    func run() -> [LayerReport] {
+        let plan = foldingPlan()
+        for (op, bn) in plan { foldedInto[bn] = op }
+        var rows: [LayerReport?] = Array(repeating: nil, count: graph.nodes.count)
+        var work: [Int] = []
+        for (i, node) in graph.nodes.enumerated() {
+            switch node.kind {
+            case .input:
+                continue
+            case .dense, .conv, .embedding:
+                work.append(i)
+            case .batchNorm:
+                if let op = foldedInto[i] {
+                    var r = LayerReport(name: node.name, kind: node.kind.reportKind, tensors: node.tensors.map(\.name),
+                                        status: .skipped, reason: "folded into '\(graph.nodes[op].name)' as diag(s)·A")
+                    r.activation = node.activation?.name
+                    rows[i] = r
+                } else {
+                    work.append(i)
+                }
+            case .prelu:
+                work.append(i)
+            default:
+                rows[i] = passiveRow(node)
+            }
+        }
+        let total = work.count
+        var done = 0
+        let next = AtomicCounter()
+        let jobs = max(1, min(configuration.jobs, work.count))
+        DispatchQueue.concurrentPerform(iterations: jobs) { _ in
+            while true {
+                let k = next.increment()
+                guard k < work.count else { return }
+                let i = work[k]
+                let row = analyse(node: i, foldBatchNorm: plan[i])
+                lock.lock()
+                rows[i] = row
+                done += 1
+                let d = done
+                lock.unlock()
+                configuration.progress?(d, total, graph.nodes[i].name)
+            }
+        }
+        var out: [LayerReport] = []
+        for (i, r) in rows.enumerated() {
+            guard let r else { continue }
+            rowIndex[i] = out.count
+            out.append(r)
+        }
+        return out
+    }
+
+    private func passiveRow(_ node: Node) -> LayerReport {
+        var r = LayerReport(name: node.name, kind: node.kind.reportKind, tensors: node.tensors.map(\.name), status: .skipped)
+        switch node.kind {
+        case .activation(let a):
+            r.reason = "activation without weights"
+            r.activation = a.name
+            r.activationLipschitz = a.lipschitz
+        case .pooling:
+            r.reason = "pooling without weights (Lipschitz constant in network.chain)"
+        case .passThrough(let s):
+            r.reason = "\(s): Lipschitz constant 1"
+        case .add:
+            r.reason = "merge: branch bounds add"
+        case .concatenate:
+            r.reason = "merge: branch bounds combine in quadrature"
+        case .parameterized(let cls, _):
+            r.reason = "\(cls) is not a linear operator of the chain model; the network bound stops here"
+        case .unsupported(let cls, _):
+            r.status = .unsupported
+            r.reason = "\(cls) is not covered by the operator-product model; per-tensor data listed only"
+        default:
+            break
+        }
+        return r
+    }
+
+    private func record(_ body: () -> Void) {
+        lock.lock()
+        body()
+        lock.unlock()
+    }
+
+    /// Analyses one weighted node; never throws: failures become the row's status and reason.
+    private func analyse(node i: Int, foldBatchNorm bn: Int?) -> LayerReport {
+        let node = graph.nodes[i]
+        var row = LayerReport(name: node.name, kind: node.kind.reportKind, tensors: node.tensors.map(\.name), status: .analyzed)
+        if let a = node.activation {
+            row.activation = a.name
+            row.activationLipschitz = a.lipschitz
+        }
+        do {
+            switch node.kind {
+            case .dense(let kernel, _):
+                let data = try store.loadFloat64(kernel.name)
+                if let bad = nonFinite(data) { return nonFiniteRow(row, i, kernel.name, bad) }
+                var a = try OperatorBuilder.dense(data: data, ref: kernel)
+                row.orientation = kernel.orientation == .inOut ? "in_out→transpose" : "out_in"
+                if let bn {
+                    guard let s = try batchNormScale(bn, row: &row) else { return row }
+                    a = a.scalingRows(by: s)
+                    row.foldedBatchNorm = graph.nodes[bn].name
+                    row.tensors += graph.nodes[bn].tensors.map(\.name)
+                }
+                let (metrics, values) = try spectrum(a, row: &row)
+                record { factors[i] = OperatorFactor(sigma: metrics.spectralNorm, effectiveRank: metrics.effectiveRank,
+                                                     stableRank: metrics.stableRank) }
+                _ = values
+            case .conv(let spec):
+                let data = try store.loadFloat64(spec.kernel.name)
+                if let bad = nonFinite(data) { return nonFiniteRow(row, i, spec.kernel.name, bad) }
+                var conv = try OperatorBuilder.conv(data: data, spec: spec)
+                row.orientation = spec.kernel.orientation.rawValue
+                row.groups = spec.groups
+                if let bn {
+                    guard let s = try batchNormScale(bn, row: &row) else { return row }
+                    conv = conv.scalingOutputChannels(by: s)
+                    row.foldedBatchNorm = graph.nodes[bn].name
+                    row.tensors += graph.nodes[bn].tensors.map(\.name)
+                }
+                let reshaped = conv.reshapedMatrix()
+                let (metrics, _) = try spectrum(reshaped, row: &row)
+                let op = try OperatorBuilder.convOperatorNorm(conv, spec: spec, inputShape: configuration.inputShape,
+                                                              includeSpectrum: configuration.includeSpectra)
+                row.operatorNorm = op.norm
+                row.operatorNormMethod = op.method
+                row.operatorSingularValues = op.spectrum
+                _ = metrics
+                record { factors[i] = OperatorFactor(sigma: op.norm, effectiveRank: nil, stableRank: nil) }
+            case .embedding(let table, _):
+                let data = try store.loadFloat64(table.name)
+                if let bad = nonFinite(data) { return nonFiniteRow(row, i, table.name, bad) }
+                // The table [vocab, dim] maps one-hot tokens to vectors: A = tableᵀ (dim × vocab).
+                let a = try OperatorBuilder.dense(data: data, ref: TensorRef(name: table.name, shape: table.shape, orientation: .inOut))
+                row.orientation = "embedding→transpose"
+                _ = try spectrum(a, row: &row)
+            case .batchNorm:
+                guard let s = try batchNormScale(i, row: &row) else { return row }
+                // diag(s): singular values are |s_i|.
+                let values = s.map { abs($0) }.sorted(by: >)
+                row.shape = [s.count, s.count]
+                row.method = "diagonal"
+                let m = SpectrumMetrics.compute(singularValues: values, rows: s.count, cols: s.count)
+                row.metrics = m.reportValue
+                if configuration.includeSpectra { row.singularValues = values }
+                record { extraLipschitz[i] = values.first ?? 0 }
+            case .prelu(let alpha):
+                let a = try store.loadFloat64(alpha.name)
+                if let bad = nonFinite(a) { return nonFiniteRow(row, i, alpha.name, bad) }
+                let lip = max(1, a.map { abs($0) }.max() ?? 0)
+                row.status = .skipped
+                row.reason = "PReLU: Lip = max(1, max|α|)"
+                row.activationLipschitz = lip
+                record { extraLipschitz[i] = lip }
+            default:
+                return passiveRow(node)
+            }
+        } catch let e as WeightFileError {
+            row.status = .unsupported
+            row.reason = e.description
+            record { broken[i] = "layer '\(node.name)' could not be read: \(e.description)" }
+        } catch {
+            row.status = .unsupported
+            row.reason = "\(error)"
+            record { broken[i] = "layer '\(node.name)' could not be analysed: \(error)" }
+        }
+        return row
+    }
+
+    /// `s_i = γ_i / sqrt(var_i + ε)` of a BatchNorm node; nil (and the row marked) if non-finite.
+    private func batchNormScale(_ bn: Int, row: inout LayerReport) throws -> [Double]? {
+        guard case .batchNorm(let spec) = graph.nodes[bn].kind else { return nil }
+        let variance = try store.loadFloat64(spec.variance.name)
+        let gamma = try spec.gamma.map { try store.loadFloat64($0.name) } ?? [Double](repeating: 1, count: variance.count)
+        guard gamma.count == variance.count else {
+            throw AuditError.architecture("BatchNorm '\(graph.nodes[bn].name)': gamma has \(gamma.count) values, variance \(variance.count)")
+        }
+        let s = BatchNormFold.scale(gamma: gamma, variance: variance, epsilon: spec.epsilon)
+        if let bad = nonFinite(s) {
+            row = nonFiniteRow(row, bn, spec.variance.name, bad)
+            return nil
+        }
+        return s
+    }
+
+    /// Singular values and SPEC §2 metrics of `a`, written into `row`.
+    private func spectrum(_ a: Matrix, row: inout LayerReport) throws -> (SpectrumMetrics, [Double]) {
+        row.shape = [a.rows, a.cols]
+        let result: SingularValueResult
+        switch configuration.svd {
+        case .gram: result = try SVD.singularValues(a, method: .gramSyevd)
+        case .exact: result = try SVD.singularValues(a, method: .gesdd)
+        case .topK(let k): result = try SVD.topK(a, k: k)
+        }
+        row.method = result.method.rawValue
+        row.methodTolerance = result.tolerance
+        let frob = result.isComplete ? nil : a.storage.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let m = SpectrumMetrics.compute(singularValues: result.values, rows: a.rows, cols: a.cols,
+                                        isComplete: result.isComplete, frobenius: frob)
+        row.metrics = m.reportValue
+        if configuration.heavyTail, result.isComplete, let ht = HeavyTailMetrics.compute(singularValues: result.values, rows: a.rows, cols: a.cols) {
+            row.heavyTail = HeavyTailV1(wwAlpha: ht.alpha, wwAlphaWeighted: ht.alphaWeighted, wwXmin: ht.xmin,
+                                        wwKSDistance: ht.ksDistance, mpBulkEdge: ht.mpBulkEdge, mpSpikes: ht.mpSpikes)
+        }
+        if configuration.includeSpectra { row.singularValues = result.values }
+        return (m, result.values)
+    }
+
+    private func nonFinite(_ data: [Double]) -> (count: Int, first: Int)? {
+        var count = 0
+        var first = -1
+        for (k, v) in data.enumerated() where !v.isFinite {
+            if first < 0 { first = k }
+            count += 1
+        }
+        return count > 0 ? (count, first) : nil
+    }
+
+    private func nonFiniteRow(_ row: LayerReport, _ i: Int, _ tensor: String, _ bad: (count: Int, first: Int)) -> LayerReport {
+        var r = row
+        r.status = .nonFinite
+        r.reason = "\(bad.count) non-finite value\(bad.count == 1 ? "" : "s") in '\(tensor)' (first at flat index \(bad.first))"
+        record { broken[i] = "layer '\(graph.nodes[i].name)' has non-finite weights" }
+        return r
+    }
+}
+
+/// A lock-free-enough shared counter for work distribution.
+final class AtomicCounter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    /// Returns the value before incrementing.
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value - 1
+    }
+}
+
+extension SpectrumMetrics {
+    var reportValue: SpectrumMetricsV1 {
+        SpectrumMetricsV1(tol: tol, rank: rank, spectralNorm: spectralNorm, sigmaMin: sigmaMin, condition: condition,
+                          frobenius: frobenius, nuclear: nuclear, stableRank: stableRank, spectralEntropy: spectralEntropy,
+                          normalizedEntropy: normalizedEntropy, effectiveRank: effectiveRank, erankRV: erankRV,
+                          typicalGain: typicalGain, entropyBound: entropyBound)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import AuditReport
+import SpectralModel
+
+/// What the network bound needs from each analysed operator node.
+struct OperatorFactor: Sendable {
+    /// σ_max used in the product: the operator's own (dense, folded dense) or the convolution's
+    /// operator norm (exact or certified upper bound) for conv layers.
+    var sigma: Double
+    /// `e^H` and stable rank of the operator, when they describe the map on the network's input
+    /// space (dense layers; not the reshaped conv matrix).
+    var effectiveRank: Double?
+    var stableRank: Double?
+}
+
+/// Network-level quantities of SPEC §4 over a `NetworkGraph`, in log space.
+///
+/// For every node, `log L(node)` bounds the log Lipschitz constant of the map from the network
+/// input to that node's output:
+/// - operator: `log L(in) + log σ_1` (conv: operator norm, BatchNorm: `max |s_i|` unless folded);
+/// - built-in or standalone activation: `+ log Lip(φ)` (SPEC §3);
+/// - pooling: max-pool `+ ½ log K`, average-pool `+ ½ log(K / p)`, where `p` is the window size
+///   and `K = Π ceil(pool_i / stride_i)` the most windows sharing one input — sound ℓ2 bounds
+///   (Schur test: `‖P‖₂ ≤ sqrt(‖P‖₁ ‖P‖_∞)`); global pooling `+ 0` (global average pooling has
+///   norm `1/sqrt(HW) ≤ 1`, so 1 is sound without knowing the spatial size);
+/// - `Add`: the bounds of the branches add (`log Σ exp`), which gives `1 + Lip F` for a
+///   residual `x + F(x)`; `Concatenate`: they combine in quadrature;
+/// - several outputs: in quadrature.
+/// Nodes the operator model does not cover break the chain: the bound is unavailable, with the
+/// first such node named in the reason.
+enum NetworkBounds {
+    struct Result {
+        var report: NetworkReport
+        /// node index → `ln σ_1 / ln L`
+        var shares: [Int: Double]
+    }
+
+    static func compute(graph: NetworkGraph, factors: [Int: OperatorFactor], foldedInto: [Int: Int],
+                        extraLipschitz: [Int: Double], broken: [Int: String]) -> Result {
+        var logL = [Double](repeating: 0, count: graph.nodes.count)
+        var chain: [ChainFactor] = []
+        var reason: String? = graph.structureIssue
+        var isChain = true
+
+        func logSumExp(_ xs: [Double]) -> Double {
+            guard let m = xs.max(), m.isFinite else { return xs.max() ?? -.infinity }
+            return m + log(xs.reduce(0) { $0 + exp($1 - m) })
+        }
+
+        for (i, node) in graph.nodes.enumerated() where reason == nil {
+            let ins = node.inputs.map { logL[$0] }
+            if node.inputs.count > 1 { isChain = false }
+            var value = ins.first ?? 0
+            if let why = broken[i] {
+                reason = why
+                break
+            }
+            switch node.kind {
+            case .input:
+                value = 0
+            case .dense, .conv:
+                guard let f = factors[i] else {
+                    reason = "layer '\(node.name)' was not analysed"
+                    break
+                }
+                value += log(f.sigma)
+                chain.append(ChainFactor(layer: node.name, kind: "operator", value: f.sigma))
+            case .batchNorm:
+                if foldedInto[i] == nil {
+                    guard let s = extraLipschitz[i] else {
+                        reason = "BatchNorm '\(node.name)' was not analysed"
+                        break
+                    }
+                    value += log(s)
+                    chain.append(ChainFactor(layer: node.name, kind: "operator", value: s))
+                }
+            case .activation(let a):
+                value += log(a.lipschitz)
+                if a.lipschitz != 1 { chain.append(ChainFactor(layer: node.name, kind: "activation", value: a.lipschitz)) }
+            case .prelu:
+                guard let l = extraLipschitz[i] else {
+                    reason = "PReLU '\(node.name)' was not analysed"
+                    break
+                }
+                value += log(l)
+                chain.append(ChainFactor(layer: node.name, kind: "activation", value: l))
+            case .pooling(let kind, let pool, let strides, let global):
+                if !global {
+                    let windows = zip(pool, strides.isEmpty ? pool : strides).reduce(1.0) { acc, ps in
+                        acc * ceil(Double(ps.0) / Double(max(ps.1, 1)))
+                    }
+                    let p = Double(pool.reduce(1, *))
+                    let lip = kind == .max ? windows.squareRoot() : (windows / p).squareRoot()
+                    value += log(lip)
+                    if lip != 1 { chain.append(ChainFactor(layer: node.name, kind: "pooling", value: lip)) }
+                }
+            case .passThrough:
+                break
+            case .add:
+                value = logSumExp(ins)
+                chain.append(ChainFactor(layer: node.name, kind: "residual", value: exp(value - (ins.max() ?? 0))))
+            case .concatenate:
+                value = 0.5 * logSumExp(ins.map { 2 * $0 })
+                chain.append(ChainFactor(layer: node.name, kind: "concatenate", value: exp(value - (ins.max() ?? 0))))
+            case .embedding:
+                reason = "layer '\(node.name)' is an embedding (a lookup on discrete inputs): no Lipschitz bound in the input"
+            case .parameterized(let cls, _):
+                reason = "layer '\(node.name)' (\(cls)) is not covered by the operator-product model"
+            case .unsupported(let cls, _):
+                reason = "layer '\(node.name)' (\(cls)) is not covered by the operator-product model"
+            }
+            if reason != nil { break }
+            if let src = node.activationSource, src.hasPrefix("unknown:") {
+                reason = "layer '\(node.name)': activation '\(src.dropFirst(8))' has no tabulated Lipschitz constant"
+                break
+            }
+            if let a = node.activation {
+                value += log(a.lipschitz)
+                if a.lipschitz != 1 { chain.append(ChainFactor(layer: node.name, kind: "activation", value: a.lipschitz)) }
+            }
+            logL[i] = value
+        }
+
+        guard reason == nil else {
+            return Result(report: NetworkReport(chain: chain, reason: reason), shares: [:])
+        }
+        let outs = graph.outputs.map { logL[$0] }
+        let lnL = outs.count == 1 ? outs[0] : 0.5 * logSumExp(outs.map { 2 * $0 })
+        var report = NetworkReport(lipschitzBound: exp(lnL), log10LipschitzBound: lnL / M_LN10, chain: chain)
+        report.inputDimension = graph.inputDimension ?? firstFanIn(graph, factors: factors)
+
+        // Typical bounds need a single chain (the Frobenius argument of SPEC §4) and d.
+        if isChain, let d = report.inputDimension, d > 0 {
+            let ranks = factors.values.compactMap(\.effectiveRank)
+            let stable = factors.values.compactMap(\.stableRank)
+            if let minRank = ranks.min() {
+                report.typicalBound = exp(lnL) * (minRank / Double(d)).squareRoot()
+            }
+            if let minStable = stable.min() {
+                report.typicalBoundStableRank = exp(lnL) * (minStable / Double(d)).squareRoot()
+            }
+        }
+        var shares: [Int: Double] = [:]
+        if lnL > 0 {
+            for (i, f) in factors { shares[i] = log(f.sigma) / lnL }
+        }
+        return Result(report: report, shares: shares)
+    }
+
+    /// Fan-in of the first dense operator, when the graph's input shape is unknown.
+    private static func firstFanIn(_ graph: NetworkGraph, factors: [Int: OperatorFactor]) -> Int? {
+        for node in graph.nodes {
+            if case .dense(let k, _) = node.kind {
+                return k.orientation == .outIn ? k.shape.last : k.shape.first
+            }
+            if case .conv = node.kind { return nil }
+        }
+        return nil
+    }
+}
