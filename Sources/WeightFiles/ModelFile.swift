@@ -32,7 +32,9 @@ public enum ModelFile {
                               found: prefix.isEmpty ? "an empty file" : "bytes \(shown)")
     }
 
-    static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+    /// The first `count` bytes of a file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+        try PathCheck.requireReadableFile(path)
         guard let h = FileHandle(forReadingAtPath: path) else {
             throw WeightFileError(.unreadable, path: path, place: "path", detail: "cannot open for reading")
         }

@@ -1,11 +1,35 @@
 import ArgumentParser
 import AuditReport
+import Foundation
 
+/// The executable: parse, validate, build a configuration, call the library, map errors to exit
+/// codes. Nothing numerical lives here.
 @main
 struct SpectralAudit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spectral-audit",
         abstract: "Audit the spectral stability of a trained neural network from its weight file.",
-        version: ReportVersion.toolVersion
+        discussion: """
+        Reads HDF5/Keras (.h5, .weights.h5, .keras), NumPy (.npy, .npz) and safetensors files, \
+        computes per-layer singular-value spectra and network-level bounds (Lipschitz product \
+        bound, entropy-refined typical bound, GMSI), and judges them against thresholds.
+
+        Exit codes: 0 pass, 1 audit failed a check, 2 usage error, 65 malformed input file, \
+        66 input missing or unreadable, 70 internal error, 73 cannot create output, \
+        130/143 interrupted (SIGINT/SIGTERM). See spectral-audit(1).
+        """,
+        version: ReportVersion.toolVersion,
+        subcommands: [AuditCommand.self, InspectCommand.self],
+        defaultSubcommand: AuditCommand.self
     )
+
+    static func main() {
+        Interrupts.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            ExitCodes.exit(for: error)
+        }
+    }
 }

@@ -1,0 +1,169 @@
+import AuditReport
+import Foundation
+import HDF5Kit
+import WeightFiles
+
+/// The annotated HDF5 output (`--output PATH.h5`), laid out as `schemas/annotated-hdf5.md`
+/// specifies (convention `spectral-audit-1`):
+///
+/// - the model's tensors: HDF5 input is copied object by object with `H5Ocopy` (data, filters,
+///   attributes bit for bit, so a Keras `.h5` stays loadable); other formats get one dataset per
+///   tensor under its original name, in its original dtype;
+/// - on each analysed layer's weight dataset: the layer's SPEC §2 metrics as attributes
+///   (`spectral_norm`, …), plus `status` and `audit_layer`;
+/// - `/spectral_audit`: attributes `Conventions`, `tool_version`, `definitions`, `source_path`,
+///   `source_sha256`, `created` (unless `--no-timestamps`), `history`, `gmsi`, `gmsi_mode`,
+///   `verdict`, `threshold`; one group per layer under `/spectral_audit/layers/` (name with `/`
+///   and `%` percent-encoded; attribute `name` holds the original) with `singular_values` and
+///   `operator_singular_values` datasets and the metrics as attributes; `report_json`, the full
+///   JSON report as a UTF-8 string dataset.
+///
+/// The input is only ever opened read-only; the output is written to a temporary file in the
+/// destination folder, flushed and renamed (`AtomicOutput`).
+public enum AnnotatedHDF5 {
+    public static let conventions = "spectral-audit-1"
+    public static let groupName = "spectral_audit"
+    public static let reportDataset = "report_json"
+
+    public static func write(report: AuditReportV1, modelPath: String, to path: String, force: Bool,
+                             commandLine: [String]) throws {
+        try AtomicOutput.checkDestination(path, force: force, protected: [modelPath])
+        let json = String(decoding: try report.jsonData(), as: UTF8.self)
+        try AtomicOutput.write(to: path) { tmp in
+            do {
+                let out = try HDF5File.create(path: tmp)
+                let root = try out.root
+                let weightNames = try copyModel(from: modelPath, into: root)
+                try annotateWeights(report: report, root: root, existing: weightNames)
+                try writeAuditGroup(report: report, json: json, root: root, commandLine: commandLine)
+                try out.flush()
+                try out.close()
+            } catch let e as HDF5Error {
+                throw AtomicOutput.Failure(path: path, reason: e.reason)
+            }
+        }
+    }
+
+    /// Copies the model into `root`; returns the dataset names now present.
+    private static func copyModel(from modelPath: String, into root: HDF5Group) throws -> Set<String> {
+        let prefix = try ModelFile.readPrefix(modelPath, count: 8)
+        if HDF5File.hasSignature(prefix) {
+            let src = try HDF5File.openReadOnly(path: modelPath)
+            let srcRoot = try src.root
+            for link in try srcRoot.links() where link.name != groupName {
+                switch link.kind {
+                case .group, .dataset, .namedDatatype:
+                    try root.copyObject(from: srcRoot, name: link.name, to: link.name)
+                default:
+                    continue // soft and external links are not followed
+                }
+            }
+            try root.copyAttributes(from: srcRoot)
+            let store = try HDF5TensorStore(path: modelPath)
+            return Set(store.tensors.map(\.name))
+        }
+        let store = try ModelFile.open(modelPath)
+        for t in store.tensors {
+            let bytes = try store.loadNativeBytes(t.name)
+            try bytes.withUnsafeBytes { raw in
+                _ = try root.createDataset(t.name, type: t.dtype.hdf5Type, shape: t.shape, bytes: raw)
+            }
+        }
+        return Set(store.tensors.map(\.name))
+    }
+
+    private static func annotateWeights(report: AuditReportV1, root: HDF5Group, existing: Set<String>) throws {
+        for layer in report.layers where layer.status == .analyzed || layer.status == .nonFinite {
+            guard let first = layer.tensors.first, existing.contains(first) else { continue }
+            let d = try root.openDataset(first)
+            try d.setAttribute("audit_layer", string: layer.name)
+            try d.setAttribute("status", string: layer.status.rawValue)
+            if let m = layer.metrics { try setMetrics(m, on: d) }
+            if let op = layer.operatorNorm { try d.setAttribute("operator_norm", double: op) }
+        }
+    }
+
+    private static func setMetrics(_ m: SpectrumMetricsV1, on object: HDF5Object) throws {
+        for name in SpectrumMetricsV1.names {
+            if let v = m.value(named: name), v.isFinite { try object.setAttribute(name, double: v) }
+        }
+    }
+
+    private static func writeAuditGroup(report: AuditReportV1, json: String, root: HDF5Group, commandLine: [String]) throws {
+        let g = try root.createGroup(groupName)
+        try g.setAttribute("Conventions", string: conventions)
+        try g.setAttribute("tool_version", string: report.tool.version)
+        try g.setAttribute("definitions", string: report.definitions)
+        try g.setAttribute("source_path", string: report.input.path)
+        try g.setAttribute("source_sha256", string: report.input.sha256)
+        if let created = report.created { try g.setAttribute("created", string: created) }
+        try g.setAttribute("history", string: commandLine.map(shellQuote).joined(separator: " "))
+        if let gmsi = report.gmsi, gmsi.isFinite { try g.setAttribute("gmsi", double: gmsi) }
+        if let reason = report.gmsiReason { try g.setAttribute("gmsi_reason", string: reason) }
+        try g.setAttribute("gmsi_mode", string: report.gmsiMode)
+        try g.setAttribute("verdict", string: report.verdict.rawValue)
+        if let t = report.settings.threshold { try g.setAttribute("threshold", double: t) }
+        if let l = report.network.log10LipschitzBound, l.isFinite { try g.setAttribute("log10_lipschitz_bound", double: l) }
+        let layers = try g.createGroup("layers")
+        for layer in report.layers where layer.status != .skipped || layer.metrics != nil {
+            let lg = try layers.createGroup(escape(layer.name))
+            try lg.setAttribute("name", string: layer.name)
+            try lg.setAttribute("kind", string: layer.kind)
+            try lg.setAttribute("status", string: layer.status.rawValue)
+            if let r = layer.reason { try lg.setAttribute("reason", string: r) }
+            try lg.setAttribute("tensors", strings: layer.tensors)
+            if let m = layer.metrics { try setMetrics(m, on: lg) }
+            if let method = layer.method { try lg.setAttribute("method", string: method) }
+            if let op = layer.operatorNorm { try lg.setAttribute("operator_norm", double: op) }
+            if let m = layer.operatorNormMethod { try lg.setAttribute("operator_norm_method", string: m) }
+            if let s = layer.singularValues {
+                try s.withUnsafeBytes { _ = try lg.createDataset("singular_values", type: .float64, shape: [s.count], bytes: $0) }
+            }
+            if let s = layer.operatorSingularValues {
+                try s.withUnsafeBytes { _ = try lg.createDataset("operator_singular_values", type: .float64, shape: [s.count], bytes: $0) }
+            }
+        }
+        try g.createStringDataset(reportDataset, value: json)
+    }
+
+    /// The report stored in an annotated file, or nil when the file has none.
+    public static func readReport(path: String) throws -> AuditReportV1? {
+        guard HDF5File.hasSignature(try ModelFile.readPrefix(path, count: 8)) else { return nil }
+        let f = try HDF5File.openReadOnly(path: path)
+        let root = try f.root
+        guard try root.exists(groupName + "/" + reportDataset) else { return nil }
+        let text = try root.openDataset(groupName + "/" + reportDataset).readStrings().first ?? ""
+        return try AuditReportV1.decode(Data(text.utf8))
+    }
+
+    /// Layer names become group names: `/` and `%` are percent-encoded; `.` alone is `%2E`.
+    static func escape(_ name: String) -> String {
+        if name == "." || name == ".." { return name.replacingOccurrences(of: ".", with: "%2E") }
+        return name.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F")
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        if s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+@".contains($0) }) && !s.isEmpty { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+extension DType {
+    var hdf5Type: HDF5ScalarType {
+        switch self {
+        case .float16: return .float16
+        case .bfloat16: return .bfloat16
+        case .float32: return .float32
+        case .float64: return .float64
+        case .int8: return .int8
+        case .uint8: return .uint8
+        case .int16: return .int16
+        case .uint16: return .uint16
+        case .int32: return .int32
+        case .uint32: return .uint32
+        case .int64: return .int64
+        case .uint64: return .uint64
+        case .bool: return .bool
+        }
+    }
+}

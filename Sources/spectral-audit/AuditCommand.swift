@@ -1,0 +1,161 @@
+import ArgumentParser
+import Audit
+import AuditReport
+import Foundation
+import ReportWriters
+import WeightFiles
+
+/// `spectral-audit MODEL [options]`: the audit (the default subcommand).
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Audit a model file: per-layer spectra, network bounds, GMSI, verdict (the default command)."
+    )
+
+    @Argument(help: "The model file (.h5, .weights.h5, .keras, .npy, .npz, .safetensors, model.safetensors.index.json).")
+    var model: String
+
+    // Verdict
+    @Option(help: "Fail the audit when gmsi exceeds T.")
+    var threshold: Double?
+
+    @Option(help: "Policy file (JSON) with per-metric and per-layer limits; see spectral-audit(1).")
+    var policy: String?
+
+    @Option(help: "Earlier report (JSON, or an annotated HDF5 file) to compare against.")
+    var baseline: String?
+
+    @Option(name: .customLong("max-increase"), help: "With --baseline: fail when gmsi or a layer's spectral_norm grows by more than PCT percent.")
+    var maxIncrease: Double?
+
+    @Flag(help: "Pass the gmsi checks when gmsi is unavailable (the reason is still reported).")
+    var allowUnavailable = false
+
+    // Structure and numerics
+    @Option(name: .customLong("arch"), help: "Architecture manifest (JSON) stating the network structure.")
+    var arch: String?
+
+    @Option(help: "Singular values: gram (default), exact (LAPACK dgesdd), topk:K (K largest by Lanczos).")
+    var svd: String = "gram"
+
+    @Option(help: "Layers analysed in parallel (default: the number of cores).")
+    var jobs: Int?
+
+    @Option(name: .customLong("input-shape"), help: "Spatial input size for exact convolution spectra, e.g. 32x32.")
+    var inputShape: String?
+
+    @Flag(name: .customLong("heavy-tail"), help: "Also compute WeightWatcher-compatible heavy-tail metrics (ww_alpha, …).")
+    var heavyTail = false
+
+    @Option(name: .customLong("max-tensor-bytes"), help: "Refuse tensors larger than this many bytes (default 17179869184).")
+    var maxTensorBytes: Int?
+
+    // Outputs
+    @Option(help: "Write the full JSON report to PATH ('-' for stdout).")
+    var json: String?
+
+    @Option(help: "Write a JUnit XML file (one test case per check).")
+    var junit: String?
+
+    @Option(help: "Write a Markdown summary (e.g. to $GITHUB_STEP_SUMMARY).")
+    var markdown: String?
+
+    @Option(help: "Write a self-contained HTML report with spectra plots.")
+    var html: String?
+
+    @Flag(help: "Print GitHub Actions annotations (::error …) for failed checks.")
+    var github = false
+
+    @Option(help: "Write an annotated HDF5 copy of the model with the audit results.")
+    var output: String?
+
+    @Flag(help: "Replace existing output files.")
+    var force = false
+
+    @Flag(name: .customLong("no-timestamps"), help: "Omit creation times, for byte-identical reports.")
+    var noTimestamps = false
+
+    @Flag(name: .customLong("omit-spectra"), help: "Leave full singular-value spectra out of the report.")
+    var omitSpectra = false
+
+    @Flag(help: "Do not print the table on stdout.")
+    var quiet = false
+
+    @Flag(name: .customLong("no-progress"), help: "Never draw a progress bar.")
+    var noProgress = false
+
+    func validate() throws {
+        guard SVDChoice(argument: svd) != nil else {
+            throw ValidationError("--svd must be gram, exact or topk:K (K ≥ 1), not '\(svd)'")
+        }
+        if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let t = threshold, !t.isFinite { throw ValidationError("--threshold must be a finite number") }
+        if maxIncrease != nil && baseline == nil { throw ValidationError("--max-increase needs --baseline") }
+        if let m = maxIncrease, !(m >= 0) { throw ValidationError("--max-increase must be ≥ 0") }
+        if let b = maxTensorBytes, b < 1 { throw ValidationError("--max-tensor-bytes must be positive") }
+        if inputShape != nil && parsedInputShape == nil {
+            throw ValidationError("--input-shape must look like 32x32 or 32,32 (positive integers)")
+        }
+        let stdoutUsers = [json == "-", junit == "-", markdown == "-", html == "-"].filter { $0 }.count
+        if stdoutUsers > 1 { throw ValidationError("only one output may be written to stdout ('-')") }
+        for p in [output, html, junit, markdown, json].compactMap({ $0 }) where p != "-" {
+            if p == model { throw ValidationError("refusing to write an output over the input file '\(p)'") }
+        }
+    }
+
+    var parsedInputShape: [Int]? {
+        guard let s = inputShape else { return nil }
+        let parts = s.split(whereSeparator: { $0 == "x" || $0 == "," || $0 == "×" }).map { Int($0) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return parts.map { $0! }
+    }
+
+    func run() throws {
+        var configuration = AuditConfiguration()
+        configuration.svd = SVDChoice(argument: svd)!
+        configuration.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        configuration.threshold = threshold
+        configuration.allowUnavailable = allowUnavailable
+        configuration.inputShape = parsedInputShape
+        configuration.heavyTail = heavyTail
+        configuration.includeSpectra = !omitSpectra
+        configuration.manifestPath = arch
+        configuration.timestamps = !noTimestamps
+        if let b = maxTensorBytes { configuration.limits.maxTensorBytes = b }
+        if let p = policy {
+            configuration.policy = try Policy.parse(try readInput(p), path: p)
+            configuration.policyPath = p
+        }
+        if let b = baseline {
+            configuration.baseline = try Baseline.load(b)
+            configuration.baselinePath = b
+            configuration.maxIncreasePercent = maxIncrease ?? 0
+        }
+        // Refuse unwritable destinations before spending time on the audit.
+        for p in [output, html, junit, markdown, json].compactMap({ $0 }) where p != "-" {
+            try AtomicOutput.checkDestination(p, force: force, protected: [model])
+        }
+        let bar = ProgressBar(enabled: Terminal.stderrIsTTY && !noProgress)
+        configuration.progress = { done, total, name in bar.update(done: done, total: total, label: name) }
+        let report = try Auditor.run(path: model, configuration: configuration)
+        bar.finish()
+
+        try Outputs(report: report, model: model, force: force).write(
+            json: json, junit: junit, markdown: markdown, html: html, output: output, github: github,
+            table: !quiet && ![json, junit, markdown, html].contains("-"))
+        throw ExitCode(report.verdict == .pass ? ExitCodes.pass : ExitCodes.auditFailed)
+    }
+}
+
+/// Reads an auxiliary input file (policy, baseline), naming it in errors.
+func readInput(_ path: String) throws -> Data {
+    do {
+        try PathCheck.requireReadableFile(path)
+    } catch let e as WeightFileError {
+        throw InputFileError(path: path, missing: true, message: e.detail ?? "cannot read")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw InputFileError(path: path, missing: true, message: "cannot read")
+    }
+    return data
+}
