@@ -90,6 +90,11 @@ final class NPZReaderTests: XCTestCase {
         }
     }
 
+    func testChecksumVerificationCanBeSkipped() throws {
+        let store = try NPZTensorStore(path: Fixtures.path("broken/npz-crc-mismatch.npz"), verifyChecksums: false)
+        XCTAssertNoThrow(try ReaderReference.loadAll(store))
+    }
+
     func testNotAZipAndMissing() {
         ReaderReference.assertThrows(.malformed, naming: "f32_vec_7.npy") {
             _ = try NPZTensorStore(path: Fixtures.path("npy/f32_vec_7.npy"))
