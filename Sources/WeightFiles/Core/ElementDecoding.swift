@@ -32,6 +32,10 @@ public enum ElementDecoding {
         let swap = byteOrder != .notApplicable && byteOrder != ByteOrder.native
         let n = out.count
         precondition(bytes.count >= n * dtype.byteSize, "decode: buffer shorter than its shape")
+        if !swap, n > 0, let src = bytes.baseAddress, let dst = out.baseAddress,
+           decodeNativeFloat(src, dtype: dtype, count: n, into: dst) {
+            return
+        }
         switch dtype {
         case .float64:
             for i in 0..<n {
@@ -100,6 +104,29 @@ public enum ElementDecoding {
                 out[i] = Double(u)
             }
         }
+    }
+
+    /// Native-byte-order floating-point fast path: branch-free loops over raw loads that the
+    /// optimizer vectorises (the general loops below test the byte order per element and ran
+    /// at ~1 GB/s of float32 input in a release build). Returns false for other dtypes.
+    @inline(__always)
+    static func decodeNativeFloat(_ src: UnsafeRawPointer, dtype: DType, count n: Int,
+                                  into dst: UnsafeMutablePointer<Double>) -> Bool {
+        switch dtype {
+        case .float64:
+            UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: n * 8)
+        case .float32:
+            for i in 0..<n { dst[i] = Double(src.loadUnaligned(fromByteOffset: i * 4, as: Float.self)) }
+        case .bfloat16:
+            for i in 0..<n {
+                dst[i] = Double(Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) << 16))
+            }
+        case .float16:
+            for i in 0..<n { dst[i] = Double(halfToFloat(src.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) }
+        default:
+            return false
+        }
+        return true
     }
 
     /// Decodes a whole tensor into row-major Float64, transposing Fortran-order data.

@@ -1,0 +1,121 @@
+// zlib is reached through the system-library module ZIPFoundation itself uses on Linux
+// (`CZlib`) or the SDK's `zlib` module on Apple platforms.
+#if canImport(CZlib)
+import CZlib
+#elseif canImport(zlib)
+import zlib
+#endif
+
+/// Raw-deflate decompression and CRC-32 over memory-mapped zip members, bounded on both sides.
+///
+/// Why not ZIPFoundation's `Archive.extract` / `Data.decompress` here: on Linux (0.9.20) they
+/// hand zlib a fixed `avail_in` even for a short final chunk and loop until `Z_STREAM_END`,
+/// so a truncated deflate stream at the end of a file spins forever; and their CRC-32 is a
+/// byte-at-a-time Swift loop. Here every byte zlib may read or write lies inside the member.
+enum Inflate {
+    enum Failure: Error {
+        case corrupt(String)
+        case truncated
+        case longerThanDeclared
+        case trailingInput
+    }
+
+    /// zlib counts in 32-bit `uInt`; feed it at most this much at a time.
+    private static let step = 1 << 30
+
+    /// Inflates `input` into `output`.
+    /// - Parameter wholeStream: true: the stream must produce exactly `output.count` bytes,
+    ///   end, and consume all of `input`. false: stop once `output` is full (a prefix).
+    /// - Returns: bytes written (less than `output.count` only for a prefix of a short stream).
+    static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                        wholeStream: Bool) throws(Failure) -> Int {
+        var s = z_stream()
+        guard inflateInit2_(&s, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .corrupt("zlib could not be initialised")
+        }
+        defer { inflateEnd(&s) }
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        defer { scratch.deallocate() }
+        var inFed = 0
+        var outFed = 0
+        var probing = false
+        var stalls = 0
+        while true {
+            if s.avail_in == 0, inFed < input.count, let base = input.baseAddress {
+                let n = min(step, input.count - inFed)
+                s.next_in = UnsafeMutablePointer(mutating: (base + inFed).assumingMemoryBound(to: UInt8.self))
+                s.avail_in = uInt(n)
+                inFed += n
+            }
+            if s.avail_out == 0 && !probing {
+                if outFed < output.count, let base = output.baseAddress {
+                    let n = min(step, output.count - outFed)
+                    s.next_out = (base + outFed).assumingMemoryBound(to: UInt8.self)
+                    s.avail_out = uInt(n)
+                    outFed += n
+                } else if !wholeStream {
+                    return output.count
+                } else {
+                    // Output is full: one more byte would mean the member is longer than declared.
+                    probing = true
+                    s.next_out = scratch
+                    s.avail_out = 1
+                }
+            }
+            let before = (s.avail_in, s.avail_out)
+            let r = CZlibCompat.inflate(&s)
+            if probing && s.avail_out == 0 { throw .longerThanDeclared }
+            switch r {
+            case Z_STREAM_END:
+                let produced = probing ? output.count : outFed - Int(s.avail_out)
+                if wholeStream {
+                    guard produced == output.count else { throw .truncated }
+                    guard s.avail_in == 0, inFed == input.count else { throw .trailingInput }
+                }
+                return produced
+            case Z_OK, Z_BUF_ERROR:
+                if s.avail_in == 0 && inFed == input.count && (s.avail_out > 0 || probing) {
+                    // Input exhausted, room for output, stream not ended.
+                    if r == Z_BUF_ERROR || before == (s.avail_in, s.avail_out) { throw .truncated }
+                }
+                stalls = before == (s.avail_in, s.avail_out) ? stalls + 1 : 0
+                if stalls > 2 { throw .corrupt("zlib made no progress") }
+            default:
+                let message = s.msg.map { String(cString: $0) } ?? "zlib error \(r)"
+                throw .corrupt(message)
+            }
+        }
+    }
+
+    /// The zip CRC-32 (zlib's `crc32`) of `bytes`.
+    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var c: uLong = 0
+        var offset = 0
+        guard let base = bytes.baseAddress else { return 0 }
+        while offset < bytes.count {
+            let n = min(step, bytes.count - offset)
+            c = CZlibCompat.crc(c, (base + offset).assumingMemoryBound(to: UInt8.self), uInt(n))
+            offset += n
+        }
+        return UInt32(truncatingIfNeeded: c)
+    }
+}
+
+/// Free functions whose names clash with `Inflate`'s own.
+private enum CZlibCompat {
+    static func inflate(_ s: inout z_stream) -> Int32 {
+        #if canImport(CZlib)
+        return CZlib.inflate(&s, Z_NO_FLUSH)
+        #else
+        return zlib.inflate(&s, Z_NO_FLUSH)
+        #endif
+    }
+
+    static func crc(_ c: uLong, _ p: UnsafePointer<UInt8>, _ n: uInt) -> uLong {
+        #if canImport(CZlib)
+        return CZlib.crc32(c, p, n)
+        #else
+        return zlib.crc32(c, p, n)
+        #endif
+    }
+}
