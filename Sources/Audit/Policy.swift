@@ -50,7 +50,7 @@ public struct Policy: Sendable, Equatable {
             throw ParseError(path: path, message: "\(error)")
         }
         func fail(_ place: String, _ msg: String) -> ParseError { ParseError(path: path, message: "\(place): \(msg)") }
-        guard case .object = root else { throw fail("top level", "expected a JSON object") }
+        guard root.isObject else { throw fail("top level", "expected a JSON object") }
         let allowed: Set<String> = ["schema", "gmsi_max", "network", "rules", "allow_unavailable", "description"]
         for k in root.keys where !allowed.contains(k) {
             throw fail("key '\(k)'", "unknown (expected one of \(allowed.sorted().joined(separator: ", ")))")
@@ -68,7 +68,7 @@ public struct Policy: Sendable, Equatable {
             policy.allowUnavailable = b
         }
         if let n = root["network"] {
-            guard case .object = n else { throw fail("network", "expected an object") }
+            guard n.isObject else { throw fail("network", "expected an object") }
             for k in n.keys {
                 guard k.hasSuffix("_max"), networkMetrics.contains(String(k.dropLast(4))) else {
                     throw fail("network.\(k)", "unknown (expected one of \(networkMetrics.map { $0 + "_max" }.joined(separator: ", ")))")
@@ -81,7 +81,7 @@ public struct Policy: Sendable, Equatable {
             guard let list = rules.array else { throw fail("rules", "expected an array") }
             for (i, r) in list.enumerated() {
                 let place = "rules[\(i)]"
-                guard case .object = r else { throw fail(place, "expected an object") }
+                guard r.isObject else { throw fail(place, "expected an object") }
                 for k in r.keys where !["layers", "metric", "max", "min"].contains(k) {
                     throw fail("\(place).\(k)", "unknown key")
                 }

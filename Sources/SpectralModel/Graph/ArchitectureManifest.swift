@@ -41,7 +41,7 @@ public struct ArchitectureManifest: Sendable {
         }
         do {
             return ArchitectureManifest(path: path, document: try JSONValue.parse(data, maxDepth: limits.maxJSONDepth))
-        } catch let e as JSONValue.ParseError {
+        } catch let e as JSONParseError {
             throw Invalid(path: path, place: "JSON", message: e.description)
         }
     }
@@ -54,7 +54,7 @@ public struct ArchitectureManifest: Sendable {
     /// The graph the manifest describes, checked against the file's tensors.
     public func graph(tensors: [TensorInfo]) throws -> NetworkGraph {
         func fail(_ place: String, _ msg: String) -> Invalid { Invalid(path: path, place: place, message: msg) }
-        guard case .object = document else { throw fail("top level", "expected a JSON object") }
+        guard document.isObject else { throw fail("top level", "expected a JSON object") }
         for k in document.keys where !["schema", "input_shape", "layers", "outputs", "description"].contains(k) {
             throw fail("key '\(k)'", "unknown key")
         }
@@ -77,7 +77,7 @@ public struct ArchitectureManifest: Sendable {
                                         "pool", "tensors", "negative_slope"]
         for (li, l) in layers.enumerated() {
             let place = "layers[\(li)]"
-            guard case .object = l else { throw fail(place, "expected an object") }
+            guard l.isObject else { throw fail(place, "expected an object") }
             for k in l.keys where !allowedKeys.contains(k) { throw fail("\(place).\(k)", "unknown key") }
             guard let name = l["name"]?.string, !name.isEmpty else { throw fail("\(place).name", "expected a string") }
             guard index[name] == nil else { throw fail("\(place).name", "duplicate layer name '\(name)'") }

@@ -49,7 +49,7 @@ public struct KerasModelConfig: Sendable, Equatable {
         let root: JSONValue
         do {
             root = try JSONValue.parse(json, maxDepth: limits.maxJSONDepth)
-        } catch let e as JSONValue.ParseError {
+        } catch let e as JSONParseError {
             throw WeightFileError(.malformed, path: path, place: "model config", detail: e.description)
         }
         guard let cls = root["class_name"]?.string, let cfg = root["config"] else {
@@ -132,12 +132,12 @@ public struct KerasModelConfig: Sendable, Equatable {
 
     private static func collectHistory(_ v: JSONValue, into out: inout [String]) {
         switch v {
-        case .object(let d, let keys):
+        case .object(let d):
             if let h = d["keras_history"]?.array, let s = h.first?.string {
                 out.append(s)
                 return
             }
-            for k in keys { if let x = d[k] { collectHistory(x, into: &out) } }
+            for k in d.keys { if let x = d[k] { collectHistory(x, into: &out) } }
         case .array(let a):
             for x in a { collectHistory(x, into: &out) }
         default:
