@@ -1,8 +1,20 @@
 /// Small, allocation-explicit helpers on `Matrix` used by the spectral code and its tests.
 extension Matrix {
-    /// `‖A‖_F²` accumulated in float64 with a running scale (LAPACK `dlassq` style), so it neither
-    /// overflows for entries near 1e154 nor underflows for tiny ones.
+    /// `‖A‖_F`, accumulated in float64 with a running scale (LAPACK `dlassq` style), so it neither
+    /// overflows nor underflows for any finite entries.
+    public var frobeniusNorm: Double {
+        let (scale, ssq) = scaledSumOfSquares()
+        return scale * ssq.squareRoot()
+    }
+
+    /// `‖A‖_F²` (overflows to +inf when ‖A‖_F > 1.3e154; prefer `frobeniusNorm`).
     public var frobeniusSquared: Double {
+        let (scale, ssq) = scaledSumOfSquares()
+        return scale * scale * ssq
+    }
+
+    /// `(scale, ssq)` with `Σ a_ij² = scale² · ssq`.
+    func scaledSumOfSquares() -> (Double, Double) {
         var scale = 0.0, ssq = 1.0
         for x in storage where x != 0 {
             let ax = Swift.abs(x)
@@ -13,7 +25,7 @@ extension Matrix {
                 ssq += (ax / scale) * (ax / scale)
             }
         }
-        return scale * scale * ssq
+        return (scale, scale == 0 ? 0 : ssq)
     }
 
     /// Largest absolute entry (0 for an empty matrix).

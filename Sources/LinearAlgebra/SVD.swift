@@ -122,7 +122,7 @@ public enum SVD {
         let p = a.rankBound
         if p == 0 { return SingularValueResult(values: [], method: method, isComplete: true) }
         if p == 1 {
-            return SingularValueResult(values: [a.frobeniusSquared.squareRoot()], method: method, isComplete: true)
+            return SingularValueResult(values: [a.frobeniusNorm], method: method, isComplete: true)
         }
         if a.storage.allSatisfy({ $0 == 0 }) {
             return SingularValueResult(values: [Double](repeating: 0, count: p), method: method, isComplete: true)

@@ -62,7 +62,7 @@ public struct SpectrumMetrics: Sendable, Codable, Equatable {
 
     /// Metrics from singular values (any order; sorted here). `isComplete`: the list holds all
     /// `min(rows, cols)` values. `frobenius`: `‖A‖_F` computed from the entries (e.g.
-    /// `Matrix.frobeniusSquared.squareRoot()`), used when the spectrum is incomplete.
+    /// `Matrix.frobeniusNorm`), used when the spectrum is incomplete.
     public static func compute(singularValues: [Double], rows: Int, cols: Int,
                                isComplete: Bool = true, frobenius frobeniusFromEntries: Double? = nil)
         -> SpectrumMetrics {
