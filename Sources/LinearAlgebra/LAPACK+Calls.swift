@@ -143,19 +143,27 @@ enum LAPACKCalls {
         return g
     }
 
+    /// From this order on, values-only eigenvalues use the two-stage tridiagonalisation
+    /// (`dsyevd_2stage`): measured here 25–30 % faster at n = 2048–3072, slower below ~1000.
+    static let twoStageThreshold = 1024
+
     /// Eigenvalues (ascending) of a symmetric `n × n` column-major matrix whose lower triangle is
-    /// set (`dsyevd`, `jobz = 'N'`). Destroys `a`.
+    /// set (`dsyevd`, or `dsyevd_2stage` for n ≥ `twoStageThreshold`; `jobz = 'N'`). Destroys `a`.
     static func symmetricEigenvalues(_ a: inout [Double], n: Int) throws -> [Double] {
         BLASRuntime.ensureConfigured()
         if n == 0 { return [] }
         var w = [Double](repeating: 0, count: n)
+        let twoStage = n >= twoStageThreshold
         let info = a.withUnsafeMutableBufferPointer { ap in
             w.withUnsafeMutableBufferPointer { wp in
-                LAPACKE_dsyevd(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "L")),
-                               Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
+                twoStage
+                    ? LAPACKE_dsyevd_2stage(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "L")),
+                                            Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
+                    : LAPACKE_dsyevd(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "L")),
+                                     Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
             }
         }
-        if info != 0 { throw LinearAlgebraError.lapack(routine: "dsyevd", info: Int(info)) }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: twoStage ? "dsyevd_2stage" : "dsyevd", info: Int(info)) }
         return w
     }
 

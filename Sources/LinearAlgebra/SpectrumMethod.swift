@@ -24,8 +24,9 @@ public struct SingularValueResult: Sendable, Equatable {
     public var method: SpectrumMethod
     /// True when `values` holds all `min(m, n)` singular values.
     public var isComplete: Bool
-    /// Relative accuracy claimed, when approximate: every returned value lies within
-    /// `tolerance · values[0]` of a singular value of the matrix (nil: accurate to rounding).
+    /// Relative accuracy claimed, when approximate: every returned value is estimated to lie
+    /// within `tolerance · values[0]` of the corresponding singular value (Krylov: quadratic
+    /// Ritz bound, see `Lanczos`; nil: accurate to rounding).
     public var tolerance: Double?
     /// For Krylov methods, the largest residual norm `‖Aᵀu − θv‖` of the returned Ritz triplets
     /// (absolute, same units as σ): each returned θ has a singular value within this distance.

@@ -63,6 +63,16 @@ final class SVDTests: XCTestCase {
         XCTAssertGreaterThan(sigmaNoise, tol)
     }
 
+    /// p ≥ 1024 takes the two-stage eigensolver: it must agree with dgesdd to rounding.
+    func testTwoStageGramPathAgreesWithGesddOnLargeMatrix() throws {
+        var rng = SplitMix64(seed: 3)
+        let a = Matrix(rows: 1100, cols: 1030, storage: (0..<(1100 * 1030)).map { _ in rng.nextSigned() })
+        let gram = try SVD.singularValues(a)
+        XCTAssertEqual(gram.method, .gramSyevd)
+        let ref = try SVD.singularValues(a, method: .gesdd).values
+        for (g, r) in zip(gram.values, ref) { XCTAssertEqual(g, r, accuracy: 1e-11 * ref[0]) }
+    }
+
     func testDegenerateShapesNeverReachLAPACK() throws {
         XCTAssertEqual(try SVD.singularValues(Matrix(rows: 0, cols: 3)).values, [])
         XCTAssertEqual(try SVD.singularValues(Matrix(rows: 3, cols: 0), method: .gesdd).values, [])
