@@ -44,5 +44,8 @@ let package = Package(
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "HDF5Kit"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "SpectralModelTests", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "LinearAlgebra", "SpectralModel", "WeightFiles"]),
+        // Benchmark of the spectral paths (`make bench`; never a unit test).
+        .executableTarget(name: "spectral-bench", dependencies: ["LinearAlgebra", "Audit"]),
     ]
 )

@@ -1,0 +1,155 @@
+/// Singular values of real float64 matrices.
+///
+/// Paths (every result records its `method`):
+/// - `.gramSyevd` (default): `G = AᵀA` or `AAᵀ` of the smaller side in float64 (`dsyrk`), its
+///   eigenvalues (`dsyevd`, values only), `σ_i = sqrt(max(λ_i, 0))`. Accuracy: the computed λ
+///   carry an absolute error of order `p·ε·λ_1` (p = min(m, n)), so
+///   `|δσ_i| ≲ p·ε·σ_1²/(2σ_i)` and never more than about `sqrt(p·ε)·σ_1`. Large σ match
+///   `dgesdd` to rounding; small ones lose relative accuracy as `κ_i² ε`. Whenever some
+///   `λ_i < λ_1 · p·ε / (2·gramAccuracyTarget)` — i.e. the pessimistic relative error of σ_i
+///   could exceed `gramAccuracyTarget` (1e-4), which also covers every numerically rank-deficient
+///   matrix, where the Gram cannot tell a zero σ from one of order `sqrt(ε)·σ_1` — the result is
+///   recomputed with `dgesdd` and reported as `.gesdd`. So `rank` and `sigma_min` (SPEC §2) are
+///   always decided on values that are accurate to `c·ε·σ_1` or to `1e-4` relative.
+/// - `.gesdd`: LAPACK `dgesdd`, values only. Backward stable: `|δσ_i| ≤ c·p·ε·σ_1`.
+/// - `topK` / `spectralNorm`: Golub–Kahan–Lanczos (see `Lanczos`), used when k is small relative
+///   to min(m, n); otherwise the dense path, truncated.
+///
+/// Degenerate shapes never reach LAPACK: an empty matrix has no singular values, `1×n` and
+/// `n×1` have the single value `‖A‖₂ = ‖A‖_F`, a zero matrix has all σ = 0. Non-finite entries
+/// throw `.nonFinite` before any LAPACK call.
+public enum SVD {
+    /// Relative accuracy the Gram path must guarantee (pessimistically) for every σ_i it returns;
+    /// below that it falls back to `dgesdd`.
+    public static let gramAccuracyTarget = 1e-4
+
+    public static func singularValues(_ a: Matrix, method: SpectrumMethod = .gramSyevd) throws
+        -> SingularValueResult {
+        guard a.allFinite else { throw LinearAlgebraError.nonFinite }
+        if let trivial = trivialSpectrum(a, method: method == .gesdd ? .gesdd : .gramSyevd) {
+            return trivial
+        }
+        switch method {
+        case .gramSyevd:
+            if let values = try gramValues(a) {
+                return SingularValueResult(values: values, method: .gramSyevd, isComplete: true)
+            }
+            return SingularValueResult(values: try LAPACKCalls.gesddValues(a.storage, rows: a.rows, cols: a.cols),
+                                       method: .gesdd, isComplete: true)
+        case .gesdd:
+            return SingularValueResult(values: try LAPACKCalls.gesddValues(a.storage, rows: a.rows, cols: a.cols),
+                                       method: .gesdd, isComplete: true)
+        case .lanczosTopK, .powerIteration:
+            throw LinearAlgebraError.invalidArgument("use SVD.topK / SVD.spectralNorm for \(method.rawValue)")
+        case .fftExact, .upperBound:
+            throw LinearAlgebraError.invalidArgument("\(method.rawValue) applies to convolutions, not matrices")
+        }
+    }
+
+    /// The k largest singular values. Lanczos (Golub–Kahan, full reorthogonalisation, seeded
+    /// start) when `k` is small against `min(m, n)`; the dense default path otherwise.
+    /// `tolerance`: every returned θ_i has a singular value of A within `tolerance · θ_1`
+    /// (residual bound; see `Lanczos`). Values are lower bounds of σ_1 … σ_k (interlacing).
+    public static func topK(_ a: Matrix, k: Int, tolerance: Double = 1e-10, seed: UInt64 = 0x5EED) throws
+        -> SingularValueResult {
+        guard k >= 1 else { throw LinearAlgebraError.invalidArgument("k = \(k) < 1") }
+        guard tolerance > 0 else { throw LinearAlgebraError.invalidArgument("tolerance must be > 0") }
+        guard a.allFinite else { throw LinearAlgebraError.nonFinite }
+        let p = a.rankBound
+        if p == 0 { return SingularValueResult(values: [], method: .gramSyevd, isComplete: true) }
+        // Dense when the Krylov space would be a large share of the whole space anyway.
+        if p <= 64 || k * 4 >= p {
+            var r = try singularValues(a)
+            r.isComplete = k >= p
+            r.values = Array(r.values.prefix(k))
+            return r
+        }
+        let op = Lanczos.Operator(matrix: a)
+        do {
+            return try Lanczos.topK(op, k: k, tolerance: tolerance, seed: seed,
+                                    maxIterations: Swift.min(p - 1, Swift.max(4 * k + 100, 400)))
+        } catch LinearAlgebraError.notConverged {
+            var r = try singularValues(a)
+            r.isComplete = false
+            r.values = Array(r.values.prefix(k))
+            return r
+        }
+    }
+
+    /// σ_max alone, by Lanczos with k = 1, with the bracket `[values[0], values[0] + certificate]`:
+    /// the lower end is rigorous (a Ritz value never exceeds σ_1); the upper end holds for the
+    /// singular value nearest the Ritz value, which is σ_1 unless the seeded start vector is
+    /// numerically orthogonal to the top singular subspace (probability ~0 for a random start).
+    public static func spectralNorm(_ a: Matrix, tolerance: Double = 1e-10, seed: UInt64 = 0x5EED) throws
+        -> SingularValueResult {
+        try topK(a, k: 1, tolerance: tolerance, seed: seed)
+    }
+
+    /// Singular values (descending) of the complex matrix `Re + i·Im` (both `rows × cols`), from
+    /// the real embedding `[[Re, −Im], [Im, Re]]`, whose spectrum is that of the complex matrix
+    /// with every value doubled (`dgesdd`; each pair is averaged). Accuracy as `dgesdd`.
+    public static func complexSingularValues(real re: Matrix, imaginary im: Matrix) throws -> [Double] {
+        guard re.rows == im.rows, re.cols == im.cols else {
+            throw LinearAlgebraError.dimensionMismatch("real \(re.rows)×\(re.cols), imaginary \(im.rows)×\(im.cols)")
+        }
+        guard re.allFinite && im.allFinite else { throw LinearAlgebraError.nonFinite }
+        let m = re.rows, n = re.cols, p = Swift.min(m, n)
+        if p == 0 { return [] }
+        var e = [Double](repeating: 0, count: 4 * m * n)
+        let w = 2 * n
+        for i in 0..<m {
+            for j in 0..<n {
+                let r = re.storage[i * n + j], c = im.storage[i * n + j]
+                e[i * w + j] = r
+                e[i * w + n + j] = -c
+                e[(m + i) * w + j] = c
+                e[(m + i) * w + n + j] = r
+            }
+        }
+        let s = try LAPACKCalls.gesddValues(e, rows: 2 * m, cols: 2 * n)
+        var out = [Double](repeating: 0, count: p)
+        for i in 0..<p {
+            let hi: Double = s[2 * i], lo: Double = s[2 * i + 1]
+            out[i] = 0.5 * (hi + lo)
+        }
+        return out
+    }
+
+    // MARK: internals
+
+    /// Empty, zero, single row/column: no LAPACK.
+    static func trivialSpectrum(_ a: Matrix, method: SpectrumMethod) -> SingularValueResult? {
+        let p = a.rankBound
+        if p == 0 { return SingularValueResult(values: [], method: method, isComplete: true) }
+        if p == 1 {
+            return SingularValueResult(values: [a.frobeniusNorm], method: method, isComplete: true)
+        }
+        if a.storage.allSatisfy({ $0 == 0 }) {
+            return SingularValueResult(values: [Double](repeating: 0, count: p), method: method, isComplete: true)
+        }
+        return nil
+    }
+
+    /// The Gram path; nil when it cannot guarantee `gramAccuracyTarget` (caller falls back).
+    static func gramValues(_ a: Matrix) throws -> [Double]? {
+        let p = a.rankBound
+        // Exact power-of-two prescaling keeps the squared entries inside float64's range.
+        let amax = a.maxAbs
+        let e = amax.exponent
+        let scaled: Bool = e > 200 || e < -200
+        let scale = scaled ? Double(sign: .plus, exponent: -e, significand: 1) : 1
+        var g: [Double]
+        if scaled {
+            let s = a.storage.map { $0 * scale }
+            g = s.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }
+        } else {
+            g = a.storage.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }
+        }
+        let lambda = try LAPACKCalls.symmetricEigenvalues(&g, n: p)  // ascending
+        guard let lmax = lambda.last, lmax > 0 else { return nil }
+        let threshold = lmax * Double(p) * Double.ulpOfOne / (2 * gramAccuracyTarget)
+        if lambda[0] < threshold { return nil }
+        let inv = 1 / scale
+        return lambda.reversed().map { Swift.max($0, 0).squareRoot() * inv }
+    }
+}

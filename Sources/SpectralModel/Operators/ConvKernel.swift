@@ -1,0 +1,269 @@
+import LinearAlgebra
+import WeightFiles
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A 1-D, 2-D or 3-D convolution kernel in canonical PyTorch layout
+/// `weights[o, i, t…]` (`[out, in/groups, k…]`, row-major), with `groups`.
+///
+/// Views (SPEC.md §1):
+/// - `reshapedMatrices()`: one `c_out_g × (c_in_g·∏k)` matrix per group (the matrix that
+///   spectral-norm layers use); a grouped conv is block-diagonal over groups, so its analysis is
+///   per group (the union of the groups' spectra, σ_max = the largest group's).
+/// - `exactCircularSpectrum(inputSize:)`: the convolution as a linear map on `c_in × n…`
+///   inputs, stride 1, circular padding: exact singular values through the DFT.
+/// - `operatorNormUpperBound()`: a certified bound on σ_max valid for every input size, zero or
+///   circular padding, any stride.
+///
+/// Whether the layer computes a convolution or a cross-correlation does not matter: flipping
+/// the taps maps the Fourier block at frequency f to the one at −f, and the union over all
+/// frequencies is the same multiset.
+public struct ConvKernel: Sendable, Equatable {
+    public let outChannels: Int
+    /// Total input channels (`groups · c_in_g`).
+    public let inChannels: Int
+    public let groups: Int
+    /// Spatial kernel extent, 1 to 3 dimensions.
+    public let kernelSize: [Int]
+    /// `[out, in/groups, k…]`, row-major.
+    public let weights: [Double]
+
+    public var outPerGroup: Int { outChannels / groups }
+    public var inPerGroup: Int { inChannels / groups }
+    public var tapCount: Int { kernelSize.reduce(1, *) }
+
+    /// From raw data in the layout the file declares.
+    /// - `.convOIHW` `[out, in/groups, k…]` (PyTorch), `groups` as given;
+    /// - `.convHWIO` `[k…, in/groups, out]` (Keras / TensorFlow), `groups` as given;
+    /// - `.depthwiseHWIM` `[k…, in, multiplier]` (Keras DepthwiseConv): groups = in, output
+    ///   channel `c·multiplier + j` filters input channel c (`groups` must be 1 or `in`).
+    public init(data: [Double], shape: [Int], orientation: Orientation, groups: Int = 1) throws {
+        guard shape.count >= 3, shape.count <= 5, shape.allSatisfy({ $0 >= 1 }) else {
+            throw OperatorError.unsupportedShape(shape: shape, orientation: orientation)
+        }
+        let total = shape.reduce(1, *)
+        guard data.count == total else { throw OperatorError.elementCountMismatch(expected: total, actual: data.count) }
+        let d = shape.count - 2
+        switch orientation {
+        case .convOIHW:
+            let co = shape[0], cig = shape[1]
+            guard groups >= 1, co % groups == 0 else {
+                throw OperatorError.invalidGroups(groups: groups, inChannels: cig * Swift.max(groups, 1), outChannels: co)
+            }
+            self.init(outChannels: co, inChannels: cig * groups, groups: groups,
+                      kernelSize: Array(shape[2...]), weights: data)
+        case .convHWIO:
+            let ks = Array(shape[0..<d]), cig = shape[d], co = shape[d + 1]
+            guard groups >= 1, co % groups == 0 else {
+                throw OperatorError.invalidGroups(groups: groups, inChannels: cig * Swift.max(groups, 1), outChannels: co)
+            }
+            let taps = ks.reduce(1, *)
+            var w = [Double](repeating: 0, count: total)
+            for t in 0..<taps {
+                for i in 0..<cig {
+                    for o in 0..<co { w[(o * cig + i) * taps + t] = data[(t * cig + i) * co + o] }
+                }
+            }
+            self.init(outChannels: co, inChannels: cig * groups, groups: groups, kernelSize: ks, weights: w)
+        case .depthwiseHWIM:
+            let ks = Array(shape[0..<d]), cin = shape[d], mult = shape[d + 1]
+            guard groups == 1 || groups == cin else {
+                throw OperatorError.invalidGroups(groups: groups, inChannels: cin, outChannels: cin * mult)
+            }
+            let taps = ks.reduce(1, *)
+            var w = [Double](repeating: 0, count: total)
+            for t in 0..<taps {
+                for c in 0..<cin {
+                    for j in 0..<mult { w[(c * mult + j) * taps + t] = data[(t * cin + c) * mult + j] }
+                }
+            }
+            self.init(outChannels: cin * mult, inChannels: cin, groups: cin, kernelSize: ks, weights: w)
+        default:
+            throw OperatorError.unsupportedOrientation(orientation)
+        }
+    }
+
+    /// Direct construction in canonical layout.
+    public init(outChannels: Int, inChannels: Int, groups: Int, kernelSize: [Int], weights: [Double]) {
+        precondition(groups >= 1 && outChannels % groups == 0 && inChannels % groups == 0)
+        precondition(weights.count == outChannels * (inChannels / groups) * kernelSize.reduce(1, *))
+        self.outChannels = outChannels
+        self.inChannels = inChannels
+        self.groups = groups
+        self.kernelSize = kernelSize
+        self.weights = weights
+    }
+
+    func replacingWeights(_ w: [Double]) -> ConvKernel {
+        ConvKernel(outChannels: outChannels, inChannels: inChannels, groups: groups, kernelSize: kernelSize, weights: w)
+    }
+
+    /// Weights of group g, `[c_out_g, c_in_g, k…]`, contiguous.
+    func groupWeights(_ g: Int) -> ArraySlice<Double> {
+        let per = outPerGroup * inPerGroup * tapCount
+        return weights[(g * per)..<((g + 1) * per)]
+    }
+
+    /// One `c_out_g × (c_in_g·∏k)` matrix per group: row o, column `i·∏k + t`
+    /// (PyTorch `weight.view(out, -1)` restricted to the group).
+    public func reshapedMatrices() -> [Matrix] {
+        (0..<groups).map { g in
+            Matrix(rows: outPerGroup, cols: inPerGroup * tapCount, storage: Array(groupWeights(g)))
+        }
+    }
+
+    /// All `groups · min(c_out_g, c_in_g) · ∏n` singular values (descending) of the stride-1
+    /// circular convolution on an input of spatial size `inputSize` (Sedghi, Gupta & Long,
+    /// "The Singular Values of Convolutional Layers", ICLR 2019): the union over frequencies
+    /// f ∈ ∏ Z_{n_d} of the singular values of `K̂(f) = Σ_t K[:, :, t] e^{−2πi Σ_d t_d f_d / n_d}`.
+    /// Blocks at f and −f are complex conjugates (same σ), so only one of each pair is computed.
+    /// Each block's σ come from `SVD.complexSingularValues` (dgesdd on the real embedding):
+    /// accurate to `c·ε·σ_1`. Requires `inputSize.count == kernelSize.count` and `n_d ≥ k_d`.
+    public func exactCircularSpectrum(inputSize: [Int]) throws -> [Double] {
+        let d = kernelSize.count
+        guard inputSize.count == d, zip(inputSize, kernelSize).allSatisfy({ $0 >= $1 }) else {
+            throw OperatorError.inputSmallerThanKernel(inputSize: inputSize, kernelSize: kernelSize)
+        }
+        let n = inputSize
+        let freqCount = n.reduce(1, *)
+        let taps = tapCount
+        // tap multi-indices, row-major over kernelSize
+        var tapIndex = [[Int]](repeating: [], count: taps)
+        for t in 0..<taps {
+            var rem = t
+            var idx = [Int](repeating: 0, count: d)
+            for a in stride(from: d - 1, through: 0, by: -1) { idx[a] = rem % kernelSize[a]; rem /= kernelSize[a] }
+            tapIndex[t] = idx
+        }
+        // e^{−2πi j / n_a} tables
+        let tables: [[(Double, Double)]] = n.map { na in
+            (0..<na).map { j in let th = -2 * Double.pi * Double(j) / Double(na); return (cos(th), sin(th)) }
+        }
+        let cog = outPerGroup, cig = inPerGroup
+        var out = [Double]()
+        out.reserveCapacity(groups * Swift.min(cog, cig) * freqCount)
+        var fIdx = [Int](repeating: 0, count: d)
+        var re = [Double](repeating: 0, count: cog * cig), im = re
+        var phC = [Double](repeating: 0, count: taps), phS = phC
+        for f in 0..<freqCount {
+            var rem = f
+            for a in stride(from: d - 1, through: 0, by: -1) { fIdx[a] = rem % n[a]; rem /= n[a] }
+            // index of −f
+            var neg = 0
+            for a in 0..<d { neg = neg * n[a] + (n[a] - fIdx[a]) % n[a] }
+            if neg < f { continue }
+            let multiplicity = neg == f ? 1 : 2
+            for t in 0..<taps {
+                var c = 1.0, s = 0.0
+                for a in 0..<d {
+                    let (tc, ts) = tables[a][(tapIndex[t][a] * fIdx[a]) % n[a]]
+                    (c, s) = (c * tc - s * ts, c * ts + s * tc)
+                }
+                phC[t] = c
+                phS[t] = s
+            }
+            for g in 0..<groups {
+                let w = groupWeights(g)
+                let base = w.startIndex
+                for oi in 0..<(cog * cig) {
+                    var accR = 0.0, accI = 0.0
+                    let off = base + oi * taps
+                    for t in 0..<taps {
+                        let v = w[off + t]
+                        accR += v * phC[t]
+                        accI += v * phS[t]
+                    }
+                    re[oi] = accR
+                    im[oi] = accI
+                }
+                let sv = try SVD.complexSingularValues(real: Matrix(rows: cog, cols: cig, storage: re),
+                                                       imaginary: Matrix(rows: cog, cols: cig, storage: im))
+                for _ in 0..<multiplicity { out.append(contentsOf: sv) }
+            }
+        }
+        out.sort(by: >)
+        return out
+    }
+
+    /// A certified upper bound on the operator norm σ_max of this convolution for every input
+    /// size, zero or circular padding, and any stride ≥ 1.
+    ///
+    /// Why it holds: a strided convolution is a coordinate restriction of the stride-1 one
+    /// (norm ≤ 1 factor); a zero-padded one on an input of size n is the circular one on a torus
+    /// of size ≥ n + k − 1 between an isometric zero-embedding and a restriction; a circular one
+    /// has norm `max_f ‖K̂(f)‖₂`. So any bound on `sup_ω ‖K̂(ω)‖₂` over continuous ω bounds them
+    /// all. Two such bounds are computed per group and the smaller is kept:
+    /// - `tap_sum`: `Σ_t ‖K[:, :, t]‖₂` (triangle inequality; the shifts have norm ≤ 1);
+    /// - `reshape`: for each split of the spatial axes into S (with the output channels) and T
+    ///   (with the input channels), the matrix `R_S` with block `(s, t) = K[:, :, s ∪ t]`,
+    ///   `(c_out·∏_{S}k) × (c_in·∏_{T}k)`, gives `K̂(ω) = (φ_Sᵀ ⊗ I) R_S (φ_T ⊗ I)` with
+    ///   unimodular phase vectors, hence `‖K̂(ω)‖₂ ≤ sqrt(∏k) · ‖R_S‖₂`. For 2-D these are the
+    ///   four reshapings of Singla & Feizi, "Fantastic Four" (ICLR 2021); 1-D has 2, 3-D has 8.
+    /// Grouped convolutions are block-diagonal: the bound is the maximum over groups.
+    /// The matrix norms come from the dense default SVD path (relative error ≲ p·ε); the result
+    /// is multiplied by (1 + 1e-10) so rounding cannot make it undercut the true value.
+    public func operatorNormUpperBound() throws -> ConvOperatorBound {
+        let d = kernelSize.count
+        let axisNames = d == 1 ? ["w"] : d == 2 ? ["h", "w"] : ["d", "h", "w"]
+        let cog = outPerGroup, cig = inPerGroup, taps = tapCount
+        let rootTaps = Double(taps).squareRoot()
+        var best: ConvOperatorBound? = nil
+        for g in 0..<groups {
+            let w = Array(groupWeights(g))
+            // tap sum
+            var tapSum = 0.0
+            for t in 0..<taps {
+                var m = [Double](repeating: 0, count: cog * cig)
+                for o in 0..<cog { for i in 0..<cig { m[o * cig + i] = w[(o * cig + i) * taps + t] } }
+                tapSum += try SVD.singularValues(Matrix(rows: cog, cols: cig, storage: m)).values.first ?? 0
+            }
+            var groupBest = (value: tapSum, method: "tap_sum")
+            var reshapes: [String: Double] = [:]
+            for mask in 0..<(1 << d) {
+                let sAxes = (0..<d).filter { mask & (1 << $0) != 0 }
+                let tAxes = (0..<d).filter { mask & (1 << $0) == 0 }
+                let ks = sAxes.reduce(1) { $0 * kernelSize[$1] }, kt = tAxes.reduce(1) { $0 * kernelSize[$1] }
+                let rows = cog * ks, cols = cig * kt
+                var r = [Double](repeating: 0, count: rows * cols)
+                for t in 0..<taps {
+                    // split tap t into its S-part and T-part indices
+                    var rem = t
+                    var idx = [Int](repeating: 0, count: d)
+                    for a in stride(from: d - 1, through: 0, by: -1) { idx[a] = rem % kernelSize[a]; rem /= kernelSize[a] }
+                    var si = 0, ti = 0
+                    for a in sAxes { si = si * kernelSize[a] + idx[a] }
+                    for a in tAxes { ti = ti * kernelSize[a] + idx[a] }
+                    for o in 0..<cog {
+                        for i in 0..<cig { r[(o * ks + si) * cols + i * kt + ti] = w[(o * cig + i) * taps + t] }
+                    }
+                }
+                let norm = try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: r)).values.first ?? 0
+                let name = "reshape[out×\(sAxes.map { axisNames[$0] }.joined()); in×\(tAxes.map { axisNames[$0] }.joined())]"
+                let value = rootTaps * norm
+                reshapes[name] = value
+                if value < groupBest.value { groupBest = (value, name) }
+            }
+            let candidate = ConvOperatorBound(value: groupBest.value * (1 + 1e-10), method: groupBest.method,
+                                              tapSum: tapSum, reshapeBounds: reshapes, group: g)
+            if best == nil || candidate.value > best!.value { best = candidate }
+        }
+        return best!
+    }
+}
+
+/// A certified upper bound on a convolution's σ_max (see `ConvKernel.operatorNormUpperBound`).
+public struct ConvOperatorBound: Sendable, Equatable {
+    /// The bound (the smallest candidate of the binding group, times 1 + 1e-10).
+    public var value: Double
+    /// Which candidate gave it: `tap_sum` or `reshape[out×…; in×…]`.
+    public var method: String
+    /// `Σ_t ‖K_t‖₂` of the binding group.
+    public var tapSum: Double
+    /// `sqrt(∏k)·‖R_S‖₂` for every split S of the binding group.
+    public var reshapeBounds: [String: Double]
+    /// The group whose bound is the largest (the block-diagonal operator's norm is the max).
+    public var group: Int
+}
