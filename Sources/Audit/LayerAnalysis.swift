@@ -24,11 +24,14 @@ final class LayerAnalysis: @unchecked Sendable {
     private(set) var rowIndex: [Int: Int] = [:]
 
     private let lock = NSLock()
+    /// Input spatial size of each node, when the network input size is known.
+    private let spatial: [Int: [Int]]
 
     init(store: any TensorStore, graph: NetworkGraph, configuration: AuditConfiguration) {
         self.store = store
         self.graph = graph
         self.configuration = configuration
+        self.spatial = graph.spatialSizes(inputSpatial: configuration.inputShape ?? graph.inputSpatial)
     }
 
     /// BatchNorm nodes that directly follow an operator with no activation in between and are
@@ -77,23 +80,21 @@ final class LayerAnalysis: @unchecked Sendable {
             }
         }
         let total = work.count
-        var done = 0
+        let todo = work
+        let results = ResultSlots(count: graph.nodes.count)
         let next = AtomicCounter()
-        let jobs = max(1, min(configuration.jobs, work.count))
+        let finished = AtomicCounter()
+        let jobs = max(1, min(configuration.jobs, todo.count))
         DispatchQueue.concurrentPerform(iterations: jobs) { _ in
             while true {
                 let k = next.increment()
-                guard k < work.count else { return }
-                let i = work[k]
-                let row = analyse(node: i, foldBatchNorm: plan[i])
-                lock.lock()
-                rows[i] = row
-                done += 1
-                let d = done
-                lock.unlock()
-                configuration.progress?(d, total, graph.nodes[i].name)
+                guard k < todo.count else { return }
+                let i = todo[k]
+                results.set(i, analyse(node: i, foldBatchNorm: plan[i]))
+                configuration.progress?(finished.increment() + 1, total, graph.nodes[i].name)
             }
         }
+        for (i, r) in results.values.enumerated() where r != nil { rows[i] = r }
         var out: [LayerReport] = []
         for (i, r) in rows.enumerated() {
             guard let r else { continue }
@@ -152,34 +153,33 @@ final class LayerAnalysis: @unchecked Sendable {
                 row.orientation = kernel.orientation == .inOut ? "in_out→transpose" : "out_in"
                 if let bn {
                     guard let s = try batchNormScale(bn, row: &row) else { return row }
-                    a = a.scalingRows(by: s)
+                    a = try BatchNormFold.fold(a, scale: s)
                     row.foldedBatchNorm = graph.nodes[bn].name
                     row.tensors += graph.nodes[bn].tensors.map(\.name)
                 }
-                let (metrics, values) = try spectrum(a, row: &row)
+                let metrics = try spectrum(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
                 record { factors[i] = OperatorFactor(sigma: metrics.spectralNorm, effectiveRank: metrics.effectiveRank,
                                                      stableRank: metrics.stableRank) }
-                _ = values
             case .conv(let spec):
                 let data = try store.loadFloat64(spec.kernel.name)
                 if let bad = nonFinite(data) { return nonFiniteRow(row, i, spec.kernel.name, bad) }
-                var conv = try OperatorBuilder.conv(data: data, spec: spec)
+                var kernel = try OperatorBuilder.conv(data: data, spec: spec)
                 row.orientation = spec.kernel.orientation.rawValue
-                row.groups = spec.groups
+                row.groups = kernel.groups
                 if let bn {
                     guard let s = try batchNormScale(bn, row: &row) else { return row }
-                    conv = conv.scalingOutputChannels(by: s)
+                    kernel = try BatchNormFold.fold(kernel, scale: s)
                     row.foldedBatchNorm = graph.nodes[bn].name
                     row.tensors += graph.nodes[bn].tensors.map(\.name)
                 }
-                let reshaped = conv.reshapedMatrix()
-                let (metrics, _) = try spectrum(reshaped, row: &row)
-                let op = try OperatorBuilder.convOperatorNorm(conv, spec: spec, inputShape: configuration.inputShape,
+                // The reshaped view is block-diagonal over groups: its spectrum is the union.
+                _ = try spectrum(blocks: kernel.reshapedMatrices(), rows: kernel.outChannels,
+                                 cols: kernel.inChannels * kernel.tapCount, row: &row)
+                let op = try OperatorBuilder.convOperatorNorm(kernel, spec: spec, spatial: spatial[i],
                                                               includeSpectrum: configuration.includeSpectra)
                 row.operatorNorm = op.norm
                 row.operatorNormMethod = op.method
                 row.operatorSingularValues = op.spectrum
-                _ = metrics
                 record { factors[i] = OperatorFactor(sigma: op.norm, effectiveRank: nil, stableRank: nil) }
             case .embedding(let table, _):
                 let data = try store.loadFloat64(table.name)
@@ -187,7 +187,7 @@ final class LayerAnalysis: @unchecked Sendable {
                 // The table [vocab, dim] maps one-hot tokens to vectors: A = tableᵀ (dim × vocab).
                 let a = try OperatorBuilder.dense(data: data, ref: TensorRef(name: table.name, shape: table.shape, orientation: .inOut))
                 row.orientation = "embedding→transpose"
-                _ = try spectrum(a, row: &row)
+                _ = try spectrum(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
             case .batchNorm:
                 guard let s = try batchNormScale(i, row: &row) else { return row }
                 // diag(s): singular values are |s_i|.
@@ -225,39 +225,53 @@ final class LayerAnalysis: @unchecked Sendable {
     private func batchNormScale(_ bn: Int, row: inout LayerReport) throws -> [Double]? {
         guard case .batchNorm(let spec) = graph.nodes[bn].kind else { return nil }
         let variance = try store.loadFloat64(spec.variance.name)
-        let gamma = try spec.gamma.map { try store.loadFloat64($0.name) } ?? [Double](repeating: 1, count: variance.count)
-        guard gamma.count == variance.count else {
-            throw AuditError.architecture("BatchNorm '\(graph.nodes[bn].name)': gamma has \(gamma.count) values, variance \(variance.count)")
+        let mean = try store.loadFloat64(spec.mean.name)
+        let ones = [Double](repeating: 1, count: variance.count)
+        let gamma = try spec.gamma.map { try store.loadFloat64($0.name) } ?? ones
+        let beta = try spec.beta.map { try store.loadFloat64($0.name) } ?? ones.map { _ in 0 }
+        for (name, v) in [(spec.variance.name, variance), (spec.mean.name, mean), (spec.gamma?.name ?? "", gamma)] {
+            if let bad = nonFinite(v) {
+                row = nonFiniteRow(row, bn, name, bad)
+                return nil
+            }
         }
-        let s = BatchNormFold.scale(gamma: gamma, variance: variance, epsilon: spec.epsilon)
-        if let bad = nonFinite(s) {
-            row = nonFiniteRow(row, bn, spec.variance.name, bad)
-            return nil
-        }
-        return s
+        return try BatchNormFold.scale(gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: spec.epsilon)
     }
 
-    /// Singular values and SPEC §2 metrics of `a`, written into `row`.
-    private func spectrum(_ a: Matrix, row: inout LayerReport) throws -> (SpectrumMetrics, [Double]) {
-        row.shape = [a.rows, a.cols]
-        let result: SingularValueResult
-        switch configuration.svd {
-        case .gram: result = try SVD.singularValues(a, method: .gramSyevd)
-        case .exact: result = try SVD.singularValues(a, method: .gesdd)
-        case .topK(let k): result = try SVD.topK(a, k: k)
+    /// Singular values and SPEC §2 metrics of a block-diagonal operator given by its `blocks`
+    /// (one block for dense layers; one per group for grouped convolutions), written into `row`.
+    private func spectrum(blocks: [Matrix], rows: Int, cols: Int, row: inout LayerReport) throws -> SpectrumMetrics {
+        row.shape = [rows, cols]
+        var values: [Double] = []
+        var complete = true
+        var method: SpectrumMethod = .gramSyevd
+        var tolerance: Double?
+        for a in blocks {
+            let result: SingularValueResult
+            switch configuration.svd {
+            case .gram: result = try SVD.singularValues(a, method: .gramSyevd)
+            case .exact: result = try SVD.singularValues(a, method: .gesdd)
+            case .topK(let k): result = try SVD.topK(a, k: k)
+            }
+            values += result.values
+            complete = complete && result.isComplete
+            // Report the least accurate method used across blocks.
+            if result.method != .gramSyevd { method = result.method }
+            if let t = result.tolerance { tolerance = max(tolerance ?? 0, t) }
         }
-        row.method = result.method.rawValue
-        row.methodTolerance = result.tolerance
-        let frob = result.isComplete ? nil : a.storage.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        let m = SpectrumMetrics.compute(singularValues: result.values, rows: a.rows, cols: a.cols,
-                                        isComplete: result.isComplete, frobenius: frob)
+        values.sort(by: >)
+        row.method = method.rawValue
+        row.methodTolerance = tolerance
+        let frob = complete ? nil : blocks.reduce(0) { acc, a in acc + a.storage.reduce(0) { $0 + $1 * $1 } }.squareRoot()
+        let m = SpectrumMetrics.compute(singularValues: values, rows: rows, cols: cols, isComplete: complete, frobenius: frob)
         row.metrics = m.reportValue
-        if configuration.heavyTail, result.isComplete, let ht = HeavyTailMetrics.compute(singularValues: result.values, rows: a.rows, cols: a.cols) {
+        if configuration.heavyTail, complete,
+           let ht = HeavyTailMetrics.compute(singularValues: values, rows: rows, cols: cols) {
             row.heavyTail = HeavyTailV1(wwAlpha: ht.alpha, wwAlphaWeighted: ht.alphaWeighted, wwXmin: ht.xmin,
                                         wwKSDistance: ht.ksDistance, mpBulkEdge: ht.mpBulkEdge, mpSpikes: ht.mpSpikes)
         }
-        if configuration.includeSpectra { row.singularValues = result.values }
-        return (m, result.values)
+        if configuration.includeSpectra { row.singularValues = values }
+        return m
     }
 
     private func nonFinite(_ data: [Double]) -> (count: Int, first: Int)? {
@@ -279,7 +293,27 @@ final class LayerAnalysis: @unchecked Sendable {
     }
 }
 
-/// A lock-free-enough shared counter for work distribution.
+/// Per-node result slots written by concurrent workers.
+final class ResultSlots: @unchecked Sendable {
+    private var slots: [LayerReport?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ r: LayerReport) {
+        lock.lock()
+        slots[i] = r
+        lock.unlock()
+    }
+
+    var values: [LayerReport?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
+    }
+}
+
+/// A shared counter for work distribution.
 final class AtomicCounter: @unchecked Sendable {
     private var value = 0
     private let lock = NSLock()

@@ -1,0 +1,119 @@
+import LinearAlgebra
+import SpectralModel
+import WeightFiles
+
+/// Turns graph tensors into the operators of SPEC §1 (through `SpectralModel.Operators`) and
+/// chooses how a convolution's operator norm is obtained.
+enum OperatorBuilder {
+    static func orientation(_ rule: OrientationRule) -> Orientation {
+        switch rule {
+        case .inOut: return .inOut
+        case .outIn: return .outIn
+        case .convHWIO: return .convHWIO
+        case .convOIHW: return .convOIHW
+        case .depthwiseHWIM: return .depthwiseHWIM
+        case .vector: return .unknown
+        }
+    }
+
+    /// The canonical `[out, in]` matrix of a dense kernel.
+    static func dense(data: [Double], ref: TensorRef) throws -> Matrix {
+        try DenseOperator.matrix(data: data, shape: ref.shape, orientation: orientation(ref.orientation))
+    }
+
+    static func conv(data: [Double], spec: ConvSpec) throws -> ConvKernel {
+        let groups = spec.kernel.orientation == .depthwiseHWIM ? 1 : spec.groups
+        return try ConvKernel(data: data, shape: spec.kernel.shape, orientation: orientation(spec.kernel.orientation),
+                              groups: groups)
+    }
+
+    /// Largest cost (≈ blocks · c_out · c_in · min(c_out, c_in) flops) spent on a DFT spectrum
+    /// before falling back to the input-size-independent bound.
+    static let fftBudget = 4.0e9
+
+    struct ConvNorm {
+        var norm: Double
+        /// `fft_exact`: circular padding, stride 1, at the layer's input size (Sedghi et al.);
+        /// `fft_padded_bound`: zero padding or stride > 1 at a known input size — the circular
+        /// operator on the (n + k − 1) torus, whose norm bounds the padded/strided one;
+        /// `upper_bound`: certified for every input size (`ConvKernel.operatorNormUpperBound`).
+        var method: String
+        var spectrum: [Double]?
+    }
+
+    /// σ_max of the convolution as a linear map on its input (SPEC §1 `operator`).
+    /// `spatial`: the layer's input spatial size, when known.
+    static func convOperatorNorm(_ k: ConvKernel, spec: ConvSpec, spatial: [Int]?, includeSpectrum: Bool) throws -> ConvNorm {
+        let bound = try k.operatorNormUpperBound()
+        guard let n = spatial, n.count == k.kernelSize.count else {
+            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
+        }
+        let circular = spec.padding == "circular" && spec.strides.allSatisfy { $0 == 1 }
+        let torus = circular ? n : zip(n, k.kernelSize).map { $0 + $1 - 1 }
+        guard zip(torus, k.kernelSize).allSatisfy({ $0 >= $1 }) else {
+            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
+        }
+        let blocks = Double(torus.reduce(1, *))
+        let co = Double(k.outPerGroup), ci = Double(k.inPerGroup)
+        guard blocks * co * ci * min(co, ci) * Double(k.groups) <= fftBudget else {
+            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
+        }
+        let values = try k.exactCircularSpectrum(inputSize: torus)
+        let top = values.first ?? 0
+        if circular {
+            return ConvNorm(norm: top, method: "fft_exact", spectrum: includeSpectrum ? values : nil)
+        }
+        // Both are sound bounds for the padded operator; keep the smaller.
+        return top <= bound.value ? ConvNorm(norm: top, method: "fft_padded_bound", spectrum: nil)
+                                  : ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
+    }
+}
+
+extension NetworkGraph {
+    /// Each node's input spatial size (channels excluded), propagated from `inputSpatial`
+    /// through convolutions (`same`: ⌈n/s⌉, `valid`: ⌈(n−k+1)/s⌉) and pooling (⌊(n−p)/s⌋+1).
+    /// Nodes after a flatten, global pooling or an unknown layer have none.
+    func spatialSizes(inputSpatial: [Int]?) -> [Int: [Int]] {
+        guard let inputSpatial else { return [:] }
+        var out: [Int: [Int]] = [:]   // node → its output spatial size
+        var inSize: [Int: [Int]] = [:]
+        for (i, node) in nodes.enumerated() {
+            let input: [Int]? = node.inputs.isEmpty ? inputSpatial : out[node.inputs[0]]
+            if let input { inSize[i] = input }
+            guard let n = input else { continue }
+            switch node.kind {
+            case .input:
+                out[i] = inputSpatial
+            case .conv(let c):
+                let k: [Int]
+                switch c.kernel.orientation {
+                case .convOIHW: k = Array(c.kernel.shape.dropFirst(2))
+                default: k = Array(c.kernel.shape.prefix(c.spatialRank))
+                }
+                guard k.count == n.count else { continue }
+                let s = c.strides.count == n.count ? c.strides : [Int](repeating: c.strides.first ?? 1, count: n.count)
+                out[i] = (0..<n.count).map { d in
+                    let len = c.padding == "valid" ? n[d] - k[d] + 1 : n[d]
+                    return max(0, (len + s[d] - 1) / s[d])
+                }
+            case .pooling(_, let pool, let strides, let global):
+                guard !global, pool.count == n.count else { continue }
+                let s = strides.count == n.count ? strides : pool
+                out[i] = (0..<n.count).map { d in max(0, (n[d] - pool[d]) / s[d] + 1) }
+            case .batchNorm, .activation, .prelu, .add, .concatenate:
+                out[i] = n
+            case .passThrough(let what) where what.contains("dropout") || what == "identity" || what == "activityregularization":
+                out[i] = n
+            default:
+                continue
+            }
+        }
+        return inSize
+    }
+
+    /// The spatial part of the input shape: Keras is channels-last (`[H, W, C]` → `[H, W]`).
+    var inputSpatial: [Int]? {
+        guard let s = inputShape, s.count >= 2 else { return nil }
+        return source == "keras_config" ? Array(s.dropLast()) : Array(s.dropFirst())
+    }
+}
