@@ -47,5 +47,6 @@ let package = Package(
         .testTarget(name: "AuditTests", dependencies: ["Audit", "LinearAlgebra", "SpectralModel", "WeightFiles"]),
         // Benchmark of the spectral paths (`make bench`; never a unit test).
         .executableTarget(name: "spectral-bench", dependencies: ["LinearAlgebra", "Audit"]),
+        .testTarget(name: "ReportWritersTests", dependencies: ["ReportWriters", "AuditReport"], exclude: ["Golden"]),
     ]
 )

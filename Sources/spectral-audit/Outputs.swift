@@ -18,7 +18,7 @@ struct Outputs {
             try AnnotatedHDF5.write(report: report, modelPath: model, to: output, force: force,
                                     commandLine: CommandLine.arguments)
         }
-        if github { Terminal.writeStdout(GitHubAnnotations.render(report)) }
+        if github { Terminal.writeStdout(GitHubAnnotationsRenderer.render(report)) }
         if table {
             Terminal.writeStdout(TextRenderer.render(report, colour: Terminal.stdoutIsTTY && Terminal.colourAllowed))
         }

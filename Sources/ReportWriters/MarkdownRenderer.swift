@@ -1,0 +1,113 @@
+import AuditReport
+
+/// A compact Markdown summary for `$GITHUB_STEP_SUMMARY`: verdict line (✓/✗ text, no emoji),
+/// checks (failed first), a per-layer table, network bounds, GMSI, data measurements and
+/// assumptions. Every piece of report text is escaped for table cells.
+public enum MarkdownRenderer {
+    public static func render(_ report: AuditReportV1, nameWidth: Int = 48) -> String {
+        let e = Escape.markdownCell
+        let f = { (x: Double?) in ReportNumber.format(x) }
+        var md: [String] = []
+        let mark = report.verdict == .pass ? "✓ PASS" : "✗ FAIL"
+        md.append("## spectral-audit: \(mark) (\(CheckText.verdictSummary(report)))")
+        md.append("")
+        var header = "\(e(report.input.path)) · \(e(report.input.format)) · sha256 \(e(ReportText.sha256Prefix(report.input.sha256)))"
+        header += " · architecture from \(e(report.input.architectureSource))"
+        if let shard = report.shard { header += " · shard \(shard.index) of \(shard.count)" }
+        md.append(header)
+
+        md.append("")
+        md.append("### Checks")
+        md.append("")
+        if report.checks.isEmpty {
+            md.append("No checks configured.")
+        } else {
+            md.append("| | check | scope | metric | value | limit | message |")
+            md.append("|---|---|---|---|---:|---|---|")
+            for c in CheckText.failedFirst(report.checks) {
+                let value = c.comparison == "finite" ? (c.passed ? "finite" : "not finite") : f(c.value)
+                md.append("| \(c.passed ? "✓" : "✗ **fail**") | \(e(c.id)) | \(e(CheckText.scope(c))) | \(e(c.metric)) | \(e(value)) | \(e(CheckText.limit(c))) | \(e(c.message)) |")
+            }
+        }
+
+        md.append("")
+        md.append("### Layers")
+        md.append("")
+        md.append("| layer | kind | shape | σ_max | H (nats) | eff. rank | condition | status |")
+        md.append("|---|---|---|---:|---:|---:|---:|---|")
+        for l in report.layers {
+            let m = l.metrics
+            let status: String
+            switch l.status {
+            case .analyzed:
+                let failed = report.failedChecks(forLayer: l.name)
+                status = failed.isEmpty ? "ok" : "✗ " + failed.map(\.id).joined(separator: ", ")
+            default:
+                status = l.status.rawValue + (l.reason.map { ": " + $0 } ?? "")
+            }
+            let name = ReportText.truncateMiddle(l.name, width: nameWidth)
+            md.append("| \(e(name)) | \(e(l.kind)) | \(ReportText.shape(l.shape)) | \(m.map { f($0.spectralNorm) } ?? "") | \(m.map { f($0.spectralEntropy) } ?? "") | \(m.map { f($0.effectiveRank) } ?? "") | \(m.map { f($0.condition) } ?? "") | \(e(status)) |")
+        }
+
+        let n = report.network
+        md.append("")
+        md.append("### Network bounds (weights only)")
+        md.append("")
+        if let l = n.lipschitzBound {
+            md.append("- Lipschitz bound L = \(f(l)) (log10 L = \(f(n.log10LipschitzBound)))")
+        } else if let lg = n.log10LipschitzBound {
+            md.append("- Lipschitz bound L beyond Float64: log10 L = \(f(lg))")
+        } else {
+            md.append("- Lipschitz bound unavailable" + (n.reason.map { ": " + e($0) } ?? ""))
+        }
+        if n.typicalBound != nil || n.typicalBoundStableRank != nil {
+            let d = n.inputDimension.map { ", d = \($0)" } ?? ""
+            md.append("- typical bound T = \(f(n.typicalBound)) (e^H form\(d)); stable-rank form \(f(n.typicalBoundStableRank))")
+        }
+        let shares = report.layersByShare.prefix(3)
+        if !shares.isEmpty {
+            md.append("- largest layer shares: " + shares.map { "\(e($0.name)) \(ReportNumber.percent($0.share))" }.joined(separator: ", "))
+        }
+
+        md.append("")
+        md.append("### GMSI")
+        md.append("")
+        if let g = report.gmsi {
+            md.append("GMSI = \(f(g)) (mode \(e(report.gmsiMode)))")
+        } else {
+            md.append("GMSI unavailable (mode \(e(report.gmsiMode)))" + (report.gmsiReason.map { ": " + e($0) } ?? ""))
+        }
+        let components = report.sortedGMSIComponents
+        if !components.isEmpty {
+            md.append("")
+            md.append("| component | value |")
+            md.append("|---|---:|")
+            for c in components { md.append("| \(e(c.name)) | \(f(c.value)) |") }
+        }
+
+        if let d = report.data {
+            md.append("")
+            md.append("### Data (\(d.probeCount) probes)")
+            md.append("")
+            md.append("| g_J | g_θ | g_K | g_H |")
+            md.append("|---:|---:|---:|---:|")
+            md.append("| \(f(d.gJ)) | \(f(d.gTheta)) | \(f(d.gK)) | \(f(d.gH)) |")
+            if let ratio = d.boundRatio {
+                md.append("")
+                md.append("The bound is \(ReportNumber.ratio(ratio))× loose (L / g_J = \(f(ratio))).")
+            }
+            if d.gH == nil, let reason = d.gHReason {
+                md.append("")
+                md.append("g_H: \(e(reason))")
+            }
+        }
+
+        if !report.assumptions.isEmpty {
+            md.append("")
+            md.append("### Assumptions")
+            md.append("")
+            for a in report.assumptions { md.append("- " + e(a)) }
+        }
+        return md.joined(separator: "\n") + "\n"
+    }
+}

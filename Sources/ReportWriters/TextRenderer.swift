@@ -1,0 +1,270 @@
+import AuditReport
+
+/// The human-readable report for stdout: header, per-layer table, network bounds, GMSI, data
+/// measurements, assumptions, checks and verdict. Deterministic; ANSI colours only with
+/// `colour: true` (the CLI decides: stdout is a TTY and `NO_COLOR` is unset).
+public enum TextRenderer {
+    /// Longest layer name printed before it is shortened in the middle with `…`.
+    public static let defaultNameWidth = 36
+
+    public static func render(_ report: AuditReportV1, colour: Bool, nameWidth: Int = defaultNameWidth) -> String {
+        let style = Style(enabled: colour)
+        var out: [String] = []
+        header(report, style, &out)
+        out.append("")
+        layerTable(report, style, nameWidth: max(8, nameWidth), &out)
+        out.append("")
+        network(report, style, &out)
+        out.append("")
+        gmsi(report, style, &out)
+        if let data = report.data {
+            out.append("")
+            dataSection(report, data, style, &out)
+        }
+        if !report.assumptions.isEmpty {
+            out.append("")
+            out.append(style.bold("Assumptions"))
+            for a in report.assumptions { out.append("  " + style.yellow("- " + clean(a))) }
+        }
+        out.append("")
+        checks(report, style, &out)
+        out.append("")
+        verdict(report, style, &out)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: Sections
+
+    private static func header(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
+        out.append(s.bold("\(clean(r.tool.name)) \(clean(r.tool.version))")
+            + " · definitions \(clean(r.definitions)) · report schema \(clean(r.schemaVersion))")
+        var rows: [[String]] = [
+            ["file", clean(r.input.path)],
+            ["format", "\(clean(r.input.format)), \(r.input.bytes) bytes"],
+            ["sha256", clean(ReportText.sha256Prefix(r.input.sha256))],
+            ["architecture", clean(r.input.architectureSource)],
+        ]
+        var settings = ["svd \(clean(r.settings.svd))"]
+        if let t = r.settings.threshold { settings.append("threshold \(ReportNumber.format(t))") }
+        if let p = r.settings.policy { settings.append("policy \(clean(p))") }
+        if let b = r.settings.baseline {
+            var text = "baseline \(clean(b))"
+            if let m = r.settings.maxIncreasePercent { text += " (max +\(ReportNumber.format(m))%)" }
+            settings.append(text)
+        }
+        if let shape = r.settings.inputShape { settings.append("input shape \(ReportText.shape(shape))") }
+        if r.settings.heavyTail { settings.append("heavy-tail") }
+        settings.append("seed \(r.settings.seed)")
+        rows.append(["settings", settings.joined(separator: ", ")])
+        if let shard = r.shard { rows.append(["shard", "\(shard.index) of \(shard.count) (partial audit)"]) }
+        if let created = r.created { rows.append(["created", clean(created)]) }
+        out += Table.layout(rows.map { $0.map { Cell($0) } }, align: [.left, .left]).map { "  " + $0 }
+    }
+
+    private static func layerTable(_ r: AuditReportV1, _ s: Style, nameWidth: Int, _ out: inout [String]) {
+        let analysed = r.layers.filter { $0.status == .analyzed }.count
+        out.append(s.bold("Layers") + " (\(r.layers.count), \(analysed) analysed)")
+        let head = ["layer", "kind", "shape [out,in]", "σ_max", "H (nats)", "eff. rank", "condition", "op. norm", "status"]
+        var rows: [[Cell]] = [head.map { Cell($0, style: s.bold) }]
+        for l in r.layers {
+            let name = ReportText.truncateMiddle(clean(l.name), width: nameWidth)
+            var row = [Cell(name), Cell(clean(l.kind)), Cell(ReportText.shape(l.shape))]
+            let m = l.metrics
+            row.append(Cell(m.map { ReportNumber.format($0.spectralNorm) } ?? ""))
+            row.append(Cell(m.map { ReportNumber.format($0.spectralEntropy) } ?? ""))
+            row.append(Cell(m.map { ReportNumber.format($0.effectiveRank) } ?? ""))
+            row.append(Cell(m.map { ReportNumber.format($0.condition) } ?? ""))
+            row.append(Cell(operatorNorm(l)))
+            row.append(status(l, r, s))
+            rows.append(row)
+        }
+        let align: [Table.Align] = [.left, .left, .left, .right, .right, .right, .right, .right, .left]
+        out += Table.layout(rows, align: align).map { "  " + $0 }
+    }
+
+    private static func network(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
+        let n = r.network
+        out.append(s.bold("Network") + " (from weights alone)")
+        var rows: [[Cell]] = []
+        if let l = n.lipschitzBound {
+            rows.append([Cell("Lipschitz bound L"), Cell(ReportNumber.format(l)),
+                         Cell("log10 L = \(ReportNumber.format(n.log10LipschitzBound))")])
+        } else if let lg = n.log10LipschitzBound {
+            rows.append([Cell("Lipschitz bound L"), Cell("beyond Float64"), Cell("log10 L = \(ReportNumber.format(lg))")])
+        } else {
+            rows.append([Cell("Lipschitz bound L"), Cell("unavailable", style: s.yellow), Cell(clean(n.reason ?? ""))])
+        }
+        if n.typicalBound != nil || n.typicalBoundStableRank != nil {
+            let d = n.inputDimension.map { "d = \($0)" } ?? "d unknown"
+            rows.append([Cell("typical bound T"), Cell(ReportNumber.format(n.typicalBound)), Cell("e^H form, \(d)")])
+            rows.append([Cell("typical bound T_sr"), Cell(ReportNumber.format(n.typicalBoundStableRank)),
+                         Cell("stable-rank form (tighter), \(d)")])
+        }
+        let shares = r.layersByShare
+        if !shares.isEmpty {
+            let top = shares.prefix(3).map {
+                "\(ReportText.truncateMiddle(clean($0.name), width: 24)) \(ReportNumber.percent($0.share))"
+            }
+            rows.append([Cell("largest layer shares"), Cell(top.joined(separator: " · ")), Cell("")])
+        }
+        if !n.chain.isEmpty {
+            rows.append([Cell("chain"), Cell("\(n.chain.count) factors"), Cell("")])
+        }
+        if n.lipschitzBound != nil || n.log10LipschitzBound != nil, let reason = n.reason {
+            rows.append([Cell("note"), Cell(clean(reason)), Cell("")])
+        }
+        out += Table.layout(rows, align: [.left, .left, .left]).map { "  " + $0 }
+    }
+
+    private static func gmsi(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
+        var rows: [[Cell]] = []
+        if let g = r.gmsi {
+            rows.append([Cell("GMSI", style: s.bold), Cell(ReportNumber.format(g)), Cell("mode \(clean(r.gmsiMode))")])
+        } else {
+            rows.append([Cell("GMSI", style: s.bold), Cell("unavailable", style: s.yellow),
+                         Cell("mode \(clean(r.gmsiMode))" + (r.gmsiReason.map { ": " + clean($0) } ?? ""))])
+        }
+        for c in r.sortedGMSIComponents {
+            rows.append([Cell("  " + clean(c.name)), Cell(ReportNumber.format(c.value)), Cell("")])
+        }
+        out += Table.layout(rows, align: [.left, .left, .left])
+    }
+
+    private static func dataSection(_ r: AuditReportV1, _ d: DataReport, _ s: Style, _ out: inout [String]) {
+        var what = ["\(d.probeCount) probes from \(clean(d.probePath))"]
+        if let l = d.labelsPath { what.append("labels \(clean(l))") }
+        if let loss = d.loss { what.append("loss \(clean(loss))") }
+        what.append("seed \(d.seed)")
+        out.append(s.bold("Data") + " (" + what.joined(separator: ", ") + ")")
+        let f = { (x: Double?) in ReportNumber.format(x) }
+        var rows: [[Cell]] = []
+        rows.append([Cell("g_J"), Cell(f(d.gJ)), Cell("max ‖J_f(x)‖₂; mean \(f(d.gJMean)), p95 \(f(d.gJP95))")])
+        rows.append([Cell("g_θ"), Cell(f(d.gTheta)), Cell("max ‖∇_θ f(x)‖₂")])
+        rows.append([Cell("g_K"), Cell(f(d.gK)),
+                     Cell("λ_max(K/N); λ_min \(f(d.ntkLambdaMin)), condition \(f(d.ntkCondition))")])
+        if let gH = d.gH {
+            rows.append([Cell("g_H"), Cell(f(gH)),
+                         Cell("loss Hessian λ ∈ [\(f(d.hessianLambdaMin)), \(f(d.hessianLambdaMax))]"
+                              + (d.gaussNewtonLambdaMax.map { "; Gauss–Newton λ_max \(f($0))" } ?? ""))])
+        } else {
+            var note = d.gHReason.map(clean) ?? "unavailable"
+            if let gn = d.gaussNewtonLambdaMax { note += "; Gauss–Newton λ_max \(f(gn))" }
+            rows.append([Cell("g_H"), Cell("—"), Cell(note)])
+        }
+        if d.attributionInstabilityMean != nil || d.attributionInstabilityMax != nil {
+            rows.append([Cell("attribution instability"), Cell(f(d.attributionInstabilityMean)),
+                         Cell("mean; max \(f(d.attributionInstabilityMax)), ε = \(f(d.attributionEpsilon))")])
+        }
+        out += Table.layout(rows, align: [.left, .right, .left]).map { "  " + $0 }
+        if let ratio = d.boundRatio {
+            out.append("  the bound is \(ReportNumber.ratio(ratio))× loose (L / g_J = \(f(ratio)))")
+        }
+    }
+
+    private static func checks(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
+        let failed = r.failedChecks.count
+        out.append(s.bold("Checks") + " (\(r.checks.count): \(r.checks.count - failed) passed, \(failed) failed)")
+        guard !r.checks.isEmpty else {
+            out.append("  none configured (pass --threshold or --policy)")
+            return
+        }
+        var rows: [[Cell]] = []
+        for c in CheckText.failedFirst(r.checks) {
+            rows.append([
+                c.passed ? Cell("pass", style: s.green) : Cell("FAIL", style: s.red),
+                Cell(clean(c.id)),
+                Cell(ReportText.truncateMiddle(clean(CheckText.scope(c)), width: 28)),
+                Cell(clean(c.metric)),
+                Cell(CheckText.outcome(c)),
+                Cell(clean(c.message)),
+            ])
+        }
+        out += Table.layout(rows, align: [.left, .left, .left, .left, .left, .left]).map { "  " + $0 }
+    }
+
+    private static func verdict(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
+        let word = r.verdict == .pass ? s.boldGreen("PASS") : s.boldRed("FAIL")
+        out.append("Verdict: \(word) (\(CheckText.verdictSummary(r)))")
+        for c in r.failedChecks {
+            out.append("  " + s.red("✗") + " \(clean(c.id)) [\(clean(CheckText.scope(c)))]: \(CheckText.outcome(c))")
+        }
+    }
+
+    // MARK: Cells
+
+    private static func operatorNorm(_ l: LayerReport) -> String {
+        guard let n = l.operatorNorm else { return "" }
+        switch l.operatorNormMethod {
+        case "upper_bound": return "≤ " + ReportNumber.format(n)
+        default: return ReportNumber.format(n)
+        }
+    }
+
+    private static func status(_ l: LayerReport, _ r: AuditReportV1, _ s: Style) -> Cell {
+        switch l.status {
+        case .analyzed:
+            let failed = r.failedChecks(forLayer: l.name)
+            if failed.isEmpty { return Cell("ok", style: s.green) }
+            return Cell("FAIL " + failed.map { clean($0.id) }.joined(separator: ", "), style: s.red)
+        case .nonFinite, .unsupported, .skipped:
+            let text = l.status.rawValue + (l.reason.map { ": " + clean($0) } ?? "")
+            if l.status == .nonFinite { return Cell(text, style: s.red) }
+            return Cell(text, style: s.yellow)
+        }
+    }
+
+    private static func clean(_ s: String) -> String { ReportText.sanitizeLine(s) }
+}
+
+// MARK: - Layout
+
+/// A table cell: its visible text, and how to colour it once padded.
+struct Cell {
+    var text: String
+    var style: (String) -> String
+    init(_ text: String, style: @escaping (String) -> String = { $0 }) {
+        self.text = text
+        self.style = style
+    }
+}
+
+enum Table {
+    enum Align { case left, right }
+
+    /// Pads every column to its widest cell (counting characters, not bytes) and joins with two
+    /// spaces; colours are applied after padding so escape codes never shift columns. The last
+    /// column is not padded, and trailing spaces are trimmed.
+    static func layout(_ rows: [[Cell]], align: [Align]) -> [String] {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.text.count) } }
+        return rows.map { row in
+            var line = ""
+            for (i, c) in row.enumerated() {
+                let pad = String(repeating: " ", count: widths[i] - c.text.count)
+                let a = i < align.count ? align[i] : .left
+                let last = i == row.count - 1
+                let padded = a == .right ? pad + c.style(c.text) : c.style(c.text) + (last ? "" : pad)
+                line += (i == 0 ? "" : "  ") + padded
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            return line
+        }
+    }
+
+    static func layout(_ rows: [[Cell]]) -> [String] { layout(rows, align: []) }
+}
+
+/// ANSI styling that is the identity when disabled.
+struct Style {
+    var enabled: Bool
+    private func wrap(_ code: String, _ s: String) -> String {
+        enabled && !s.isEmpty ? "\u{1B}[\(code)m" + s + "\u{1B}[0m" : s
+    }
+    func bold(_ s: String) -> String { wrap("1", s) }
+    func green(_ s: String) -> String { wrap("32", s) }
+    func red(_ s: String) -> String { wrap("31", s) }
+    func yellow(_ s: String) -> String { wrap("33", s) }
+    func boldGreen(_ s: String) -> String { wrap("1;32", s) }
+    func boldRed(_ s: String) -> String { wrap("1;31", s) }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import Testing
+import AuditReport
+
+/// `schemas/audit-report.schema.json` against what `AuditReportV1.jsonData()` really writes: the
+/// `required` lists must equal the keys written when every optional is unset, the `properties`
+/// must equal the keys written when every optional is set, and sample reports must validate.
+@Suite struct SchemaTests {
+    static let schemaURL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("schemas/audit-report.schema.json")
+
+    let schema: JSON
+    let validator: MiniSchemaValidator
+
+    init() throws {
+        let data = try #require(FileManager.default.contents(atPath: Self.schemaURL.path), "schema file missing")
+        schema = try JSON.parse(data)
+        validator = MiniSchemaValidator(schema: schema)
+    }
+
+    // MARK: Fixtures
+
+    /// Every optional unset (numbers that are always written are NaN, so they encode as null).
+    static func bareReport() -> AuditReportV1 {
+        AuditReportV1(input: InputInfo(path: "m.npy", format: "npy", sha256: String(repeating: "0", count: 64),
+                                       bytes: 128, architectureSource: "inferred"),
+                      settings: Settings(), layers: [], network: NetworkReport(), gmsi: nil, gmsiMode: "weights",
+                      gmsiComponents: [:], gmsiReason: nil, checks: [], verdict: .pass, assumptions: [])
+    }
+
+    /// Every nested object present, with every optional inside it unset.
+    static func minimalNested() -> AuditReportV1 {
+        var r = bareReport()
+        var withMetrics = LayerReport(name: "a", kind: "dense", tensors: [], status: .analyzed)
+        withMetrics.metrics = SpectrumMetricsV1(tol: .nan, rank: nil, spectralNorm: .nan, sigmaMin: nil, condition: nil,
+                                                frobenius: nil, nuclear: nil, stableRank: nil, spectralEntropy: nil,
+                                                normalizedEntropy: nil, effectiveRank: nil, erankRV: nil,
+                                                typicalGain: nil, entropyBound: nil)
+        withMetrics.heavyTail = HeavyTailV1(wwAlpha: nil, wwAlphaWeighted: nil, wwXmin: nil, wwKSDistance: nil,
+                                            mpBulkEdge: nil, mpSpikes: nil)
+        r.layers = [LayerReport(name: "b", kind: "tensor", tensors: ["b"], status: .skipped), withMetrics]
+        r.network.chain = [ChainFactor(layer: "a", kind: "operator", value: 1)]
+        r.checks = [Check(id: "layer.finite", layer: nil, metric: "finite", value: nil, limit: nil, comparison: "finite",
+                          passed: true, message: "")]
+        r.gmsiComponents = ["jacobian_bound": nil]
+        r.data = DataReport(probeCount: 0, probePath: "p.npy", labelsPath: nil, loss: nil, seed: 0, perSample: .init())
+        r.shard = ShardInfo(index: 1, count: 2)
+        return r
+    }
+
+    /// Every optional set, everywhere (checked by `assertNothingUnset`, so a new field must be added here).
+    static func maximalReport() -> AuditReportV1 {
+        var r = SampleReports.withData()
+        r.created = "2026-11-29T11:00:00Z"
+        r.gmsiReason = "n/a"
+        r.shard = ShardInfo(index: 1, count: 4)
+        r.settings = Settings(svd: "topk:8", threshold: 10, policy: "p.json", baseline: "b.json", maxIncreasePercent: 5,
+                              inputShape: [32, 32, 3], heavyTail: true, seed: 1)
+        r.network.reason = "note"
+        var l = r.layers[0]
+        l.reason = "r"
+        l.methodTolerance = 1e-6
+        l.heavyTail = HeavyTailV1(wwAlpha: 3.1, wwAlphaWeighted: 2.2, wwXmin: 0.5, wwKSDistance: 0.04, mpBulkEdge: 1.3,
+                                  mpSpikes: 2)
+        l.operatorNormMethod = "fft_exact"
+        l.foldedBatchNorm = "bn"
+        l.operatorSingularValues = [4, 3, 2]
+        r.layers = [l]
+        r.checks = [Check(id: "x", layer: "conv1", metric: "m", value: 1, limit: 2, comparison: "<=", passed: true,
+                          message: "")]
+        r.data!.gHReason = "labels given"
+        return r
+    }
+
+    /// Fails for every `nil` stored anywhere in `value` (so the maximal fixture covers every key).
+    static func unsetPaths(_ value: Any, _ path: String = "report") -> [String] {
+        let m = Mirror(reflecting: value)
+        if m.displayStyle == .optional {
+            guard let inner = m.children.first?.value else { return [path] }
+            return unsetPaths(inner, path)
+        }
+        var found: [String] = []
+        for (i, child) in m.children.enumerated() {
+            let name: String
+            if m.displayStyle == .dictionary, let pair = Mirror(reflecting: child.value).children.map(\.value) as [Any]?,
+               pair.count == 2 {
+                found += unsetPaths(pair[1], "\(path)[\(pair[0])]")
+                continue
+            }
+            name = child.label ?? "[\(i)]"
+            found += unsetPaths(child.value, path + "." + name)
+        }
+        return found
+    }
+
+    /// Objects of the encoded report by schema definition name (`#` is the report itself).
+    static func objectsByDefinition(_ report: JSON) -> [String: [JSON]] {
+        var out: [String: [JSON]] = ["#": [report]]
+        func add(_ name: String, _ value: JSON?) { if let v = value, v.objectValue != nil { out[name, default: []].append(v) } }
+        for name in ["tool", "input", "settings", "network", "data", "shard"] { add(name, report[name]) }
+        for layer in report["layers"]?.arrayValue ?? [] {
+            add("layer", layer)
+            add("metrics", layer["metrics"])
+            add("heavy_tail", layer["heavy_tail"])
+        }
+        for factor in report["network"]?["chain"]?.arrayValue ?? [] { add("chain_factor", factor) }
+        for check in report["checks"]?.arrayValue ?? [] { add("check", check) }
+        add("per_sample", report["data"]?["per_sample"])
+        return out
+    }
+
+    func definition(_ name: String) -> JSON? { name == "#" ? schema : schema["$defs"]?[name] }
+
+    static func encoded(_ r: AuditReportV1) throws -> JSON { try JSON.parse(try r.jsonData()) }
+
+    // MARK: Tests
+
+    @Test func schemaIsWellFormed() throws {
+        #expect(schema["$schema"]?.stringValue == "https://json-schema.org/draft/2020-12/schema")
+        #expect(schema["properties"]?["schema_version"]?["const"]?.stringValue == ReportVersion.schemaVersion)
+        #expect(schema["properties"]?["definitions"]?["const"]?.stringValue == ReportVersion.definitions)
+        let defs = try #require(schema["$defs"]?.objectValue)
+        for (name, def) in defs.sorted(by: { $0.key < $1.key }) + [("#", schema)] {
+            #expect(def["additionalProperties"] == .bool(false), "\(name) must forbid additional properties")
+            let properties = def["properties"]?.keys ?? []
+            let required = Set(def["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            #expect(required.isSubset(of: properties), "\(name): required keys without a property")
+        }
+        // Every $ref resolves.
+        func refs(_ j: JSON) -> [String] {
+            switch j {
+            case .object(let o): return (o["$ref"]?.stringValue.map { [$0] } ?? []) + o.values.flatMap(refs)
+            case .array(let a): return a.flatMap(refs)
+            default: return []
+            }
+        }
+        for ref in refs(schema) { #expect(validator.resolve(ref) != nil, "unresolved \(ref)") }
+        let status = schema["$defs"]?["layer"]?["properties"]?["status"]?["enum"]?.arrayValue?.compactMap(\.stringValue)
+        #expect(Set(status ?? []) == Set(["analyzed", "skipped", "unsupported", "non_finite"]))
+    }
+
+    @Test func maximalFixtureSetsEveryOptional() {
+        #expect(Self.unsetPaths(Self.maximalReport()) == [])
+        // The walk does see unset optionals (so the check above can fail).
+        let bare = Self.unsetPaths(Self.bareReport())
+        #expect(bare.contains("report.created") && bare.contains("report.network.lipschitzBound"))
+        #expect(Self.unsetPaths(Self.minimalNested()).contains("report.layers.[1].metrics.rank"))
+    }
+
+    @Test func requiredListsMatchKeysWrittenWithEveryOptionalUnset() throws {
+        var instances: [String: [JSON]] = [:]
+        for r in [Self.bareReport(), Self.minimalNested()] {
+            instances.merge(Self.objectsByDefinition(try Self.encoded(r))) { $0 + $1 }
+        }
+        let defs = try #require(schema["$defs"]?.objectValue).keys.sorted() + ["#"]
+        for name in defs {
+            let objects = try #require(instances[name], "no minimal instance of \(name)")
+            let alwaysWritten = objects.dropFirst().reduce(objects[0].keys) { $0.intersection($1.keys) }
+            let required = Set(definition(name)?["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            #expect(required == alwaysWritten, "\(name): required \(required.sorted()) vs written \(alwaysWritten.sorted())")
+        }
+    }
+
+    @Test func propertiesMatchKeysWrittenWithEveryOptionalSet() throws {
+        let instances = Self.objectsByDefinition(try Self.encoded(Self.maximalReport()))
+        let defs = try #require(schema["$defs"]?.objectValue).keys.sorted() + ["#"]
+        for name in defs {
+            let objects = try #require(instances[name], "no maximal instance of \(name)")
+            let written = objects.reduce(Set<String>()) { $0.union($1.keys) }
+            let properties = definition(name)?["properties"]?.keys ?? []
+            #expect(properties == written, "\(name): properties \(properties.sorted()) vs written \(written.sorted())")
+        }
+    }
+
+    @Test(arguments: ["weights", "data", "hostile", "bare", "minimal", "maximal"])
+    func sampleReportsValidate(_ name: String) throws {
+        let report: AuditReportV1
+        switch name {
+        case "weights": report = SampleReports.weightsOnly()
+        case "data": report = SampleReports.withData()
+        case "hostile": report = SampleReports.hostileReport()
+        case "bare": report = Self.bareReport()
+        case "minimal": report = Self.minimalNested()
+        default: report = Self.maximalReport()
+        }
+        let data = try report.jsonData()
+        try Golden.dump(String(decoding: data, as: UTF8.self), "report-\(name).json")
+        let errors = validator.validate(try JSON.parse(data))
+        #expect(errors == [], "\(name) does not validate")
+    }
+
+    @Test func validatorRejectsDrift() throws {
+        guard case .object(var report) = try Self.encoded(SampleReports.weightsOnly()) else {
+            Issue.record("report is not an object"); return
+        }
+        #expect(validator.validate(.object(report)) == [])
+        var extra = report
+        extra["unexpected"] = .number(1)
+        #expect(validator.validate(.object(extra)).contains { $0.contains("unexpected key unexpected") })
+        var missing = report
+        missing["verdict"] = nil
+        #expect(validator.validate(.object(missing)).contains { $0.contains("missing required key verdict") })
+        report["verdict"] = .string("maybe")
+        #expect(!validator.validate(.object(report)).isEmpty)
+        report["verdict"] = .string("pass")
+        guard case .array(var layers)? = report["layers"], case .object(var layer) = layers[0] else {
+            Issue.record("no layers"); return
+        }
+        layer["status"] = .string("analysed")
+        layer["operator_norm"] = .null
+        layers[0] = .object(layer)
+        report["layers"] = .array(layers)
+        let errors = validator.validate(.object(report))
+        #expect(errors.contains { $0.hasPrefix("/layers/0/status") })
+        #expect(errors.contains { $0.hasPrefix("/layers/0/operator_norm") })
+    }
+
+    @Test func jsonRoundTrips() throws {
+        for r in [SampleReports.weightsOnly(), SampleReports.withData(), Self.maximalReport(), Self.bareReport()] {
+            let decoded = try AuditReportV1.decode(try r.jsonData())
+            #expect(decoded == r)
+            #expect(try decoded.jsonData() == (try r.jsonData()))
+        }
+    }
+
+    /// The synthesized encoders of `LayerReport`, `DataReport`, `ChainFactor`, `HeavyTailV1` and
+    /// `Settings` use JSONEncoder's default `.throw` strategy: a non-finite number there makes
+    /// `jsonData()` throw instead of writing `null`. Recorded so the fix (in AuditReport) is noticed.
+    @Test func nonFiniteOutsideExplicitEncodersThrows() {
+        var r = SampleReports.weightsOnly()
+        r.layers[0].operatorNorm = .infinity
+        withKnownIssue("LayerReport.operator_norm = +Inf makes jsonData() throw") {
+            _ = try r.jsonData()
+        }
+    }
+}
