@@ -76,7 +76,8 @@ public enum Auditor {
             let config = try KerasModelConfig.parse(json, path: store.path, limits: configuration.limits)
             return NetworkGraph.fromKeras(config, tensors: store.tensors)
         }
-        return NetworkGraph.inferred(from: store.tensors)
+        let sorted = store.format == .safetensors || store.format == .safetensorsSharded
+        return NetworkGraph.inferred(from: store.tensors, fileOrderIsModelOrder: !sorted)
     }
 
     /// Rows for tensors no graph node reads: optimizer state (one row), audit annotations (one

@@ -73,8 +73,13 @@ extension NetworkGraph {
     /// Each node's input spatial size (channels excluded), propagated from `inputSpatial`
     /// through convolutions (`same`: ⌈n/s⌉, `valid`: ⌈(n−k+1)/s⌉) and pooling (⌊(n−p)/s⌋+1).
     /// Nodes after a flatten, global pooling or an unknown layer have none.
+    /// Inferred graphs cannot see pooling or strides, so only their first convolution gets a size.
     func spatialSizes(inputSpatial: [Int]?) -> [Int: [Int]] {
         guard let inputSpatial else { return [:] }
+        if source == "inferred" {
+            guard let first = nodes.firstIndex(where: { $0.kind.isOperator }), case .conv = nodes[first].kind else { return [:] }
+            return [first: inputSpatial]
+        }
         var out: [Int: [Int]] = [:]   // node → its output spatial size
         var inSize: [Int: [Int]] = [:]
         for (i, node) in nodes.enumerated() {

@@ -30,6 +30,7 @@ public enum AtomicOutput {
         for p in protected where URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path == target {
             throw Failure(path: path, reason: "refusing to write over the input file")
         }
+        if isSpecialFile(path) { return }
         if FileManager.default.fileExists(atPath: path) && !force {
             throw Failure(path: path, reason: "file exists (pass --force to replace it)")
         }
@@ -40,8 +41,22 @@ public enum AtomicOutput {
         }
     }
 
+    /// True for an existing destination that is not a regular file or directory (`/dev/null`,
+    /// `/dev/stdout`, a FIFO from process substitution): written in place, never renamed over.
+    public static func isSpecialFile(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let type = st.st_mode & S_IFMT
+        return type == S_IFCHR || type == S_IFIFO || type == S_IFSOCK
+    }
+
     /// Runs `produce` on a temporary path, fsyncs the result, then renames it to `path`.
+    /// Special files (see `isSpecialFile`) are written directly.
     public static func write(to path: String, _ produce: (String) throws -> Void) throws {
+        if isSpecialFile(path) {
+            do { try produce(path) } catch let f as Failure { throw f } catch { throw Failure(path: path, reason: "\(error)") }
+            return
+        }
         let tmp = temporaryPath(for: path)
         lock.lock(); inFlight.insert(tmp); lock.unlock()
         defer { lock.lock(); inFlight.remove(tmp); lock.unlock() }
@@ -67,6 +82,14 @@ public enum AtomicOutput {
 
     /// Writes `data` atomically.
     public static func write(_ data: Data, to path: String) throws {
+        if isSpecialFile(path) {
+            guard let h = FileHandle(forWritingAtPath: path) else {
+                throw Failure(path: path, reason: String(cString: strerror(errno)))
+            }
+            defer { try? h.close() }
+            do { try h.write(contentsOf: data) } catch { throw Failure(path: path, reason: "\(error)") }
+            return
+        }
         try write(to: path) { tmp in
             guard FileManager.default.createFile(atPath: tmp, contents: data) else {
                 throw Failure(path: path, reason: String(cString: strerror(errno)))

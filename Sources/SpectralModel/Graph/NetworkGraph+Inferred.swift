@@ -11,7 +11,11 @@ extension NetworkGraph {
     /// in file order, for files that carry no architecture. Every inference is recorded in
     /// `assumptions`; where the tensors do not form a chain, layers stay in the graph for
     /// per-operator metrics but the chain is marked broken (an `.unsupported` node explains why).
-    public static func inferred(from tensors: [TensorInfo]) -> NetworkGraph {
+    /// `fileOrderIsModelOrder`: false for safetensors, whose writers sort tensors by dtype and
+    /// name; layers are then put in natural name order (`layer.2` before `layer.10`) and each
+    /// BatchNorm is moved after the operator it normalises (same channel count, same trailing
+    /// number when there is one).
+    public static func inferred(from tensors: [TensorInfo], fileOrderIsModelOrder: Bool = true) -> NetworkGraph {
         var assumptions: [String] = []
         var groups: [(layer: String, tensors: [TensorInfo])] = []
         var position: [String: Int] = [:]
@@ -24,6 +28,10 @@ extension NetworkGraph {
                 groups.append((layer, [t]))
             }
         }
+        if !fileOrderIsModelOrder {
+            groups = modelOrder(groups)
+            assumptions.append("layer order: the file does not keep model order; layers sorted by name (numbers compared as numbers) and each BatchNorm placed after the operator it normalises")
+        }
         var nodes: [Node] = [Node(name: "input", kind: .input, inputs: [])]
         var chainBreak: String?
         let lowerNames = tensors.map { $0.name.lowercased() }
@@ -32,6 +40,8 @@ extension NetworkGraph {
         }
         var previousOut: Int?
         var lastOperatorIndex: Int?
+        /// The last operator or BatchNorm: an assumed activation goes after it.
+        var lastChainNode: Int?
 
         func variable(_ t: TensorInfo) -> String { t.variable ?? String(t.name.split(separator: ".").last ?? "") }
 
@@ -39,14 +49,15 @@ extension NetworkGraph {
             func find(_ v: String) -> TensorInfo? { ts.first { variable($0) == v } }
             let refs = ts.map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
             var kind: NodeKind
-            if let mean = find("running_mean"), let variance = find("running_var") {
-                let g = find("weight").map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
-                let b = find("bias").map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
+            if let mean = find("running_mean") ?? find("moving_mean"), let variance = find("running_var") ?? find("moving_variance") {
+                let torch = variable(mean) == "running_mean"
+                let g = (find("weight") ?? find("gamma")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
+                let b = (find("bias") ?? find("beta")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
                 kind = .batchNorm(BatchNormSpec(gamma: g, beta: b,
                                                 mean: TensorRef(name: mean.name, shape: mean.shape, orientation: .vector),
                                                 variance: TensorRef(name: variance.name, shape: variance.shape, orientation: .vector),
-                                                epsilon: 1e-5))
-                assumptions.append("layer '\(layer)': BatchNorm epsilon assumed 1e-5 (PyTorch default)")
+                                                epsilon: torch ? 1e-5 : 1e-3))
+                assumptions.append("layer '\(layer)': BatchNorm epsilon assumed \(torch ? "1e-5 (PyTorch" : "1e-3 (Keras") default)")
             } else if let w = find("weight") ?? find("kernel"), w.shape.count >= 2, w.dtype.isFloatingPoint {
                 let bias = (find("bias")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
                 if w.shape.count == 2 {
@@ -75,7 +86,7 @@ extension NetworkGraph {
                                           bias: bias, groups: 1, strides: [], padding: "same", depthwise: false))
                     previousOut = cout
                 }
-                if let last = lastOperatorIndex {
+                if let last = lastChainNode {
                     nodes[last].activation = .relu
                     nodes[last].activationSource = "assumed"
                     assumptions.append("activation after '\(nodes[last].name)' assumed relu (pass --arch to state it)")
@@ -94,16 +105,66 @@ extension NetworkGraph {
             }
             nodes.append(Node(name: layer, kind: kind, inputs: [nodes.count - 1]))
             if kind.isOperator { lastOperatorIndex = nodes.count - 1 }
+            if kind.isOperator || kind.isBatchNorm { lastChainNode = nodes.count - 1 }
         }
         var inputShape: [Int]?
         if let first = nodes.first(where: { $0.kind.isOperator }), case .dense(let k, _) = first.kind {
             inputShape = [k.orientation == .outIn ? k.shape[1] : k.shape[0]]
         }
         if groups.isEmpty == false {
-            assumptions.insert("structure inferred from tensor names and shapes in file order", at: 0)
+            assumptions.insert("structure inferred from tensor names and shapes", at: 0)
         }
         return NetworkGraph(nodes: nodes, outputs: [nodes.count - 1], inputShape: inputShape, source: "inferred",
                             assumptions: assumptions, structureIssue: chainBreak)
+    }
+
+    /// Natural name order, then each BatchNorm group moved right after its operator.
+    static func modelOrder(_ groups: [(layer: String, tensors: [TensorInfo])]) -> [(layer: String, tensors: [TensorInfo])] {
+        var sorted = groups.sorted { naturalLess($0.layer, $1.layer) }
+        func isBatchNorm(_ g: (layer: String, tensors: [TensorInfo])) -> Bool {
+            g.tensors.contains { ["running_mean", "moving_mean"].contains($0.variable ?? "") }
+        }
+        func outChannels(_ g: (layer: String, tensors: [TensorInfo])) -> Int? {
+            guard let w = g.tensors.first(where: { ($0.variable == "weight" || $0.variable == "kernel") && $0.shape.count >= 2 }) else { return nil }
+            return (w.orientation == .inOut || w.orientation == .convHWIO) ? w.shape.last : w.shape.first
+        }
+        func trailingNumber(_ s: String) -> String { String(s.reversed().prefix { $0.isNumber }.reversed()) }
+        for bn in sorted.filter(isBatchNorm) {
+            let channels = bn.tensors.first { ["running_mean", "moving_mean"].contains($0.variable ?? "") }?.shape.first
+            let candidates = sorted.filter { !isBatchNorm($0) && outChannels($0) == channels }
+            let number = trailingNumber(bn.layer)
+            guard let target = candidates.first(where: { !number.isEmpty && trailingNumber($0.layer) == number }) ?? candidates.first
+            else { continue }
+            sorted.removeAll { $0.layer == bn.layer }
+            let at = (sorted.firstIndex { $0.layer == target.layer } ?? sorted.count - 1) + 1
+            sorted.insert(bn, at: at)
+        }
+        return sorted
+    }
+
+    /// `layer.2` < `layer.10`: digit runs compare as numbers.
+    static func naturalLess(_ a: String, _ b: String) -> Bool {
+        func parts(_ s: String) -> [(String, Int?)] {
+            var out: [(String, Int?)] = []
+            var cur = ""
+            var digits = false
+            for c in s {
+                if c.isNumber != digits && !cur.isEmpty {
+                    out.append((cur, digits ? Int(cur) : nil))
+                    cur = ""
+                }
+                digits = c.isNumber
+                cur.append(c)
+            }
+            if !cur.isEmpty { out.append((cur, digits ? Int(cur) : nil)) }
+            return out
+        }
+        let pa = parts(a), pb = parts(b)
+        for (x, y) in zip(pa, pb) {
+            if let nx = x.1, let ny = y.1, nx != ny { return nx < ny }
+            if x.0 != y.0 { return x.0 < y.0 }
+        }
+        return pa.count < pb.count
     }
 
     /// `encoder.layer.0.attention.self.query.weight` → `encoder.layer.0.attention.self.query`.
@@ -117,6 +178,11 @@ extension NetworkGraph {
 extension NodeKind {
     var isConv: Bool {
         if case .conv = self { return true }
+        return false
+    }
+
+    var isBatchNorm: Bool {
+        if case .batchNorm = self { return true }
         return false
     }
 }

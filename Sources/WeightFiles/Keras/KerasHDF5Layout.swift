@@ -54,14 +54,21 @@ struct KerasHDF5Layout {
 
     /// Reads `name`, or its split form `name0`, `name1`, … concatenated.
     static func readSplitStrings(_ g: HDF5Group, _ name: String) throws -> [String] {
-        if try g.hasAttribute(name) { return try g.readStringsAttribute(name) }
+        if try g.hasAttribute(name) { return try readStrings(g, name) }
         var out: [String] = []
         var i = 0
         while try g.hasAttribute("\(name)\(i)") {
-            out += try g.readStringsAttribute("\(name)\(i)")
+            out += try readStrings(g, "\(name)\(i)")
             i += 1
         }
         return out
+    }
+
+    /// A string-list attribute; Keras writes an empty list as an empty float64 array.
+    private static func readStrings(_ g: HDF5Group, _ name: String) throws -> [String] {
+        let info = try g.attributeInfo(name)
+        if info.type.typeClass != .string && info.shape.reduce(1, *) == 0 { return [] }
+        return try g.readStringsAttribute(name)
     }
 
     private mutating func readLegacy(base: HDF5Group, prefix: String, config: KerasModelConfig?) throws {
@@ -90,14 +97,32 @@ struct KerasHDF5Layout {
                 let datasets = try vars.links().filter { $0.kind == .dataset }.map(\.name)
                     .sorted { (Int($0) ?? Int.max, $0) < (Int($1) ?? Int.max, $1) }
                 let layerConfig = config?.layer(named: layerName)
-                let names = KerasModelConfig.variableNames(className: layerConfig?.className ?? "",
+                var names = KerasModelConfig.variableNames(className: layerConfig?.className ?? "",
                                                            config: layerConfig?.config ?? .null, count: datasets.count)
+                if layerConfig == nil {
+                    names = try Self.namesByShape(vars: vars, datasets: datasets) ?? names
+                }
                 for (i, ds) in datasets.enumerated() {
                     owners[childPrefix + "/vars/" + ds] = (layerName, names[i], layerConfig?.className)
                 }
             }
             // Nested models and layers that own sub-layers keep going down.
             try readKeras3(group: child, prefix: childPrefix, config: config, depth: depth + 1, maxDepth: maxDepth)
+        }
+    }
+
+    /// Without a config, Keras 3 variables are unnamed; the common layouts are recognised by
+    /// shape (and stated as such by `inspect`'s `variable` column): `[kernel (rank ≥ 2), bias]`,
+    /// `[kernel]`, and BatchNorm's four equal vectors `[gamma, beta, moving_mean, moving_variance]`.
+    static func namesByShape(vars: HDF5Group, datasets: [String]) throws -> [String]? {
+        let ranks = try datasets.map { try vars.openDataset($0).shape.count }
+        switch ranks.count {
+        case 1 where ranks[0] >= 2: return ["kernel"]
+        case 2 where ranks[0] >= 2 && ranks[1] == 1: return ["kernel", "bias"]
+        case 4 where ranks.allSatisfy({ $0 == 1 }):
+            let sizes = try datasets.map { try vars.openDataset($0).shape }
+            return Set(sizes).count == 1 ? ["gamma", "beta", "moving_mean", "moving_variance"] : nil
+        default: return nil
         }
     }
 
@@ -115,13 +140,6 @@ struct KerasHDF5Layout {
                 t.role = t.dtype.isFloatingPoint ? .weights : .buffer
                 t.orientation = KerasModelConfig.orientation(className: owner.className, variable: owner.variable,
                                                              rank: t.shape.count)
-                if owner.className == nil && format != .kerasH5 && owner.variable.hasPrefix("var") {
-                    // Weights-only Keras 3 file without a config: Keras stores every dense kernel
-                    // [in, out] and conv kernels channels-last; depthwise cannot be told apart.
-                    if owner.variable == "var0" {
-                        t.orientation = t.shape.count == 2 ? .inOut : (t.shape.count >= 3 ? .convHWIO : .unknown)
-                    }
-                }
             } else if !t.dtype.isFloatingPoint {
                 t.role = .buffer
             }
