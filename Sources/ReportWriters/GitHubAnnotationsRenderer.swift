@@ -13,7 +13,7 @@ public enum GitHubAnnotationsRenderer {
         let properties = "file=\(Escape.githubProperty(report.input.path)),title=\(Escape.githubProperty(title))"
         var lines: [(kind: String, message: String)] = []
         for c in report.failedChecks {
-            lines.append(("error", "\(CheckText.scope(c)): \(c.id) failed (\(c.metric) \(CheckText.outcome(c))): \(c.message)"))
+            lines.append(("error", "\(CheckText.scope(c)): \(c.id) failed (\(CheckText.metricOutcome(c))): \(c.message)"))
         }
         for a in report.assumptions {
             lines.append(("warning", "assumption: \(a)"))
