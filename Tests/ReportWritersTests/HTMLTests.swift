@@ -10,19 +10,26 @@ import AuditReport
 /// `<svg>` included, is closed), it holds the expected number of SVG charts, and it references
 /// nothing outside itself.
 @Suite struct HTMLTests {
-    /// Element names in document order, or the parser's error.
+    /// Element names in document order, nesting depth and parse errors. (On Linux, `parse()`
+    /// returns true after recoverable errors and says nothing about unclosed elements at the end,
+    /// so well-formedness is judged from the errors and the depth as well.)
     final class Collector: NSObject, XMLParserDelegate {
         var elements: [String] = []
         var svgDepth = 0
         var maxSVGDepth = 0
+        var depth = 0
+        var errors = 0
         var attributes: [String] = []
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { errors += 1 }
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
                     attributes: [String: String] = [:]) {
+            depth += 1
             elements.append(name)
             self.attributes += attributes.map { "\($0.key)=\($0.value)" }
             if name == "svg" { svgDepth += 1; maxSVGDepth = max(maxSVGDepth, svgDepth) }
         }
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            depth -= 1
             if name == "svg" { svgDepth -= 1 }
         }
     }
@@ -31,7 +38,7 @@ import AuditReport
         let parser = XMLParser(data: Data(html.utf8))
         let collector = Collector()
         parser.delegate = collector
-        let ok = parser.parse()
+        let ok = parser.parse() && parser.parserError == nil && collector.errors == 0 && collector.depth == 0
         return (collector, ok, parser.parserError.map { "\($0)" })
     }
 
