@@ -10,14 +10,17 @@ public enum GitHubAnnotationsRenderer {
     public static let title = "spectral-audit"
 
     public static func render(_ report: AuditReportV1, limit: Int = defaultLimit) -> String {
-        let properties = "file=\(Escape.githubProperty(report.input.path)),title=\(Escape.githubProperty(title))"
+        let properties = "file=\(Escape.githubProperty(dropControls(report.input.path))),title=\(Escape.githubProperty(title))"
         var lines: [(kind: String, message: String)] = []
         for c in report.failedChecks {
-            lines.append(("error", "\(CheckText.scope(c)): \(c.id) failed (\(c.metric) \(CheckText.outcome(c))): \(c.message)"))
+            lines.append(("error", "\(CheckText.scope(c)): \(c.id) failed (\(CheckText.metricOutcome(c))): \(c.message)"))
         }
         for a in report.assumptions {
             lines.append(("warning", "assumption: \(a)"))
         }
+        // Terminal controls (ESC, BEL, NUL, …) are dropped: they would reach the raw log. CR and
+        // LF stay and are escaped as workflow-command data.
+        lines = lines.map { ($0.kind, dropControls($0.message)) }
         let cap = max(1, limit)
         var out: [String] = []
         if lines.count <= cap {
@@ -32,5 +35,11 @@ public enum GitHubAnnotationsRenderer {
             out.append("::notice \(properties)::\(Escape.githubData(summary))")
         }
         return out.isEmpty ? "" : out.joined(separator: "\n") + "\n"
+    }
+
+    static func dropControls(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.filter { u in
+            u == "\r" || u == "\n" || u == "\t" || !(u.value < 0x20 || (0x7F...0x9F).contains(u.value))
+        }))
     }
 }

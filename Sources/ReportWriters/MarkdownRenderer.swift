@@ -40,8 +40,8 @@ public enum MarkdownRenderer {
             let status: String
             switch l.status {
             case .analyzed:
-                let failed = report.failedChecks(forLayer: l.name)
-                status = failed.isEmpty ? "ok" : "✗ " + failed.map(\.id).joined(separator: ", ")
+                let failed = report.failedCheckIDs(forLayer: l.name)
+                status = failed.isEmpty ? "ok" : "✗ " + failed.joined(separator: ", ")
             default:
                 status = l.status.rawValue + (l.reason.map { ": " + $0 } ?? "")
             }

@@ -23,6 +23,18 @@ public enum ReportNumber {
         return String(format: "%.\(max(0, d - 1 - exponent))f", x)
     }
 
+    /// `format` without trailing zeros (`10.00` → `10`, `1.500e5` → `1.5e5`), for limits and
+    /// values quoted in sentences.
+    public static func short(_ x: Double?, digits: Int = 4) -> String {
+        let s = format(x, digits: digits)
+        guard s.contains(".") else { return s }
+        let parts = s.split(separator: "e", maxSplits: 1)
+        var mantissa = String(parts[0])
+        while mantissa.hasSuffix("0") { mantissa.removeLast() }
+        if mantissa.hasSuffix(".") { mantissa.removeLast() }
+        return parts.count == 2 ? mantissa + "e" + parts[1] : mantissa
+    }
+
     /// A ratio for prose ("the bound is 37× loose"): one decimal below 10, whole numbers below 1e5,
     /// exponent form above.
     public static func ratio(_ x: Double) -> String {
@@ -89,26 +101,31 @@ enum CheckText {
         case "<=", ">=":
             let op: String
             if c.comparison == "<=" { op = c.passed ? "≤" : ">" } else { op = c.passed ? "≥" : "<" }
-            return "\(ReportNumber.format(c.value)) \(op) \(ReportNumber.format(c.limit))"
+            return "\(ReportNumber.short(c.value)) \(op) \(ReportNumber.short(c.limit))"
         default:
-            return "\(ReportNumber.format(c.value)) (limit \(c.comparison) \(ReportNumber.format(c.limit)))"
+            return "\(ReportNumber.short(c.value)) (limit \(c.comparison) \(ReportNumber.short(c.limit)))"
         }
     }
 
     /// The limit with its comparison: `≤ 10`, `≥ 0.25`, `finite`.
     static func limit(_ c: Check) -> String {
         switch c.comparison {
-        case "<=": return "≤ " + ReportNumber.format(c.limit)
-        case ">=": return "≥ " + ReportNumber.format(c.limit)
+        case "<=": return "≤ " + ReportNumber.short(c.limit)
+        case ">=": return "≥ " + ReportNumber.short(c.limit)
         case "finite": return "finite"
-        default: return c.comparison + " " + ReportNumber.format(c.limit)
+        default: return c.comparison + " " + ReportNumber.short(c.limit)
         }
     }
 
     /// `value 12.70 limit <= 10` (JUnit failure text, GitHub annotations).
     static func valueAndLimit(_ c: Check) -> String {
         if c.comparison == "finite" { return "value \(c.passed ? "finite" : "not finite") limit finite" }
-        return "value \(ReportNumber.format(c.value)) limit \(c.comparison) \(ReportNumber.format(c.limit))"
+        return "value \(ReportNumber.short(c.value)) limit \(c.comparison) \(ReportNumber.short(c.limit))"
+    }
+
+    /// `spectral_norm 12.7 > 10`, or `not finite` for finiteness checks.
+    static func metricOutcome(_ c: Check) -> String {
+        c.comparison == "finite" ? outcome(c) : "\(c.metric) \(outcome(c))"
     }
 
     /// Where the check applies: the layer, or `network`.
@@ -155,5 +172,11 @@ extension AuditReportV1 {
     /// Failed checks that name `layer`.
     func failedChecks(forLayer layer: String) -> [Check] {
         checks.filter { !$0.passed && $0.layer == layer }
+    }
+
+    /// Ids of the failed checks that name `layer`, each once, in report order.
+    func failedCheckIDs(forLayer layer: String) -> [String] {
+        var seen = Set<String>()
+        return failedChecks(forLayer: layer).map(\.id).filter { seen.insert($0).inserted }
     }
 }

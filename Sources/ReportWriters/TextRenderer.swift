@@ -87,33 +87,32 @@ public enum TextRenderer {
         out.append(s.bold("Network") + " (from weights alone)")
         var rows: [[Cell]] = []
         if let l = n.lipschitzBound {
-            rows.append([Cell("Lipschitz bound L"), Cell(ReportNumber.format(l)),
-                         Cell("log10 L = \(ReportNumber.format(n.log10LipschitzBound))")])
+            rows.append([Cell("Lipschitz bound L"), Cell("\(ReportNumber.format(l))  (log10 L = \(ReportNumber.format(n.log10LipschitzBound)))")])
         } else if let lg = n.log10LipschitzBound {
-            rows.append([Cell("Lipschitz bound L"), Cell("beyond Float64"), Cell("log10 L = \(ReportNumber.format(lg))")])
+            rows.append([Cell("Lipschitz bound L"), Cell("beyond Float64  (log10 L = \(ReportNumber.format(lg)))")])
         } else {
-            rows.append([Cell("Lipschitz bound L"), Cell("unavailable", style: s.yellow), Cell(clean(n.reason ?? ""))])
+            rows.append([Cell("Lipschitz bound L"), Cell("unavailable" + (n.reason.map { ": " + clean($0) } ?? ""), style: s.yellow)])
         }
         if n.typicalBound != nil || n.typicalBoundStableRank != nil {
             let d = n.inputDimension.map { "d = \($0)" } ?? "d unknown"
-            rows.append([Cell("typical bound T"), Cell(ReportNumber.format(n.typicalBound)), Cell("e^H form, \(d)")])
-            rows.append([Cell("typical bound T_sr"), Cell(ReportNumber.format(n.typicalBoundStableRank)),
-                         Cell("stable-rank form (tighter), \(d)")])
+            rows.append([Cell("typical bound T"), Cell("\(ReportNumber.format(n.typicalBound))  (e^H form, \(d))")])
+            rows.append([Cell("typical bound T_sr"),
+                         Cell("\(ReportNumber.format(n.typicalBoundStableRank))  (stable-rank form, tighter)")])
         }
         let shares = r.layersByShare
         if !shares.isEmpty {
             let top = shares.prefix(3).map {
-                "\(ReportText.truncateMiddle(clean($0.name), width: 24)) \(ReportNumber.percent($0.share))"
+                "\(ReportText.truncateMiddle(clean($0.name), width: 28)) \(ReportNumber.percent($0.share))"
             }
-            rows.append([Cell("largest layer shares"), Cell(top.joined(separator: " · ")), Cell("")])
+            rows.append([Cell("largest layer shares"), Cell(top.joined(separator: " · "))])
         }
         if !n.chain.isEmpty {
-            rows.append([Cell("chain"), Cell("\(n.chain.count) factors"), Cell("")])
+            rows.append([Cell("chain"), Cell("\(n.chain.count) factors")])
         }
         if n.lipschitzBound != nil || n.log10LipschitzBound != nil, let reason = n.reason {
-            rows.append([Cell("note"), Cell(clean(reason)), Cell("")])
+            rows.append([Cell("note"), Cell(clean(reason))])
         }
-        out += Table.layout(rows, align: [.left, .left, .left]).map { "  " + $0 }
+        out += Table.layout(rows, align: [.left, .left]).map { "  " + $0 }
     }
 
     private static func gmsi(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
@@ -203,9 +202,9 @@ public enum TextRenderer {
     private static func status(_ l: LayerReport, _ r: AuditReportV1, _ s: Style) -> Cell {
         switch l.status {
         case .analyzed:
-            let failed = r.failedChecks(forLayer: l.name)
+            let failed = r.failedCheckIDs(forLayer: l.name)
             if failed.isEmpty { return Cell("ok", style: s.green) }
-            return Cell("FAIL " + failed.map { clean($0.id) }.joined(separator: ", "), style: s.red)
+            return Cell("FAIL " + failed.map(clean).joined(separator: ", "), style: s.red)
         case .nonFinite, .unsupported, .skipped:
             let text = l.status.rawValue + (l.reason.map { ": " + clean($0) } ?? "")
             if l.status == .nonFinite { return Cell(text, style: s.red) }

@@ -158,6 +158,23 @@ enum SampleReports {
         return r
     }
 
+    /// σ_max spanning more than 100× (log-scale bars), a negative layer share (σ_1 < 1), a conv
+    /// layer with an exact operator spectrum, and an all-zero spectrum.
+    static func wideRange() -> AuditReportV1 {
+        var r = weightsOnly()
+        let small = spectrum(count: 16, top: 0.02, decay: 6)
+        r.layers[0].singularValues = small
+        r.layers[0].metrics = metrics(small, m: 16, n: 27)
+        r.layers[0].layerShare = -0.63
+        r.layers[0].operatorSingularValues = spectrum(count: 48, top: 0.031, decay: 14)
+        r.layers[0].operatorNorm = 0.031
+        r.layers[0].operatorNormMethod = "fft_exact"
+        r.layers[5].singularValues = [0]
+        r.layers[5].metrics = metrics([0], m: 1, n: 32)
+        r.layers[5].layerShare = nil
+        return r
+    }
+
     /// Text designed to break every escaping rule.
     static let hostile = "a|b <c> & \"d\" 'e' %25 100% x:y,z\r\nnext\tline\u{1B}[31m\u{07}\u{0}]]> *bold* _it_ `code`"
 
