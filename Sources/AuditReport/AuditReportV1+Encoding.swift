@@ -124,3 +124,58 @@ extension AuditReportV1 {
         try JSONDecoder().decode(AuditReportV1.self, from: data)
     }
 }
+
+extension LayerReport {
+    /// Unset keys are omitted (as the schema says for layer objects); a non-finite number is
+    /// treated as unset, so `jsonData()` never fails on one. Spectra never contain non-finite
+    /// values (non-finite weights stop before any decomposition).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(tensors, forKey: .tensors)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(shape, forKey: .shape)
+        try c.encodeIfPresent(orientation, forKey: .orientation)
+        try c.encodeIfPresent(method, forKey: .method)
+        try c.encodeIfPresent(methodTolerance.finiteOrNil, forKey: .methodTolerance)
+        try c.encodeIfPresent(metrics, forKey: .metrics)
+        try c.encodeIfPresent(heavyTail, forKey: .heavyTail)
+        try c.encodeIfPresent(operatorNorm.finiteOrNil, forKey: .operatorNorm)
+        try c.encodeIfPresent(operatorNormMethod, forKey: .operatorNormMethod)
+        try c.encodeIfPresent(groups, forKey: .groups)
+        try c.encodeIfPresent(foldedBatchNorm, forKey: .foldedBatchNorm)
+        try c.encodeIfPresent(activation, forKey: .activation)
+        try c.encodeIfPresent(activationLipschitz.finiteOrNil, forKey: .activationLipschitz)
+        try c.encodeIfPresent(layerShare.finiteOrNil, forKey: .layerShare)
+        try c.encodeIfPresent(singularValues.map { $0.filter(\.isFinite) }, forKey: .singularValues)
+        try c.encodeIfPresent(operatorSingularValues.map { $0.filter(\.isFinite) }, forKey: .operatorSingularValues)
+    }
+}
+
+extension HeavyTailV1 {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(wwAlpha.finiteOrNil, forKey: .wwAlpha)
+        try c.encodeIfPresent(wwAlphaWeighted.finiteOrNil, forKey: .wwAlphaWeighted)
+        try c.encodeIfPresent(wwXmin.finiteOrNil, forKey: .wwXmin)
+        try c.encodeIfPresent(wwKSDistance.finiteOrNil, forKey: .wwKSDistance)
+        try c.encodeIfPresent(mpBulkEdge.finiteOrNil, forKey: .mpBulkEdge)
+        try c.encodeIfPresent(mpSpikes, forKey: .mpSpikes)
+    }
+}
+
+extension ChainFactor {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(layer, forKey: .layer)
+        try c.encode(kind, forKey: .kind)
+        // A factor is finite by construction; an overflow is written as the largest double.
+        try c.encode(value.isFinite ? value : Double.greatestFiniteMagnitude, forKey: .value)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case layer, kind, value
+    }
+}
