@@ -65,13 +65,13 @@ public enum SVD {
     /// Cost model calibrated on this machine (OpenBLAS SkylakeX kernels, one thread): the Gram
     /// path runs `max(m,n)·q² + 4q³/3` flops at ~25 GFLOP/s; Lanczos needs about `60 + 8k`
     /// iterations on unstructured (Marchenko–Pastur-like) data — fewer on trained weights with a
-    /// separated top spectrum — each streaming the matrix twice at ~20 GB/s (60 GB/s when it fits
-    /// in a 4 MB cache). True when the dense path is predicted faster.
+    /// separated top spectrum — each streaming the matrix twice at ~20 GB/s (when it fits
+    /// in a 4 MB cache, where per-iteration overheads weigh more: 30 GB/s effective). True when the dense path is predicted faster.
     public static func denseIsCheaper(rows m: Int, cols n: Int, k: Int) -> Bool {
         let big = Double(Swift.max(m, n)), q = Double(Swift.min(m, n))
         let denseSeconds = (big * q * q + 4.0 / 3.0 * q * q * q) / 25e9
         let bytes = 8 * big * q
-        let bandwidth = bytes <= 4e6 ? 60e9 : 20e9
+        let bandwidth = bytes <= 4e6 ? 30e9 : 20e9
         let lanczosSeconds = (60 + 8 * Double(k)) * 2 * bytes / bandwidth
         return denseSeconds < lanczosSeconds
     }
