@@ -44,7 +44,7 @@ final class LanczosTests: XCTestCase {
         let c = SpectraFixtures.matrixCase("random_200x150")
         let a = Matrix(rows: c.rows, cols: c.cols, storage: SpectraFixtures.doubles(c.file))
         for k in [1, 3, 8] {
-            let r = try SVD.topK(a, k: k, tolerance: 1e-10)
+            let r = try SVD.topK(a, k: k, tolerance: 1e-10, strategy: .lanczos)
             XCTAssertEqual(r.method, .lanczosTopK)
             XCTAssertFalse(r.isComplete)
             XCTAssertEqual(r.values.count, k)
@@ -58,11 +58,11 @@ final class LanczosTests: XCTestCase {
         var d = [10.0, 9.99, 9.98]
         for i in 0..<297 { d.append(9.0 * pow(0.99, Double(i))) }
         let a = knownSpectrum(m: 320, n: 300, d: d, seed: 7)
-        let r = try SVD.topK(a, k: 3, tolerance: 1e-9)
+        let r = try SVD.topK(a, k: 3, tolerance: 1e-9, strategy: .lanczos)
         XCTAssertEqual(r.method, .lanczosTopK)
         assertWithinStatedTolerance(r, exact: d, "clustered")
         // and a loose tolerance really is looser (the check above is not vacuous)
-        let loose = try SVD.topK(a, k: 3, tolerance: 1e-3)
+        let loose = try SVD.topK(a, k: 3, tolerance: 1e-3, strategy: .lanczos)
         XCTAssertLessThan(loose.iterations ?? .max, r.iterations ?? 0)
         assertWithinStatedTolerance(loose, exact: d, "clustered, loose")
     }
@@ -71,7 +71,7 @@ final class LanczosTests: XCTestCase {
         var d = [Double]()
         for i in 0..<150 { d.append(3.0 / (1 + Double(i))) }
         let a = knownSpectrum(m: 150, n: 180, d: d, seed: 11)
-        let r = try SVD.spectralNorm(a, tolerance: 1e-12)
+        let r = try SVD.spectralNorm(a, tolerance: 1e-12, strategy: .lanczos)
         XCTAssertEqual(r.values.count, 1)
         let theta = r.values[0], cert = try XCTUnwrap(r.certificate)
         XCTAssertLessThanOrEqual(theta, 3 * (1 + 1e-14))          // lower bound
@@ -98,8 +98,23 @@ final class LanczosTests: XCTestCase {
         var a = Matrix(rows: 120, cols: 100)
         for i in 0..<120 { for j in 0..<100 { a[i, j] = sin(Double(i + 1)) * cos(Double(j)) + 0.5 * Double((i * j) % 7) / 7 } }
         let full = try SVD.singularValues(a, method: .gesdd).values
-        let r = try SVD.topK(a, k: 4, tolerance: 1e-10)
+        let r = try SVD.topK(a, k: 4, tolerance: 1e-10, strategy: .lanczos)
+        XCTAssertEqual(r.method, .lanczosTopK)
         for i in 0..<4 { XCTAssertEqual(r.values[i], full[i], accuracy: 1e-9 * full[0], "σ_\(i + 1)") }
+    }
+
+    func testAutomaticStrategyFollowsTheCostModel() throws {
+        XCTAssertFalse(SVD.denseIsCheaper(rows: 2048, cols: 2048, k: 1))
+        XCTAssertTrue(SVD.denseIsCheaper(rows: 768, cols: 3072, k: 1))
+        let c = SpectraFixtures.matrixCase("random_200x150")
+        let a = Matrix(rows: c.rows, cols: c.cols, storage: SpectraFixtures.doubles(c.file))
+        let auto = try SVD.spectralNorm(a)
+        XCTAssertEqual(auto.method, SVD.denseIsCheaper(rows: 200, cols: 150, k: 1) ? .gramSyevd : .lanczosTopK)
+        XCTAssertEqual(auto.values[0], c.singularValues[0], accuracy: 1e-10 * c.singularValues[0])
+        let dense = try SVD.topK(a, k: 3, strategy: .dense)
+        XCTAssertEqual(dense.method, .gramSyevd)
+        XCTAssertNil(dense.tolerance)
+        XCTAssertFalse(dense.isComplete)
     }
 
     func testNotConvergedIsReportedForMatrixFreeOperators() {
