@@ -47,6 +47,8 @@ let package = Package(
         .testTarget(name: "AuditTests", dependencies: ["Audit", "LinearAlgebra", "SpectralModel", "WeightFiles"]),
         // Benchmark of the spectral paths (`make bench`; never a unit test).
         .executableTarget(name: "spectral-bench", dependencies: ["LinearAlgebra", "Audit"]),
+        // Runs the built binary on fixtures (exit codes, outputs, golden reports, man pages).
+        .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport", "HDF5Kit"], exclude: ["Golden"]),
         .testTarget(name: "ReportWritersTests", dependencies: ["ReportWriters", "AuditReport"], exclude: ["Golden"]),
     ]
 )
