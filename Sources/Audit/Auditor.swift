@@ -36,13 +36,13 @@ public enum Auditor {
                               architectureSource: graph.source)
 
         let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration)
-        var layers = analysis.run()
+        var layers = try analysis.run()
         let bounds = NetworkBounds.compute(graph: graph, factors: analysis.factors, foldedInto: analysis.foldedInto,
                                            extraLipschitz: analysis.extraLipschitz, broken: analysis.broken)
         for (node, share) in bounds.shares {
             if let row = analysis.rowIndex[node] { layers[row].layerShare = share }
         }
-        layers += unreferencedRows(store: store, graph: graph)
+        layers += try unreferencedRows(store: store, graph: graph)
 
         var assumptions = graph.assumptions
         if let d = bounds.report.inputDimension, graph.inputDimension == nil {
@@ -74,7 +74,10 @@ public enum Auditor {
         }
         if let json = store.architectureJSON {
             let config = try KerasModelConfig.parse(json, path: store.path, limits: configuration.limits)
-            return NetworkGraph.fromKeras(config, tensors: store.tensors)
+            // Keras 2 and 3 differ in hard_sigmoid's slope (0.2 vs 1/6); the file says which.
+            let version = (store as? HDF5TensorStore)?.fileAttributes["keras_version"]
+            let major = version.flatMap { Int($0.prefix { $0.isNumber }) } ?? 3
+            return NetworkGraph.fromKeras(config, tensors: store.tensors, kerasMajor: major)
         }
         let sorted = store.format == .safetensors || store.format == .safetensorsSharded
         return NetworkGraph.inferred(from: store.tensors, fileOrderIsModelOrder: !sorted)
@@ -82,7 +85,7 @@ public enum Auditor {
 
     /// Rows for tensors no graph node reads: optimizer state (one row), audit annotations (one
     /// row), and any other weight, each in a row of its own, so nothing is silently skipped.
-    static func unreferencedRows(store: any TensorStore, graph: NetworkGraph) -> [LayerReport] {
+    static func unreferencedRows(store: any TensorStore, graph: NetworkGraph) throws -> [LayerReport] {
         let used = Set(graph.nodes.flatMap { $0.tensors.map(\.name) })
         var rows: [LayerReport] = []
         let optimizer = store.tensors.filter { $0.role == .optimizerState }.map(\.name)
@@ -96,8 +99,17 @@ public enum Auditor {
                                     reason: "results of an earlier audit stored in the file"))
         }
         for t in store.tensors where (t.role == .weights || t.role == .buffer) && !used.contains(t.name) {
-            rows.append(LayerReport(name: t.name, kind: "tensor", tensors: [t.name], status: .skipped,
-                                    reason: t.role == .buffer ? "integer buffer" : "not referenced by the network structure"))
+            var row = LayerReport(name: t.name, kind: "tensor", tensors: [t.name], status: .skipped,
+                                  reason: t.role == .buffer ? "integer buffer" : "not referenced by the network structure")
+            // Read it anyway: a corrupt tensor makes the file malformed, and non-finite weights
+            // fail the audit wherever they are.
+            let values = try store.loadFloat64(t.name)
+            let bad = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            if bad > 0 && t.role == .weights {
+                row.status = .nonFinite
+                row.reason = "\(bad) non-finite value\(bad == 1 ? "" : "s") in '\(t.name)'"
+            }
+            rows.append(row)
         }
         return rows
     }

@@ -49,7 +49,16 @@ enum Checks {
             for layer in report.layers where layer.status == .analyzed {
                 for rule in policy.rules where Policy.matches(rule.layers, layer.name) {
                     let value = rule.metric == "operator_norm" ? layer.operatorNorm : layer.metrics?.value(named: rule.metric)
-                    guard let v = value else { continue }
+                    if rule.metric == "operator_norm" && layer.operatorNorm == nil && !layer.kind.hasPrefix("conv")
+                        && !layer.kind.hasPrefix("depthwise") { continue } // only conv layers have one
+                    guard let v = value else {
+                        checks.append(Check(id: "policy.layer.\(rule.metric)", layer: layer.name, metric: rule.metric, value: nil,
+                                            limit: rule.max ?? rule.min, comparison: rule.max != nil ? "<=" : ">=",
+                                            passed: allowUnavailable,
+                                            message: "layer '\(layer.name)': \(rule.metric) unavailable (method \(layer.method ?? "?"))"
+                                                + (allowUnavailable ? "; allowed" : " (pass --allow-unavailable to accept)")))
+                        continue
+                    }
                     if let mx = rule.max {
                         checks.append(Check(id: "policy.layer.\(rule.metric)_max", layer: layer.name, metric: rule.metric,
                                             value: v, limit: mx, comparison: "<=", passed: v <= mx,
@@ -64,16 +73,24 @@ enum Checks {
             }
         }
         if let base = configuration.baseline, let pct = configuration.maxIncreasePercent {
-            checks += regressionChecks(report: report, baseline: base, percent: pct)
+            checks += regressionChecks(report: report, baseline: base, percent: pct, allowUnavailable: allowUnavailable)
         }
         return checks
     }
 
     /// `--baseline OLD --max-increase PCT`: GMSI and each common layer's σ_max may grow by at most
     /// PCT percent (relative to the baseline value).
-    static func regressionChecks(report: AuditReportV1, baseline: AuditReportV1, percent: Double) -> [Check] {
+    static func regressionChecks(report: AuditReportV1, baseline: AuditReportV1, percent: Double,
+                                 allowUnavailable: Bool) -> [Check] {
         var checks: [Check] = []
         let factor = 1 + percent / 100
+        if baseline.gmsi == nil || report.gmsi == nil {
+            let which = report.gmsi == nil ? "this model's gmsi" : "the baseline's gmsi"
+            checks.append(Check(id: "baseline.gmsi", layer: nil, metric: "gmsi", value: report.gmsi, limit: baseline.gmsi.map { $0 * factor },
+                                comparison: "<=", passed: allowUnavailable,
+                                message: "\(which) is unavailable; cannot compare with the baseline"
+                                    + (allowUnavailable ? " (allowed)" : " (pass --allow-unavailable to accept)")))
+        }
         if let old = baseline.gmsi, let new = report.gmsi {
             let limit = old * factor
             checks.append(Check(id: "baseline.gmsi", layer: nil, metric: "gmsi", value: new, limit: limit, comparison: "<=",

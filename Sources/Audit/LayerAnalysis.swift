@@ -22,6 +22,8 @@ final class LayerAnalysis: @unchecked Sendable {
     private(set) var broken: [Int: String] = [:]
     /// Node → row in the returned array.
     private(set) var rowIndex: [Int: Int] = [:]
+    /// Node → a read error that makes the whole file malformed.
+    private var fatal: [Int: WeightFileError] = [:]
 
     private let lock = NSLock()
     /// Input spatial size of each node, when the network input size is known.
@@ -53,7 +55,9 @@ final class LayerAnalysis: @unchecked Sendable {
         return plan
     }
 
-    func run() -> [LayerReport] {
+    /// Throws the first (in node order, so deterministically) error that shows the file is
+    /// malformed; other analysis failures become the row's status.
+    func run() throws -> [LayerReport] {
         let plan = foldingPlan()
         for (op, bn) in plan { foldedInto[bn] = op }
         var rows: [LayerReport?] = Array(repeating: nil, count: graph.nodes.count)
@@ -75,6 +79,10 @@ final class LayerAnalysis: @unchecked Sendable {
                 }
             case .prelu:
                 work.append(i)
+            case .unsupported, .parameterized:
+                // No spectra, but the tensors are still read: corrupt data is a malformed file
+                // and non-finite weights fail the audit wherever they sit.
+                if node.tensors.isEmpty { rows[i] = passiveRow(node) } else { work.append(i) }
             default:
                 rows[i] = passiveRow(node)
             }
@@ -95,6 +103,7 @@ final class LayerAnalysis: @unchecked Sendable {
             }
         }
         for (i, r) in results.values.enumerated() where r != nil { rows[i] = r }
+        if let first = fatal.keys.min(), let e = fatal[first] { throw e }
         var out: [LayerReport] = []
         for (i, r) in rows.enumerated() {
             guard let r else { continue }
@@ -146,9 +155,10 @@ final class LayerAnalysis: @unchecked Sendable {
         }
         do {
             switch node.kind {
-            case .dense(let kernel, _):
+            case .dense(let kernel, let bias):
                 let data = try store.loadFloat64(kernel.name)
                 if let bad = nonFinite(data) { return nonFiniteRow(row, i, kernel.name, bad) }
+                if let bias, let bad = nonFinite(try store.loadFloat64(bias.name)) { return nonFiniteRow(row, i, bias.name, bad) }
                 var a = try OperatorBuilder.dense(data: data, ref: kernel)
                 row.orientation = kernel.orientation == .inOut ? "in_out→transpose" : "out_in"
                 if let bn {
@@ -157,12 +167,16 @@ final class LayerAnalysis: @unchecked Sendable {
                     row.foldedBatchNorm = graph.nodes[bn].name
                     row.tensors += graph.nodes[bn].tensors.map(\.name)
                 }
-                let metrics = try spectrum(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
-                record { factors[i] = OperatorFactor(sigma: metrics.spectralNorm, effectiveRank: metrics.effectiveRank,
+                let (metrics, certificate) = try spectrumWithCertificate(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
+                let upper = metrics.spectralNorm + (certificate ?? 0)
+                record { factors[i] = OperatorFactor(sigma: upper, effectiveRank: metrics.effectiveRank,
                                                      stableRank: metrics.stableRank) }
             case .conv(let spec):
                 let data = try store.loadFloat64(spec.kernel.name)
                 if let bad = nonFinite(data) { return nonFiniteRow(row, i, spec.kernel.name, bad) }
+                if let bias = spec.bias, let bad = nonFinite(try store.loadFloat64(bias.name)) {
+                    return nonFiniteRow(row, i, bias.name, bad)
+                }
                 var kernel = try OperatorBuilder.conv(data: data, spec: spec)
                 row.orientation = spec.kernel.orientation.rawValue
                 row.groups = kernel.groups
@@ -206,13 +220,23 @@ final class LayerAnalysis: @unchecked Sendable {
                 row.reason = "PReLU: Lip = max(1, max|α|)"
                 row.activationLipschitz = lip
                 record { extraLipschitz[i] = lip }
+            case .unsupported, .parameterized:
+                var passive = passiveRow(node)
+                for t in node.tensors {
+                    if let bad = nonFinite(try store.loadFloat64(t.name)) {
+                        passive = nonFiniteRow(passive, i, t.name, bad)
+                        break
+                    }
+                }
+                return passive
             default:
                 return passiveRow(node)
             }
         } catch let e as WeightFileError {
+            // The file itself is bad (truncated data, over a limit): the audit stops with exit 65.
+            record { fatal[i] = e }
             row.status = .unsupported
             row.reason = e.description
-            record { broken[i] = "layer '\(node.name)' could not be read: \(e.description)" }
         } catch {
             row.status = .unsupported
             row.reason = "\(error)"
@@ -229,7 +253,8 @@ final class LayerAnalysis: @unchecked Sendable {
         let ones = [Double](repeating: 1, count: variance.count)
         let gamma = try spec.gamma.map { try store.loadFloat64($0.name) } ?? ones
         let beta = try spec.beta.map { try store.loadFloat64($0.name) } ?? ones.map { _ in 0 }
-        for (name, v) in [(spec.variance.name, variance), (spec.mean.name, mean), (spec.gamma?.name ?? "", gamma)] {
+        for (name, v) in [(spec.variance.name, variance), (spec.mean.name, mean), (spec.gamma?.name ?? "", gamma),
+                          (spec.beta?.name ?? "", beta)] {
             if let bad = nonFinite(v) {
                 row = nonFiniteRow(row, bn, name, bad)
                 return nil
@@ -241,7 +266,14 @@ final class LayerAnalysis: @unchecked Sendable {
     /// Singular values and SPEC §2 metrics of a block-diagonal operator given by its `blocks`
     /// (one block for dense layers; one per group for grouped convolutions), written into `row`.
     private func spectrum(blocks: [Matrix], rows: Int, cols: Int, row: inout LayerReport) throws -> SpectrumMetrics {
+        try spectrumWithCertificate(blocks: blocks, rows: rows, cols: cols, row: &row).metrics
+    }
+
+    /// As `spectrum`, plus the Lanczos residual bound on σ_1 when the values are approximate.
+    private func spectrumWithCertificate(blocks: [Matrix], rows: Int, cols: Int, row: inout LayerReport) throws
+        -> (metrics: SpectrumMetrics, certificate: Double?) {
         row.shape = [rows, cols]
+        var certificate: Double?
         var values: [Double] = []
         var complete = true
         var method: SpectrumMethod = .gramSyevd
@@ -255,6 +287,7 @@ final class LayerAnalysis: @unchecked Sendable {
             }
             values += result.values
             complete = complete && result.isComplete
+            if !result.isComplete, let c = result.certificate { certificate = max(certificate ?? 0, c) }
             // Report the least accurate method used across blocks.
             if result.method != .gramSyevd { method = result.method }
             if let t = result.tolerance { tolerance = max(tolerance ?? 0, t) }
@@ -271,7 +304,7 @@ final class LayerAnalysis: @unchecked Sendable {
                                         wwKSDistance: ht.ksDistance, mpBulkEdge: ht.mpBulkEdge, mpSpikes: ht.mpSpikes)
         }
         if configuration.includeSpectra { row.singularValues = values }
-        return m
+        return (m, certificate)
     }
 
     private func nonFinite(_ data: [Double]) -> (count: Int, first: Int)? {

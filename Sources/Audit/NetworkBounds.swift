@@ -7,6 +7,8 @@ struct OperatorFactor: Sendable {
     /// σ_max used in the product: the operator's own (dense, folded dense) or the convolution's
     /// operator norm (exact or certified upper bound) for conv layers.
     var sigma: Double
+    /// With `--svd topk:K`, Lanczos gives a lower estimate of σ_1; the product uses
+    /// `sigma + certificate` (the residual bound), so the network bound stays an upper bound.
     /// `e^H` and stable rank of the operator, when they describe the map on the network's input
     /// space (dense layers; not the reshaped conv matrix).
     var effectiveRank: Double?
@@ -41,6 +43,12 @@ enum NetworkBounds {
         var chain: [ChainFactor] = []
         var reason: String? = graph.structureIssue
         var isChain = true
+
+        /// How much a merge multiplies the largest incoming bound (1 when every branch is 0).
+        func mergeFactor(_ merged: Double, _ ins: [Double]) -> Double {
+            guard let m = ins.max(), m.isFinite, merged.isFinite else { return 1 }
+            return exp(merged - m)
+        }
 
         func logSumExp(_ xs: [Double]) -> Double {
             guard let m = xs.max(), m.isFinite else { return xs.max() ?? -.infinity }
@@ -86,7 +94,11 @@ enum NetworkBounds {
                 chain.append(ChainFactor(layer: node.name, kind: "activation", value: l))
             case .pooling(let kind, let pool, let strides, let global):
                 if !global {
-                    let windows = zip(pool, strides.isEmpty ? pool : strides).reduce(1.0) { acc, ps in
+                    // One stride per pooled axis: a single stride applies to every axis; a
+                    // mismatched list falls back to the window (never silently dropping an axis).
+                    let s = strides.count == pool.count ? strides
+                        : (strides.count == 1 ? [Int](repeating: strides[0], count: pool.count) : pool)
+                    let windows = zip(pool, s).reduce(1.0) { acc, ps in
                         acc * ceil(Double(ps.0) / Double(max(ps.1, 1)))
                     }
                     let p = Double(pool.reduce(1, *))
@@ -98,10 +110,10 @@ enum NetworkBounds {
                 break
             case .add:
                 value = logSumExp(ins)
-                chain.append(ChainFactor(layer: node.name, kind: "residual", value: exp(value - (ins.max() ?? 0))))
+                chain.append(ChainFactor(layer: node.name, kind: "residual", value: mergeFactor(value, ins)))
             case .concatenate:
                 value = 0.5 * logSumExp(ins.map { 2 * $0 })
-                chain.append(ChainFactor(layer: node.name, kind: "concatenate", value: exp(value - (ins.max() ?? 0))))
+                chain.append(ChainFactor(layer: node.name, kind: "concatenate", value: mergeFactor(value, ins)))
             case .embedding:
                 reason = "layer '\(node.name)' is an embedding (a lookup on discrete inputs): no Lipschitz bound in the input"
             case .parameterized(let cls, _):

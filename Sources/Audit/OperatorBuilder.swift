@@ -34,8 +34,9 @@ enum OperatorBuilder {
     struct ConvNorm {
         var norm: Double
         /// `fft_exact`: circular padding, stride 1, at the layer's input size (Sedghi et al.);
-        /// `fft_padded_bound`: zero padding or stride > 1 at a known input size — the circular
-        /// operator on the (n + k − 1) torus, whose norm bounds the padded/strided one;
+        /// `fft_padded_bound`: zero padding or stride > 1 at a known input size — the circulant on
+        /// the (n + k − 1)-torus (zero padding) or the n-torus (strided circular), whose norm
+        /// bounds the layer's;
         /// `upper_bound`: certified for every input size (`ConvKernel.operatorNormUpperBound`).
         var method: String
         var spectrum: [Double]?
@@ -48,8 +49,12 @@ enum OperatorBuilder {
         guard let n = spatial, n.count == k.kernelSize.count else {
             return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
         }
-        let circular = spec.padding == "circular" && spec.strides.allSatisfy { $0 == 1 }
-        let torus = circular ? n : zip(n, k.kernelSize).map { $0 + $1 - 1 }
+        // Circular padding: the operator at stride 1 is the circulant on the n-torus (exact);
+        // a stride subsamples its output (norm ≤ 1), so the same spectrum bounds it.
+        // Zero padding: the padded operator is a crop of the circulant on the (n + k − 1)-torus.
+        let isCircular = spec.padding == "circular"
+        let circular = isCircular && spec.strides.allSatisfy { $0 == 1 }
+        let torus = isCircular ? n : zip(n, k.kernelSize).map { $0 + $1 - 1 }
         guard zip(torus, k.kernelSize).allSatisfy({ $0 >= $1 }) else {
             return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
         }
@@ -103,7 +108,7 @@ extension NetworkGraph {
                 }
             case .pooling(_, let pool, let strides, let global):
                 guard !global, pool.count == n.count else { continue }
-                let s = strides.count == n.count ? strides : pool
+                let s = strides.count == n.count ? strides : (strides.count == 1 ? [Int](repeating: strides[0], count: n.count) : pool)
                 out[i] = (0..<n.count).map { d in max(0, (n[d] - pool[d]) / s[d] + 1) }
             case .batchNorm, .activation, .prelu, .add, .concatenate:
                 out[i] = n

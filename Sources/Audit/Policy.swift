@@ -58,6 +58,7 @@ public struct Policy: Sendable, Equatable {
         if let s = root["schema"], s.string != schemaName {
             throw fail("schema", "expected \"\(schemaName)\"")
         }
+        if let d = root["description"], d.string == nil { throw fail("description", "expected a string") }
         var policy = Policy(gmsiMax: nil, networkMax: [:], rules: [], allowUnavailable: nil)
         if let g = root["gmsi_max"] {
             guard let v = g.number, v.isFinite else { throw fail("gmsi_max", "expected a number") }
@@ -91,9 +92,10 @@ public struct Policy: Sendable, Equatable {
                 }
                 let maxV = r["max"]?.number
                 let minV = r["min"]?.number
-                if r["max"] != nil && maxV == nil { throw fail("\(place).max", "expected a number") }
-                if r["min"] != nil && minV == nil { throw fail("\(place).min", "expected a number") }
+                if r["max"] != nil && !(maxV?.isFinite ?? false) { throw fail("\(place).max", "expected a finite number") }
+                if r["min"] != nil && !(minV?.isFinite ?? false) { throw fail("\(place).min", "expected a finite number") }
                 guard maxV != nil || minV != nil else { throw fail(place, "expected \"max\" or \"min\"") }
+                if let l = r["layers"], l.string == nil { throw fail("\(place).layers", "expected a glob string") }
                 policy.rules.append(Rule(layers: r["layers"]?.string ?? "*", metric: metric, max: maxV, min: minV))
             }
         }

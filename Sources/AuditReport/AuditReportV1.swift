@@ -89,7 +89,7 @@ public struct InputInfo: Codable, Sendable, Equatable {
 
 /// The options that change numbers, recorded so a report explains itself.
 public struct Settings: Codable, Sendable, Equatable {
-    /// `gram` (default), `exact` (gesdd), `topk:K`, `fast`.
+    /// `gram` (default), `exact` (gesdd), `topk:K`.
     public var svd: String
     public var threshold: Double?
     public var policy: String?
@@ -132,7 +132,8 @@ public enum LayerStatus: String, Codable, Sendable, Equatable {
 /// One row per layer of the model (and per stray tensor that belongs to no layer).
 public struct LayerReport: Codable, Sendable, Equatable {
     public var name: String
-    /// `dense`, `conv1d`, `conv2d`, `conv3d`, `depthwise_conv2d`, `separable_conv2d`,
+    /// `dense`, `conv1d`, `conv2d`, `conv3d`, `depthwise_conv2d` (a separable conv is two rows,
+    /// `NAME/depthwise` and `NAME/pointwise`),
     /// `batch_norm`, `embedding`, `activation`, `pooling`, `add`, `concatenate`, `flatten`,
     /// `dropout`, `input`, `tensor` (a weight outside any known layer), `optimizer_state`, …
     public var kind: String
@@ -335,7 +336,8 @@ public struct NetworkReport: Codable, Sendable, Equatable {
 
 /// One verdict-relevant comparison.
 public struct Check: Codable, Sendable, Equatable {
-    /// Stable identifier, e.g. `gmsi.threshold`, `layer.spectral_norm.max`, `layer.finite`.
+    /// Stable identifier, e.g. `gmsi.threshold`, `policy.layer.spectral_norm_max`, `layer.finite`,
+    /// `baseline.gmsi`.
     public var id: String
     /// The layer checked, or `null` for network-level checks.
     public var layer: String?

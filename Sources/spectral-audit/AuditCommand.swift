@@ -19,7 +19,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Fail the audit when gmsi exceeds T.")
     var threshold: Double?
 
-    @Option(help: "Policy file (JSON) with per-metric and per-layer limits; see spectral-audit(1).")
+    @Option(help: "Policy file (JSON) with per-metric and per-layer limits; see spectral-audit-formats(5).")
     var policy: String?
 
     @Option(help: "Earlier report (JSON, or an annotated HDF5 file) to compare against.")
@@ -28,7 +28,7 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("max-increase"), help: "With --baseline: fail when gmsi or a layer's spectral_norm grows by more than PCT percent.")
     var maxIncrease: Double?
 
-    @Flag(help: "Pass the gmsi checks when gmsi is unavailable (the reason is still reported).")
+    @Flag(help: "Pass checks whose value is unavailable (gmsi, network and layer policy limits, baseline); the reason is still reported.")
     var allowUnavailable = false
 
     // Structure and numerics
@@ -96,8 +96,8 @@ struct AuditCommand: ParsableCommand {
         if inputShape != nil && parsedInputShape == nil {
             throw ValidationError("--input-shape must look like 32x32 or 32,32 (positive integers)")
         }
-        let stdoutUsers = [json == "-", junit == "-", markdown == "-", html == "-"].filter { $0 }.count
-        if stdoutUsers > 1 { throw ValidationError("only one output may be written to stdout ('-')") }
+        let stdoutUsers = [json == "-", junit == "-", markdown == "-", html == "-", github].filter { $0 }.count
+        if stdoutUsers > 1 { throw ValidationError("only one output may be written to stdout ('-' or --github)") }
         for p in [output, html, junit, markdown, json].compactMap({ $0 }) where p != "-" {
             if p == model { throw ValidationError("refusing to write an output over the input file '\(p)'") }
         }

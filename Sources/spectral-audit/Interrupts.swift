@@ -12,7 +12,7 @@ enum Interrupts {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 AtomicOutput.removeInFlight()
-                FileHandle.standardError.write(Data("\nspectral-audit: interrupted; no output was written\n".utf8))
+                FileHandle.standardError.write(Data("\nspectral-audit: interrupted; the output being written was removed (finished outputs are complete)\n".utf8))
                 _exit(code)
             }
             source.resume()

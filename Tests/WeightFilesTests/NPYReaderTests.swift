@@ -169,7 +169,7 @@ final class NPYReaderTests: XCTestCase {
         limits.maxTensorBytes = 8
         let store = try NPYTensorStore(path: Fixtures.path("npy/f32_2x3_v1.npy"), limits: limits)
         ReaderReference.assertThrows(.limitExceeded, naming: "f32_2x3_v1.npy") { _ = try store.loadFloat64("f32_2x3_v1") }
-        ReaderReference.assertThrows(.missing, naming: "f32_2x3_v1.npy") { _ = try store.loadFloat64("nope") }
+        ReaderReference.assertThrows(.malformed, naming: "f32_2x3_v1.npy") { _ = try store.loadFloat64("nope") }
     }
 
     func testMissingAndDirectory() {

@@ -46,6 +46,11 @@ public struct ArchitectureManifest: Sendable {
         }
     }
 
+    /// A single value applies to every axis.
+    func perAxis(_ v: [Int], _ count: Int) -> [Int] {
+        v.count == 1 ? [Int](repeating: v[0], count: count) : v
+    }
+
     public init(path: String, document: JSONValue) {
         self.path = path
         self.document = document
@@ -86,8 +91,8 @@ public struct ArchitectureManifest: Sendable {
             }
             var inputs: [Int]
             if let list = l["inputs"] {
-                guard let names = list.array?.compactMap(\.string), names.count == list.array?.count else {
-                    throw fail("\(place).inputs", "expected an array of layer names")
+                guard let names = list.array?.compactMap(\.string), names.count == list.array?.count, !names.isEmpty else {
+                    throw fail("\(place).inputs", "expected a non-empty array of layer names")
                 }
                 inputs = try names.map { n in
                     guard let i = index[n] else { throw fail("\(place).inputs", "unknown or later layer '\(n)'") }
@@ -107,10 +112,26 @@ public struct ArchitectureManifest: Sendable {
             func ints(_ key: String) -> [Int] { l[key]?.array?.compactMap(\.int) ?? l[key]?.int.map { [$0] } ?? [] }
             let orientationName = l["orientation"]?.string
             var activation: Activation?
-            if let a = l["activation"]?.string {
-                guard let act = Activation.named(a) else { throw fail("\(place).activation", "unknown activation '\(a)'") }
+            if let a = l["activation"] {
+                guard let name = a.string, var act = Activation.named(name) else {
+                    throw fail("\(place).activation", "unknown activation '\(a.string ?? "?")'")
+                }
+                if let slope = l["negative_slope"] {
+                    guard case .leakyRelu = act, let v = slope.number, v.isFinite else {
+                        throw fail("\(place).negative_slope", "a finite number, with activation leaky_relu")
+                    }
+                    act = .leakyRelu(alpha: v)
+                }
                 activation = act
+            } else if l["negative_slope"] != nil {
+                throw fail("\(place).negative_slope", "only with activation leaky_relu")
             }
+            let padding = l["padding"]?.string ?? "same"
+            guard ["same", "valid", "circular"].contains(padding) else {
+                throw fail("\(place).padding", "expected \"same\", \"valid\" or \"circular\"")
+            }
+            if let g = l["groups"], (g.int ?? 0) < 1 { throw fail("\(place).groups", "expected an integer ≥ 1") }
+            if let e = l["epsilon"], !((e.number ?? -1) > 0) { throw fail("\(place).epsilon", "expected a number > 0") }
             let kind: NodeKind
             switch type {
             case "dense":
@@ -138,7 +159,7 @@ public struct ArchitectureManifest: Sendable {
                 var groups = l["groups"]?.int ?? 1
                 if depthwise && rule == .depthwiseHWIM { groups = w.shape[w.shape.count - 2] }
                 kind = .conv(ConvSpec(spatialRank: rank, kernel: w, bias: try tensor("bias", .vector, required: false),
-                                      groups: groups, strides: ints("strides"), padding: l["padding"]?.string ?? "same",
+                                      groups: groups, strides: perAxis(ints("strides"), rank), padding: padding,
                                       depthwise: depthwise))
             case "batch_norm":
                 kind = .batchNorm(BatchNormSpec(gamma: try tensor("gamma", .vector, required: false),
@@ -155,7 +176,11 @@ public struct ArchitectureManifest: Sendable {
                 let pool = ints("pool")
                 guard !pool.isEmpty else { throw fail("\(place).pool", "expected the window size") }
                 let strides = ints("strides")
-                kind = .pooling(type == "max_pool" ? .max : .average, pool: pool, strides: strides.isEmpty ? pool : strides, global: false)
+                guard strides.isEmpty || strides.count == 1 || strides.count == pool.count else {
+                    throw fail("\(place).strides", "one stride, or one per pooled axis (\(pool.count))")
+                }
+                kind = .pooling(type == "max_pool" ? .max : .average, pool: pool,
+                                strides: strides.isEmpty ? pool : perAxis(strides, pool.count), global: false)
             case "global_max_pool": kind = .pooling(.max, pool: [], strides: [], global: true)
             case "global_avg_pool": kind = .pooling(.average, pool: [], strides: [], global: true)
             case "flatten", "reshape", "dropout", "identity": kind = .passThrough(type)
@@ -186,7 +211,8 @@ public struct ArchitectureManifest: Sendable {
             index[name] = nodes.count - 1
         }
         var outputs = [nodes.count - 1]
-        if let outs = document["outputs"]?.array {
+        if let o = document["outputs"] {
+            guard let outs = o.array, !outs.isEmpty else { throw fail("outputs", "expected a non-empty array of layer names") }
             outputs = try outs.map { o in
                 guard let n = o.string, let i = index[n] else { throw fail("outputs", "unknown layer '\(o.string ?? "?")'") }
                 return i

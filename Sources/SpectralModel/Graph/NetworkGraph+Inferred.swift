@@ -58,6 +58,10 @@ extension NetworkGraph {
                                                 variance: TensorRef(name: variance.name, shape: variance.shape, orientation: .vector),
                                                 epsilon: torch ? 1e-5 : 1e-3))
                 assumptions.append("layer '\(layer)': BatchNorm epsilon assumed \(torch ? "1e-5 (PyTorch" : "1e-3 (Keras") default)")
+            } else if let w = find("weight") ?? find("embeddings"), w.shape.count == 2, w.dtype.isFloatingPoint,
+                      ["embed", "wte", "wpe"].contains(where: { layer.lowercased().contains($0) }) || variable(w) == "embeddings" {
+                // A lookup table [vocab, dim]: per-operator metrics; it breaks the chain (discrete input).
+                kind = .embedding(table: TensorRef(name: w.name, shape: w.shape, orientation: .inOut), unused: nil)
             } else if let w = find("weight") ?? find("kernel"), w.shape.count >= 2, w.dtype.isFloatingPoint {
                 let bias = (find("bias")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
                 if w.shape.count == 2 {
@@ -106,6 +110,10 @@ extension NetworkGraph {
             nodes.append(Node(name: layer, kind: kind, inputs: [nodes.count - 1]))
             if kind.isOperator { lastOperatorIndex = nodes.count - 1 }
             if kind.isOperator || kind.isBatchNorm { lastChainNode = nodes.count - 1 }
+        }
+        if chainBreak != nil {
+            // The chain is not used: assumptions about it would only mislead.
+            assumptions.removeAll { $0.hasPrefix("activation after") || $0.hasPrefix("a flatten is assumed") }
         }
         var inputShape: [Int]?
         if let first = nodes.first(where: { $0.kind.isOperator }), case .dense(let k, _) = first.kind {

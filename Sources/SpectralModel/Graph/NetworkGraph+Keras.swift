@@ -127,9 +127,11 @@ extension NetworkGraph {
                     kind = .unsupported(className: "PReLU", tensors: allRefs(layer.name))
                 }
             case "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D":
-                let pool = cfg["pool_size"]?.array?.compactMap(\.int) ?? cfg["pool_size"]?.int.map { [$0] } ?? [2]
-                kind = .pooling(layer.className.hasPrefix("Max") ? .max : .average, pool: pool,
-                                strides: strides.isEmpty ? pool : strides, global: false)
+                let rank = Int(String(layer.className.dropLast(1).last ?? "2")) ?? 2
+                var pool = cfg["pool_size"]?.array?.compactMap(\.int) ?? cfg["pool_size"]?.int.map { [$0] } ?? [2]
+                if pool.count == 1 && rank > 1 { pool = [Int](repeating: pool[0], count: rank) }
+                let s = strides.isEmpty ? pool : (strides.count == 1 ? [Int](repeating: strides[0], count: pool.count) : strides)
+                kind = .pooling(layer.className.hasPrefix("Max") ? .max : .average, pool: pool, strides: s, global: false)
             case "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D":
                 kind = .pooling(.average, pool: [], strides: [], global: true)
             case "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D":

@@ -62,10 +62,10 @@ public protocol TensorStore: AnyObject, Sendable {
 }
 
 extension TensorStore {
-    /// The description of `name`, or a `malformed`-free error when the file has no such tensor.
+    /// The description of `name`; a `malformed` error when the file has no such tensor.
     public func info(_ name: String) throws -> TensorInfo {
         guard let found = tensors.first(where: { $0.name == name }) else {
-            throw WeightFileError(.missing, path: path, place: "tensor '\(name)'",
+            throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'",
                                   detail: "no tensor of that name in the file")
         }
         return found

@@ -69,7 +69,7 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
 
     private func dataset(_ name: String) throws -> (HDF5Dataset, TensorInfo) {
         guard let i = index[name] else {
-            throw WeightFileError(.missing, path: path, place: "tensor '\(name)'", detail: "no tensor of that name in the file")
+            throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'", detail: "no tensor of that name in the file")
         }
         let info = tensors[i]
         guard info.byteCount <= limits.maxTensorBytes else {

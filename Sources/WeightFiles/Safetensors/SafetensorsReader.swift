@@ -321,7 +321,14 @@ public final class SafetensorsShardedStore: TensorStore {
         var locations: [String: (shard: String, entry: Int, info: Int)] = [:]
         let names = byShard.keys.sorted()
         for shardName in names {
-            let file = try FileBytes(path: folder + shardName)
+            let file: FileBytes
+            do {
+                file = try FileBytes(path: folder + shardName)
+            } catch let e as WeightFileError {
+                // Name the index the user gave, then the shard it points to.
+                throw WeightFileError(e.kind, path: indexPath, place: "shard '\(shardName)'",
+                                      detail: e.detail ?? "cannot open")
+            }
             let header = try SafetensorsHeader.read(file, limits: limits)
             shards[shardName] = Shard(file: file, header: header)
             let wanted = Set(byShard[shardName] ?? [])
