@@ -8,6 +8,7 @@ static inline hid_t sa_H5P_DEFAULT(void) { return (hid_t)H5P_DEFAULT; }
 static inline hid_t sa_H5S_ALL(void) { return (hid_t)H5S_ALL; }
 static inline hid_t sa_H5E_DEFAULT(void) { return (hid_t)H5E_DEFAULT; }
 static inline unsigned sa_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
+static inline unsigned sa_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline unsigned sa_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline unsigned sa_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline hid_t sa_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }

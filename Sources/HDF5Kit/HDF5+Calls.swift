@@ -100,6 +100,14 @@ extension HDF5File {
         return HDF5File(handle: fileHandle(id), path: name)
     }
 
+    /// Opens for reading and writing a file that this process itself has just written (e.g. a
+    /// byte copy of the input made for annotation). Never call it on a user's input file.
+    public static func openForUpdate(ownCopy path: String) throws -> HDF5File {
+        H5Library.ensure()
+        let id = try check(H5Fopen(path, sa_H5F_ACC_RDWR(), sa_H5P_DEFAULT()), "H5Fopen", path)
+        return HDF5File(handle: fileHandle(id), path: path)
+    }
+
     /// Creates a new file; fails if it exists (callers write to a fresh temporary name).
     public static func create(path: String) throws -> HDF5File {
         H5Library.ensure()

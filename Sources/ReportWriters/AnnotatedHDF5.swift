@@ -31,9 +31,19 @@ public enum AnnotatedHDF5 {
         let json = String(decoding: try report.jsonData(), as: UTF8.self)
         try AtomicOutput.write(to: path) { tmp in
             do {
-                let out = try HDF5File.create(path: tmp)
+                let out: HDF5File
+                let weightNames: Set<String>
+                if HDF5File.hasSignature(try ModelFile.readPrefix(modelPath, count: 8)),
+                   let copied = try? byteCopyForUpdate(from: modelPath, to: tmp) {
+                    // HDF5 input: a byte-for-byte copy (as fast as cp), then annotations added.
+                    out = copied.file
+                    weightNames = copied.names
+                } else {
+                    unlink(tmp)
+                    out = try HDF5File.create(path: tmp)
+                    weightNames = try copyModel(from: modelPath, into: try out.root)
+                }
                 let root = try out.root
-                let weightNames = try copyModel(from: modelPath, into: root)
                 try annotateWeights(report: report, root: root, existing: weightNames)
                 try writeAuditGroup(report: report, json: json, root: root, commandLine: commandLine)
                 try out.flush()
@@ -42,6 +52,18 @@ public enum AnnotatedHDF5 {
                 throw AtomicOutput.Failure(path: path, reason: e.reason)
             }
         }
+    }
+
+    /// Copies an HDF5 input byte for byte to `tmp` (`sendfile`), opens the copy for update and
+    /// removes any earlier `/spectral_audit` group. Nil if the copy cannot be updated by this
+    /// libhdf5 (the caller then rebuilds the file object by object with `H5Ocopy`).
+    private static func byteCopyForUpdate(from modelPath: String, to tmp: String) throws -> (file: HDF5File, names: Set<String>)? {
+        try FileCopy.copy(from: modelPath, to: tmp)
+        guard let file = try? HDF5File.openForUpdate(ownCopy: tmp) else { return nil }
+        let root = try file.root
+        if try root.exists(groupName) { try root.removeLink(groupName) }
+        let store = try HDF5TensorStore(path: modelPath)
+        return (file, Set(store.tensors.map(\.name)))
     }
 
     /// Copies the model into `root`; returns the dataset names now present.

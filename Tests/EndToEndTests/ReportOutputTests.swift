@@ -94,6 +94,28 @@ final class ReportOutputTests: XCTestCase {
         XCTAssertEqual(againReport.gmsi, stored.gmsi)
     }
 
+    /// Non-HDF5 inputs become one dataset per tensor under its original name and dtype; an
+    /// annotated file annotated again keeps one `/spectral_audit` group.
+    func testAnnotatingSafetensorsAndReannotating() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("mlp.h5").path
+        XCTAssertEqual(try CLI.run(["fixtures/models/mlp_torch.safetensors", "--output", out, "--quiet"]).status, 0)
+        let root = try HDF5File.openReadOnly(path: out).root
+        let w = try root.openDataset("d1.weight")
+        XCTAssertEqual(try w.shape, [16, 8])
+        XCTAssertEqual(try w.typeInfo.typeClass, .float)
+        XCTAssertEqual(try w.typeInfo.size, 4)
+        XCTAssertEqual(try w.readStringsAttribute("audit_layer"), ["d1"])
+        let again = dir.appendingPathComponent("again.h5").path
+        XCTAssertEqual(try CLI.run([out, "--output", again, "--quiet", "--no-timestamps"]).status, 0)
+        let r2 = try HDF5File.openReadOnly(path: again).root
+        XCTAssertEqual(try r2.openDataset("d1.weight").readNativeBytes(), try w.readNativeBytes())
+        let stored = try AuditReportV1.decode(Data(try r2.openDataset("spectral_audit/report_json").readStrings()[0].utf8))
+        XCTAssertEqual(stored.input.path, out)
+        XCTAssertFalse(stored.layers.contains { $0.tensors.contains { $0.hasPrefix("spectral_audit/") } && $0.status == .analyzed })
+    }
+
     func testBaselineRegressionFails() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
