@@ -209,7 +209,7 @@ final class LayerAnalysis: @unchecked Sendable {
                 row.shape = [s.count, s.count]
                 row.method = "diagonal"
                 let m = SpectrumMetrics.compute(singularValues: values, rows: s.count, cols: s.count)
-                row.metrics = m.reportValue
+                row.metrics = m
                 if configuration.includeSpectra { row.singularValues = values }
                 record { extraLipschitz[i] = values.first ?? 0 }
             case .prelu(let alpha):
@@ -297,7 +297,7 @@ final class LayerAnalysis: @unchecked Sendable {
         row.methodTolerance = tolerance
         let frob = complete ? nil : blocks.reduce(0) { acc, a in acc + a.storage.reduce(0) { $0 + $1 * $1 } }.squareRoot()
         let m = SpectrumMetrics.compute(singularValues: values, rows: rows, cols: cols, isComplete: complete, frobenius: frob)
-        row.metrics = m.reportValue
+        row.metrics = m
         if configuration.heavyTail, complete,
            let ht = HeavyTailMetrics.compute(singularValues: values, rows: rows, cols: cols) {
             row.heavyTail = HeavyTailV1(wwAlpha: ht.alpha, wwAlphaWeighted: ht.alphaWeighted, wwXmin: ht.xmin,
@@ -356,14 +356,5 @@ final class AtomicCounter: @unchecked Sendable {
         defer { lock.unlock() }
         value += 1
         return value - 1
-    }
-}
-
-extension SpectrumMetrics {
-    var reportValue: SpectrumMetricsV1 {
-        SpectrumMetricsV1(tol: tol, rank: rank, spectralNorm: spectralNorm, sigmaMin: sigmaMin, condition: condition,
-                          frobenius: frobenius, nuclear: nuclear, stableRank: stableRank, spectralEntropy: spectralEntropy,
-                          normalizedEntropy: normalizedEntropy, effectiveRank: effectiveRank, erankRV: erankRV,
-                          typicalGain: typicalGain, entropyBound: entropyBound)
     }
 }

@@ -190,25 +190,40 @@ public struct LayerReport: Codable, Sendable, Equatable {
 /// The per-operator metrics of SPEC §2, by their SPEC names. Optional fields are `null` when they
 /// cannot be computed from the spectrum available (e.g. entropies from a top-k spectrum).
 public struct SpectrumMetricsV1: Codable, Sendable, Equatable {
+    /// `σ_1 · max(m, n) · ε`, ε = `Double.ulpOfOne` (2.22e-16, the epsilon of the float64
+    /// computation, whatever the stored dtype): numpy's `matrix_rank` default tolerance.
     public var tol: Double
+    /// `r = #{σ_i > tol}`. Nil when the spectrum is incomplete.
     public var rank: Int?
+    /// `σ_1`, the worst-case gain `sup ‖Ax‖/‖x‖`.
     public var spectralNorm: Double
+    /// `σ_r`, the smallest singular value above `tol`. Nil when r = 0 or incomplete.
     public var sigmaMin: Double?
+    /// `σ_1 / σ_r`. Nil when r = 0 or incomplete.
     public var condition: Double?
+    /// `sqrt(Σ σ_i²) = ‖A‖_F`.
     public var frobenius: Double?
+    /// `Σ σ_i` (nuclear / trace norm).
     public var nuclear: Double?
+    /// `Σ σ_i² / σ_1² = ‖A‖_F² / ‖A‖_2²` (0 when r = 0).
     public var stableRank: Double?
+    /// `H = −Σ_{i≤r} p_i ln p_i`, `p_i = σ_i² / Σ_{j≤r} σ_j²`, in nats.
     public var spectralEntropy: Double?
+    /// `H / ln r`, 0 when r ≤ 1. (WeightWatcher's `entropy` is this quantity.)
     public var normalizedEntropy: Double?
+    /// `e^H` (0 when r = 0).
     public var effectiveRank: Double?
+    /// Roy–Vetterli (2007) effective rank `exp(−Σ_{i≤r} q_i ln q_i)`, `q_i = σ_i / Σ_{j≤r} σ_j`.
     public var erankRV: Double?
+    /// `‖A‖_F / sqrt(n)`: the RMS gain `sqrt(E‖Aδ‖²)` over isotropic unit δ.
     public var typicalGain: Double?
+    /// `σ_1 · sqrt(e^H / n)`: `typical_gain ≤ entropy_bound ≤ σ_1 · sqrt(r/n)`.
     public var entropyBound: Double?
 
-    public init(tol: Double, rank: Int?, spectralNorm: Double, sigmaMin: Double?, condition: Double?,
-                frobenius: Double?, nuclear: Double?, stableRank: Double?, spectralEntropy: Double?,
-                normalizedEntropy: Double?, effectiveRank: Double?, erankRV: Double?, typicalGain: Double?,
-                entropyBound: Double?) {
+    public init(tol: Double, rank: Int?, spectralNorm: Double, sigmaMin: Double? = nil, condition: Double? = nil,
+                frobenius: Double? = nil, nuclear: Double? = nil, stableRank: Double? = nil,
+                spectralEntropy: Double? = nil, normalizedEntropy: Double? = nil, effectiveRank: Double? = nil,
+                erankRV: Double? = nil, typicalGain: Double? = nil, entropyBound: Double? = nil) {
         self.tol = tol
         self.rank = rank
         self.spectralNorm = spectralNorm

@@ -1,3 +1,4 @@
+import AuditReport
 import LinearAlgebra
 
 /// The per-operator spectrum metrics of SPEC.md §2 (definitions `spectral-audit/1`), computed
@@ -15,51 +16,11 @@ import LinearAlgebra
 ///   nor underflow.
 /// - Incomplete spectra (Krylov top-k): metrics that need every σ are nil; `frobenius`,
 ///   `stableRank` and `typicalGain` are still exact when `‖A‖_F` from the entries is supplied.
-public struct SpectrumMetrics: Sendable, Codable, Equatable {
-    /// `σ_1 · max(m, n) · ε`, ε = `Double.ulpOfOne` (2.22e-16, the epsilon of the float64
-    /// computation, whatever the stored dtype): numpy's `matrix_rank` default tolerance.
-    public var tol: Double
-    /// `r = #{σ_i > tol}`. Nil when the spectrum is incomplete.
-    public var rank: Int?
-    /// `σ_1`, the worst-case gain `sup ‖Ax‖/‖x‖`.
-    public var spectralNorm: Double
-    /// `σ_r`, the smallest singular value above `tol`. Nil when r = 0 or incomplete.
-    public var sigmaMin: Double?
-    /// `σ_1 / σ_r`. Nil when r = 0 or incomplete.
-    public var condition: Double?
-    /// `sqrt(Σ σ_i²) = ‖A‖_F`.
-    public var frobenius: Double?
-    /// `Σ σ_i` (nuclear / trace norm).
-    public var nuclear: Double?
-    /// `Σ σ_i² / σ_1² = ‖A‖_F² / ‖A‖_2²` (0 when r = 0).
-    public var stableRank: Double?
-    /// `H = −Σ_{i≤r} p_i ln p_i`, `p_i = σ_i² / Σ_{j≤r} σ_j²`, in nats.
-    public var spectralEntropy: Double?
-    /// `H / ln r`, 0 when r ≤ 1. (WeightWatcher's `entropy` is this quantity.)
-    public var normalizedEntropy: Double?
-    /// `e^H` (0 when r = 0).
-    public var effectiveRank: Double?
-    /// Roy–Vetterli (2007) effective rank `exp(−Σ_{i≤r} q_i ln q_i)`, `q_i = σ_i / Σ_{j≤r} σ_j`.
-    public var erankRV: Double?
-    /// `‖A‖_F / sqrt(n)`: the RMS gain `sqrt(E‖Aδ‖²)` over isotropic unit δ.
-    public var typicalGain: Double?
-    /// `σ_1 · sqrt(e^H / n)`: `typical_gain ≤ entropy_bound ≤ σ_1 · sqrt(r/n)`.
-    public var entropyBound: Double?
+/// The metrics are stored in the report's own type (`AuditReport.SpectrumMetricsV1`, SPEC
+/// names); this module computes them.
+public typealias SpectrumMetrics = SpectrumMetricsV1
 
-    enum CodingKeys: String, CodingKey {
-        case tol, rank
-        case spectralNorm = "spectral_norm"
-        case sigmaMin = "sigma_min"
-        case condition, frobenius, nuclear
-        case stableRank = "stable_rank"
-        case spectralEntropy = "spectral_entropy"
-        case normalizedEntropy = "normalized_entropy"
-        case effectiveRank = "effective_rank"
-        case erankRV = "erank_rv"
-        case typicalGain = "typical_gain"
-        case entropyBound = "entropy_bound"
-    }
-
+extension SpectrumMetricsV1 {
     /// Metrics from singular values (any order; sorted here). `isComplete`: the list holds all
     /// `min(rows, cols)` values. `frobenius`: `‖A‖_F` computed from the entries (e.g.
     /// `Matrix.frobeniusNorm`), used when the spectrum is incomplete.
@@ -120,26 +81,5 @@ public struct SpectrumMetrics: Sendable, Codable, Equatable {
         out.erankRV = mathExp(hq)
         out.entropyBound = cols > 0 ? s1 * (mathExp(h) / Double(cols)).squareRoot() : 0
         return out
-    }
-
-    public init(tol: Double, rank: Int?, spectralNorm: Double, sigmaMin: Double? = nil,
-                condition: Double? = nil, frobenius: Double? = nil, nuclear: Double? = nil,
-                stableRank: Double? = nil, spectralEntropy: Double? = nil,
-                normalizedEntropy: Double? = nil, effectiveRank: Double? = nil,
-                erankRV: Double? = nil, typicalGain: Double? = nil, entropyBound: Double? = nil) {
-        self.tol = tol
-        self.rank = rank
-        self.spectralNorm = spectralNorm
-        self.sigmaMin = sigmaMin
-        self.condition = condition
-        self.frobenius = frobenius
-        self.nuclear = nuclear
-        self.stableRank = stableRank
-        self.spectralEntropy = spectralEntropy
-        self.normalizedEntropy = normalizedEntropy
-        self.effectiveRank = effectiveRank
-        self.erankRV = erankRV
-        self.typicalGain = typicalGain
-        self.entropyBound = entropyBound
     }
 }
