@@ -200,10 +200,11 @@ public enum DataAudit {
                             for c in 0..<C { seed[s * C + c] = r[c] }
                         }
                     }
-                    return model.backward(tapes[k], seed: seed, request: BackwardRequest(parameterGradient: true)).parameterGradient!
+                    return model.backward(tapes[k], seed: seed, request: BackwardRequest(parameterGradient: true, inputCotangent: false)).parameterGradient!
                 }
-                var g = grads[0]
-                for k in 1..<grads.count { addInPlace(&g, grads[k]) }
+                var gsum = grads[0]
+                for k in 1..<grads.count { addInPlace(&gsum, grads[k]) }
+                let g = model.prepareTangent(gsum)
                 let outs: [[Double]] = try parallelMap(chunks.count, jobs: jobs) { k in
                     let (a, b) = chunks[k]
                     var o = model.jvp(tapes[k], inputTangent: nil, parameterTangent: g).last!
@@ -219,26 +220,30 @@ public enum DataAudit {
                 return outs.flatMap { $0 }.map { $0 * inv }
             }
             let kr = try SymmetricLanczos.extremes(dimension: NC, tolerance: options.lanczosTolerance,
-                                                   maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B) {
+                                                   maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B,
+                                                   minBudget: options.ntkLambdaMinBudget) {
                 try kApply($0, factor: false)
             }
             gK = kr.lambdaMax
-            let lamTol = 10 * options.lanczosTolerance * kr.lambdaMax
-            if kr.converged {
+            if !kr.convergedMax {
+                notes.append("NTK: Lanczos did not reach tolerance \(options.lanczosTolerance) for λ_max in \(kr.iterations) products; g_K is a Ritz value (a lower bound), error estimate \(kr.errorMax)")
+            }
+            if kr.convergedMin {
                 ntkMin = Swift.max(kr.lambdaMin, 0)
-                ntkCond = kr.lambdaMin > lamTol ? kr.lambdaMax / kr.lambdaMin : nil
+                ntkCond = kr.lambdaMin > 10 * options.lanczosTolerance * kr.lambdaMax ? kr.lambdaMax / kr.lambdaMin : nil
             } else {
                 ntkMin = nil
                 ntkCond = nil
-                notes.append("NTK: Lanczos did not reach tolerance \(options.lanczosTolerance) in \(kr.iterations) products; λ_max ≥ \(kr.lambdaMax) (Ritz value, error ≤ \(kr.errorMax)); λ_min not reported (Ritz upper bound \(kr.lambdaMin))")
+                notes.append("NTK: λ_min not reported: Lanczos had not resolved the bottom of the spectrum after \(kr.iterations) products (Ritz upper bound \(kr.lambdaMin), error estimate \(kr.errorMin)); raise the budget or lower N for it")
             }
-            notes.append("NTK: symmetric Lanczos on K_S/N (N·C = \(NC)), \(kr.iterations) products J_S(J_Sᵀ v), full reorthogonalisation")
+            notes.append("NTK: symmetric Lanczos on K_S/N (N·C = \(NC)), \(kr.iterations) products J_S(J_Sᵀ v) (one reverse and one forward-mode pass each), full reorthogonalisation")
             let gr = try SymmetricLanczos.extremes(dimension: NC, tolerance: options.lanczosTolerance,
-                                                   maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x474E) {
+                                                   maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x474E,
+                                                   needMin: false) {
                 try kApply($0, factor: true)
             }
             gnMax = gr.lambdaMax
-            notes.append("Gauss–Newton: symmetric Lanczos on Rᵀ K_S R / N (same nonzero spectrum as G), \(gr.iterations) products\(gr.converged ? "" : ", not converged: a lower bound")")
+            notes.append("Gauss–Newton: symmetric Lanczos on Rᵀ K_S R / N (same nonzero spectrum as G), \(gr.iterations) products\(gr.convergedMax ? "" : ", not converged: a lower bound")")
         }
         progress?(3, phases, "loss Hessian")
 
@@ -337,10 +342,11 @@ public enum DataAudit {
     // MARK: - pieces
 
     /// Exact `H_S v`, `H_S = (1/N) Σ ∇²_θ ℓ_i`, summed over batches in batch order.
-    static func hessianVectorProduct(model: ForwardModel, tapes: [ForwardTape], chunks: [(Int, Int)], v: [Double],
+    static func hessianVectorProduct(model: ForwardModel, tapes: [ForwardTape], chunks: [(Int, Int)], v vector: [Double],
                                      gradient: [Double], probs: [Double], targets: [Double], C: Int, n: Int,
                                      loss: LossKind, jobs: Int) throws -> [Double] {
         let inv = 1 / Double(n)
+        let v = model.prepareTangent(vector)
         let parts: [[Double]] = try parallelMap(chunks.count, jobs: jobs) { k in
             let (a, b) = chunks[k]
             let tan = model.jvp(tapes[k], inputTangent: nil, parameterTangent: v)
@@ -358,7 +364,7 @@ public enum DataAudit {
                     for c in 0..<C { rgy[s * C + c] = mass * probs[i * C + c] * (fdot[s * C + c] - pf) * inv }
                 }
             }
-            return model.secondOrderBackward(tapes[k], tangents: tan, parameterTangent: v, seed: gy, seedTangent: rgy).hv
+            return model.secondOrderBackward(tapes[k], tangents: tan, parameterTangent: v, seed: gy, seedTangent: rgy)
         }
         var out = parts[0]
         for k in 1..<parts.count { addInPlace(&out, parts[k]) }

@@ -29,6 +29,9 @@ public struct DataAuditOptions: Sendable {
     /// Lanczos stopping rule: error estimate of λ_max and λ_min ≤ tolerance · max(|λ_max|, |λ_min|).
     public var lanczosTolerance: Double
     public var lanczosMaxIterations: Int
+    /// Matrix-free NTK: products spent on λ_min after λ_max has converged, before λ_min is given
+    /// up (reported null, with a note). The bottom of a large NTK converges slowly.
+    public var ntkLambdaMinBudget: Int
     /// Memory the parameter-space Lanczos basis (Hessian) may use; it caps the iterations at
     /// `lanczosBasisBytes / (8 P)`.
     public var lanczosBasisBytes: Int
@@ -44,8 +47,9 @@ public struct DataAuditOptions: Sendable {
 
     public init(probePath: String, labelsPath: String? = nil, loss: LossKind? = nil, probeLimit: Int? = nil,
                 seed: UInt64 = 0, attributionEpsilon: Double = 0.01, attributionSamples: Int = 8,
-                lanczosTolerance: Double = 1e-6, lanczosMaxIterations: Int = 300, lanczosBasisBytes: Int = 512 << 20,
-                explicitJacobianLimit: Int = 1 << 23, chunkSize: Int = 128,
+                lanczosTolerance: Double = 1e-6, lanczosMaxIterations: Int = 300, ntkLambdaMinBudget: Int = 100,
+                lanczosBasisBytes: Int = 512 << 20,
+                explicitJacobianLimit: Int = 1 << 23, chunkSize: Int = 256,
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount, skipHessian: Bool = false) {
         self.probePath = probePath
         self.labelsPath = labelsPath
@@ -56,6 +60,7 @@ public struct DataAuditOptions: Sendable {
         self.attributionSamples = attributionSamples
         self.lanczosTolerance = lanczosTolerance
         self.lanczosMaxIterations = lanczosMaxIterations
+        self.ntkLambdaMinBudget = ntkLambdaMinBudget
         self.lanczosBasisBytes = lanczosBasisBytes
         self.explicitJacobianLimit = explicitJacobianLimit
         self.chunkSize = chunkSize

@@ -21,10 +21,17 @@ public enum SymmetricLanczos {
         public var errorMax: Double
         public var errorMin: Double
         public var iterations: Int
+        /// Both requested extremes reached the tolerance (or the space is invariant / complete).
         public var converged: Bool
+        public var convergedMax: Bool
+        public var convergedMin: Bool
     }
 
+    /// - `needMin`: false stops as soon as λ_max has converged (λ_min is then a Ritz value only).
+    /// - `minBudget`: once λ_max has converged, stop anyway after this many products even if λ_min
+    ///   has not (`convergedMin` false): slow interior-edge convergence need not cost the full budget.
     public static func extremes(dimension n: Int, tolerance: Double = 1e-8, maxIterations: Int = 300, seed: UInt64 = 0x5EED,
+                                needMin: Bool = true, minBudget: Int? = nil,
                                 apply: ([Double]) throws -> [Double]) throws -> Result {
         precondition(n >= 1)
         let maxDim = Swift.max(1, Swift.min(n, maxIterations))
@@ -34,7 +41,8 @@ public enum SymmetricLanczos {
         var alpha = [Double](), beta = [Double]()
         var q = randomUnit(n, basis: basis, count: 0, rng: &rng)
         var normEstimate = 0.0
-        var best = Result(lambdaMax: 0, lambdaMin: 0, errorMax: .infinity, errorMin: .infinity, iterations: 0, converged: false)
+        var best = Result(lambdaMax: 0, lambdaMin: 0, errorMax: .infinity, errorMin: .infinity, iterations: 0, converged: false,
+                          convergedMax: false, convergedMin: false)
         for j in 0..<maxDim {
             basis.append(contentsOf: q)
             var w = try apply(q)
@@ -54,10 +62,13 @@ public enum SymmetricLanczos {
             let iMax = dim - 1, iMin = 0
             let eMax = errorEstimate(iMax, theta, res), eMin = errorEstimate(iMin, theta, res)
             let scale = Swift.max(Swift.abs(theta[iMax]), Swift.abs(theta[iMin]))
-            let done = invariant || dim == n || (dim >= 2 && eMax <= tolerance * scale && eMin <= tolerance * scale)
-            best = Result(lambdaMax: theta[iMax], lambdaMin: theta[iMin], errorMax: invariant ? 0 : eMax,
-                          errorMin: invariant ? 0 : eMin, iterations: dim, converged: done)
-            if done { return best }
+            let exact = invariant || dim == n
+            let okMax = exact || (dim >= 2 && eMax <= tolerance * scale)
+            let okMin = exact || (dim >= 2 && eMin <= tolerance * scale)
+            best = Result(lambdaMax: theta[iMax], lambdaMin: theta[iMin], errorMax: exact ? 0 : eMax,
+                          errorMin: exact ? 0 : eMin, iterations: dim, converged: okMax && (okMin || !needMin),
+                          convergedMax: okMax, convergedMin: okMin)
+            if best.converged || (okMax && dim >= (minBudget ?? Int.max)) { return best }
             beta.append(b)
             let inv = 1 / b
             q = w.map { $0 * inv }

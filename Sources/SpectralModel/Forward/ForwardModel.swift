@@ -133,7 +133,7 @@ public final class ForwardModel: @unchecked Sendable {
                     bOff = addParams(node.name + "/bias", b)
                 }
                 let spec = DenseSpec(inCount: a.cols, outCount: a.rows, weightOffset: wOff, biasOffset: bOff,
-                                     weightTransposed: a.transposed().storage)
+                                     weight: a.storage, weightTransposed: a.transposed().storage)
                 ops.append(Op(name: node.name, kind: .dense(spec), inputs: [src], shape: [a.rows],
                               paramOffset: wOff, paramCount: a.rows * a.cols + (bias == nil ? 0 : a.rows)))
                 slot = ops.count - 1
@@ -312,7 +312,7 @@ public final class ForwardModel: @unchecked Sendable {
             guard case .dense(let d) = op.kind else { return op }
             let w = Array(theta[d.weightOffset..<(d.weightOffset + d.outCount * d.inCount)])
             let spec = DenseSpec(inCount: d.inCount, outCount: d.outCount, weightOffset: d.weightOffset, biasOffset: d.biasOffset,
-                                 weightTransposed: transposed(w, d.outCount, d.inCount))
+                                 weight: w, weightTransposed: transposed(w, d.outCount, d.inCount))
             return Op(name: op.name, kind: .dense(spec), inputs: op.inputs, shape: op.shape, paramOffset: op.paramOffset,
                       paramCount: op.paramCount)
         }
@@ -380,7 +380,8 @@ struct DenseSpec {
     let outCount: Int
     let weightOffset: Int
     let biasOffset: Int?
-    /// Aᵀ (`in × out`, row-major), for `Y = X Aᵀ` with the file's weights.
+    /// A (`out × in`, row-major) and Aᵀ (`in × out`), the current parameters' copies.
+    let weight: [Double]
     let weightTransposed: [Double]
 }
 

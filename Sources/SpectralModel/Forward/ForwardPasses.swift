@@ -19,7 +19,11 @@ public struct BackwardRequest: Sendable {
     public var perSampleGram = false
     /// Every row's parameter gradient (`rows × P`, row-major): materialises `J_θ`.
     public var perRowParameterGradients = false
-    public init(parameterGradient: Bool = false, perSampleGram: Bool = false, perRowParameterGradients: Bool = false) {
+    /// The cotangent of the input (skipping it saves the first layer's largest product).
+    public var inputCotangent = true
+    public init(parameterGradient: Bool = false, perSampleGram: Bool = false, perRowParameterGradients: Bool = false,
+                inputCotangent: Bool = true) {
+        self.inputCotangent = inputCotangent
         self.parameterGradient = parameterGradient
         self.perSampleGram = perSampleGram
         self.perRowParameterGradients = perRowParameterGradients
@@ -27,7 +31,7 @@ public struct BackwardRequest: Sendable {
 }
 
 public struct BackwardResult: Sendable {
-    /// `rows × d` cotangent of the (internal-layout) input.
+    /// `rows × d` cotangent of the (internal-layout) input (empty when not requested).
     public var inputCotangent: [Double]
     public var parameterGradient: [Double]?
     /// `count × k × k`.
@@ -47,9 +51,33 @@ func matmul(_ a: [Double], _ m: Int, _ k: Int, _ b: [Double], _ n: Int) -> [Doub
         ?? [Double](repeating: 0, count: m * n)
 }
 
-@inline(__always)
+/// Aᵀ of a row-major `rows × cols` array (cache-blocked).
 func transposed(_ a: [Double], _ rows: Int, _ cols: Int) -> [Double] {
-    Matrix(rows: rows, cols: cols, storage: a).transposed().storage
+    var t = [Double](repeating: 0, count: rows * cols)
+    let bs = 32
+    a.withUnsafeBufferPointer { ap in
+        t.withUnsafeMutableBufferPointer { tp in
+            var i0 = 0
+            while i0 < rows {
+                let i1 = Swift.min(rows, i0 + bs)
+                var j0 = 0
+                while j0 < cols {
+                    let j1 = Swift.min(cols, j0 + bs)
+                    for i in i0..<i1 { for j in j0..<j1 { tp[j * rows + i] = ap[i * cols + j] } }
+                    j0 = j1
+                }
+                i0 = i1
+            }
+        }
+    }
+    return t
+}
+
+/// A parameter tangent θ̇ prepared for forward mode: the dense blocks' transposes are formed
+/// once, not once per batch.
+public struct ParameterTangent: Sendable {
+    public let values: [Double]
+    let denseTransposed: [Int: [Double]]
 }
 
 @inline(__always)
@@ -284,10 +312,10 @@ extension ForwardModel {
                 case .input:
                     break
                 case .dense(let d):
-                    let w = Array(theta[d.weightOffset..<(d.weightOffset + d.outCount * d.inCount)])
-                    let gx = matmul(gy, rows, d.outCount, w, d.inCount)
-                    ensure(i0)
-                    addInPlace(&cot[i0], gx)
+                    if i0 != 0 || request.inputCotangent {
+                        let gx = matmul(gy, rows, d.outCount, d.weight, d.inCount)
+                        if cot[i0].isEmpty { cot[i0] = gx } else { addInPlace(&cot[i0], gx) }
+                    }
                     if request.parameterGradient {
                         let gw = matmul(transposed(gy, rows, d.outCount), d.outCount, rows, x, d.inCount)
                         pgrad!.withUnsafeMutableBufferPointer { pp in
@@ -392,7 +420,7 @@ extension ForwardModel {
                 }
             }
         }
-        let gx = cot[0].isEmpty ? [Double](repeating: 0, count: rows * inputDimension) : cot[0]
+        let gx = !request.inputCotangent ? [] : (cot[0].isEmpty ? [Double](repeating: 0, count: rows * inputDimension) : cot[0])
         return BackwardResult(inputCotangent: gx, parameterGradient: pgrad, perSampleGram: gram, perRowParameterGradients: perRow)
     }
 
@@ -474,31 +502,62 @@ extension ForwardModel {
 
     // MARK: forward mode
 
+    /// θ̇ with the transposes of its dense blocks (for `jvp`, reused across batches).
+    public func prepareTangent(_ v: [Double]) -> ParameterTangent {
+        precondition(v.count == parameterCount)
+        var t: [Int: [Double]] = [:]
+        for (j, op) in ops.enumerated() {
+            if case .dense(let d) = op.kind {
+                t[j] = transposed(Array(v[d.weightOffset..<(d.weightOffset + d.outCount * d.inCount)]), d.outCount, d.inCount)
+            }
+        }
+        return ParameterTangent(values: v, denseTransposed: t)
+    }
+
     /// Tangents of every op for input tangent `dx` (`count × d`, internal layout; nil = 0) and
     /// parameter tangent `dtheta` (length P; nil = 0). The last entry is the logits' tangent.
+    /// (An entry is empty where the tangent is identically zero.)
     public func jvp(_ tape: ForwardTape, inputTangent dx: [Double]?, parameterTangent dtheta: [Double]?) -> [[Double]] {
+        jvp(tape, inputTangent: dx, parameterTangent: dtheta.map(prepareTangent))
+    }
+
+    public func jvp(_ tape: ForwardTape, inputTangent dx: [Double]?, parameterTangent pt: ParameterTangent?) -> [[Double]] {
         let n = tape.count
         var tan = [[Double]](repeating: [], count: ops.count)
-        tan[0] = dx ?? [Double](repeating: 0, count: n * inputDimension)
-        let zeroTheta = dtheta == nil
-        let dth = dtheta ?? []
+        tan[0] = dx ?? []
+        let zeroTheta = pt == nil
+        let dth = pt?.values ?? []
         parameters.withUnsafeBufferPointer { theta in
             dth.withUnsafeBufferPointer { dt in
                 for (j, op) in ops.enumerated() where j > 0 {
                     let i0 = op.inputs[0]
-                    let xt = tan[i0], x = tape.values[i0]
+                    let x = tape.values[i0]
                     let inSize = ops[i0].size
-                    var y: [Double]
-                    switch op.kind {
-                    case .input:
-                        y = xt
-                    case .dense(let d):
-                        y = matmul(xt, n, d.inCount, d.weightTransposed, d.outCount)
+                    let zeroIn = tan[i0].isEmpty
+                    if case .dense(let d) = op.kind {
+                        var y: [Double] = zeroIn ? [] : matmul(tan[i0], n, d.inCount, d.weightTransposed, d.outCount)
                         if !zeroTheta {
-                            let wT = transposed(Array(dt[d.weightOffset..<(d.weightOffset + d.outCount * d.inCount)]), d.outCount, d.inCount)
-                            addInPlace(&y, matmul(x, n, d.inCount, wT, d.outCount))
+                            let t = matmul(x, n, d.inCount, pt!.denseTransposed[j]!, d.outCount)
+                            if y.isEmpty { y = t } else { addInPlace(&y, t) }
                             if let b = d.biasOffset { addBias(&y, n: n, dt.baseAddress! + b, d.outCount) }
                         }
+                        tan[j] = y
+                        continue
+                    }
+                    let hasParams = op.paramCount > 0 && !zeroTheta
+                    if zeroIn && !hasParams {
+                        if case .add = op.kind, op.inputs.contains(where: { !tan[$0].isEmpty }) {
+                        } else if case .concat = op.kind, op.inputs.contains(where: { !tan[$0].isEmpty }) {
+                        } else {
+                            tan[j] = []
+                            continue
+                        }
+                    }
+                    let xt = zeroIn ? [Double](repeating: 0, count: n * inSize) : tan[i0]
+                    var y: [Double]
+                    switch op.kind {
+                    case .input, .dense:
+                        y = xt
                     case .conv(let c):
                         let g = c.geometry
                         y = [Double](repeating: 0, count: n * op.size)
@@ -506,7 +565,9 @@ extension ForwardModel {
                             xt.withUnsafeBufferPointer { tp in
                                 x.withUnsafeBufferPointer { xp in
                                     for s in 0..<n {
-                                        g.forward(tp.baseAddress! + s * inSize, theta.baseAddress! + c.weightOffset, yp.baseAddress! + s * op.size)
+                                        if !zeroIn {
+                                            g.forward(tp.baseAddress! + s * inSize, theta.baseAddress! + c.weightOffset, yp.baseAddress! + s * op.size)
+                                        }
                                         if !zeroTheta {
                                             g.forward(xp.baseAddress! + s * inSize, dt.baseAddress! + c.weightOffset, yp.baseAddress! + s * op.size)
                                         }
@@ -530,7 +591,9 @@ extension ForwardModel {
                         }
                     case .activation(let a):
                         y = xt
-                        if !a.isLinear { for e in 0..<y.count { y[e] *= a.d1(x[e]) } }
+                        if !a.isLinear {
+                            y.withUnsafeMutableBufferPointer { yp in x.withUnsafeBufferPointer { xp in for e in 0..<yp.count { yp[e] *= a.d1(xp[e]) } } }
+                        }
                     case .prelu(let p):
                         y = xt
                         for e in 0..<y.count {
@@ -541,12 +604,15 @@ extension ForwardModel {
                             }
                         }
                     case .pool, .gather, .add, .concat:
-                        y = linearApply(j, tan, n: n, argmax: tape.argmax[j])
+                        var filled = tan
+                        for i in op.inputs where filled[i].isEmpty { filled[i] = [Double](repeating: 0, count: n * ops[i].size) }
+                        y = linearApply(j, filled, n: n, argmax: tape.argmax[j])
                     }
                     tan[j] = y
                 }
             }
         }
+        if tan[ops.count - 1].isEmpty { tan[ops.count - 1] = [Double](repeating: 0, count: n * outputCount) }
         return tan
     }
 
@@ -554,23 +620,21 @@ extension ForwardModel {
 
     /// Pearlmutter's R-operator through the reverse pass (one row per sample). Given the tangents
     /// `tangents` of a `jvp` with parameter tangent `v`, the logits' cotangent `gy` (`∇_f ℓ`) and its
-    /// directional derivative `rgy` (`∇²_f ℓ · ḟ`), returns `R{∇_θ Σ ℓ} = (∇²_θ Σ ℓ) v` and the
-    /// gradient `∇_θ Σ ℓ` itself.
-    public func secondOrderBackward(_ tape: ForwardTape, tangents tan: [[Double]], parameterTangent v: [Double],
-                                    seed gy0: [Double], seedTangent rgy0: [Double]) -> (hv: [Double], gradient: [Double]) {
+    /// directional derivative `rgy` (`∇²_f ℓ · ḟ`), returns `R{∇_θ Σ ℓ} = (∇²_θ Σ ℓ) v`.
+    public func secondOrderBackward(_ tape: ForwardTape, tangents tan: [[Double]], parameterTangent v: ParameterTangent,
+                                    seed gy0: [Double], seedTangent rgy0: [Double]) -> [Double] {
         let n = tape.count, P = parameterCount
         var cot = [[Double]](repeating: [], count: ops.count)
         var rcot = [[Double]](repeating: [], count: ops.count)
         cot[ops.count - 1] = gy0
         rcot[ops.count - 1] = rgy0
-        var grad = [Double](repeating: 0, count: P)
         var hv = [Double](repeating: 0, count: P)
         func ensure(_ i: Int) {
             if cot[i].isEmpty { cot[i] = [Double](repeating: 0, count: n * ops[i].size) }
             if rcot[i].isEmpty { rcot[i] = [Double](repeating: 0, count: n * ops[i].size) }
         }
         parameters.withUnsafeBufferPointer { theta in
-            v.withUnsafeBufferPointer { dt in
+            v.values.withUnsafeBufferPointer { dt in
                 for j in stride(from: ops.count - 1, through: 1, by: -1) {
                     let op = ops[j]
                     let gy = cot[j], rgy = rcot[j]
@@ -578,30 +642,34 @@ extension ForwardModel {
                     cot[j] = []
                     rcot[j] = []
                     let i0 = op.inputs[0]
-                    let x = tape.values[i0], xt = tan[i0]
+                    let x = tape.values[i0]
+                    let zeroIn = tan[i0].isEmpty
                     let inSize = ops[i0].size
-                    switch op.kind {
-                    case .input:
-                        break
-                    case .dense(let d):
+                    let propagate = i0 != 0  // the input's cotangents are never needed here
+                    if case .dense(let d) = op.kind {
                         let wc = d.outCount * d.inCount
-                        let w = Array(theta[d.weightOffset..<(d.weightOffset + wc)])
-                        let wdot = Array(dt[d.weightOffset..<(d.weightOffset + wc)])
-                        ensure(i0)
-                        addInPlace(&cot[i0], matmul(gy, n, d.outCount, w, d.inCount))
-                        var rgx = matmul(rgy, n, d.outCount, w, d.inCount)
-                        addInPlace(&rgx, matmul(gy, n, d.outCount, wdot, d.inCount))
-                        addInPlace(&rcot[i0], rgx)
-                        let gyT = transposed(gy, n, d.outCount), rgyT = transposed(rgy, n, d.outCount)
-                        let gw = matmul(gyT, d.outCount, n, x, d.inCount)
-                        var hw = matmul(rgyT, d.outCount, n, x, d.inCount)
-                        addInPlace(&hw, matmul(gyT, d.outCount, n, xt, d.inCount))
-                        for e in 0..<wc { grad[d.weightOffset + e] += gw[e]; hv[d.weightOffset + e] += hw[e] }
-                        if let b = d.biasOffset {
-                            for r in 0..<n {
-                                for o in 0..<d.outCount { grad[b + o] += gy[r * d.outCount + o]; hv[b + o] += rgy[r * d.outCount + o] }
+                        if propagate {
+                            let wdot = Array(dt[d.weightOffset..<(d.weightOffset + wc)])
+                            let gx = matmul(gy, n, d.outCount, d.weight, d.inCount)
+                            var rgx = matmul(rgy, n, d.outCount, d.weight, d.inCount)
+                            addInPlace(&rgx, matmul(gy, n, d.outCount, wdot, d.inCount))
+                            if cot[i0].isEmpty { cot[i0] = gx } else { addInPlace(&cot[i0], gx) }
+                            if rcot[i0].isEmpty { rcot[i0] = rgx } else { addInPlace(&rcot[i0], rgx) }
+                        }
+                        var hw = matmul(transposed(rgy, n, d.outCount), d.outCount, n, x, d.inCount)
+                        if !zeroIn { addInPlace(&hw, matmul(transposed(gy, n, d.outCount), d.outCount, n, tan[i0], d.inCount)) }
+                        hv.withUnsafeMutableBufferPointer { hp in
+                            for e in 0..<wc { hp[d.weightOffset + e] += hw[e] }
+                            if let b = d.biasOffset {
+                                for r in 0..<n { for o in 0..<d.outCount { hp[b + o] += rgy[r * d.outCount + o] } }
                             }
                         }
+                        continue
+                    }
+                    let xt = zeroIn ? [Double](repeating: 0, count: n * inSize) : tan[i0]
+                    switch op.kind {
+                    case .input, .dense:
+                        break
                     case .conv(let c):
                         let g = c.geometry
                         ensure(i0)
@@ -612,23 +680,21 @@ extension ForwardModel {
                                     rgy.withUnsafeBufferPointer { ryp in
                                         x.withUnsafeBufferPointer { xv in
                                             xt.withUnsafeBufferPointer { xtv in
-                                                grad.withUnsafeMutableBufferPointer { gp in
-                                                    hv.withUnsafeMutableBufferPointer { hp in
-                                                        for s in 0..<n {
-                                                            let yo = s * op.size, xo = s * inSize
+                                                hv.withUnsafeMutableBufferPointer { hp in
+                                                    for s in 0..<n {
+                                                        let yo = s * op.size, xo = s * inSize
+                                                        if propagate {
                                                             g.transpose(yp.baseAddress! + yo, wp, xp.baseAddress! + xo)
                                                             g.transpose(ryp.baseAddress! + yo, wp, rxp.baseAddress! + xo)
                                                             g.transpose(yp.baseAddress! + yo, wdp, rxp.baseAddress! + xo)
-                                                            g.weightGradient(yp.baseAddress! + yo, xv.baseAddress! + xo, gp.baseAddress! + c.weightOffset)
-                                                            g.weightGradient(ryp.baseAddress! + yo, xv.baseAddress! + xo, hp.baseAddress! + c.weightOffset)
+                                                        }
+                                                        g.weightGradient(ryp.baseAddress! + yo, xv.baseAddress! + xo, hp.baseAddress! + c.weightOffset)
+                                                        if !zeroIn {
                                                             g.weightGradient(yp.baseAddress! + yo, xtv.baseAddress! + xo, hp.baseAddress! + c.weightOffset)
-                                                            if let b = c.biasOffset {
-                                                                for p in 0..<g.outPositions {
-                                                                    for o in 0..<g.cout {
-                                                                        gp[b + o] += yp[yo + p * g.cout + o]
-                                                                        hp[b + o] += ryp[yo + p * g.cout + o]
-                                                                    }
-                                                                }
+                                                        }
+                                                        if let b = c.biasOffset {
+                                                            for p in 0..<g.outPositions {
+                                                                for o in 0..<g.cout { hp[b + o] += ryp[yo + p * g.cout + o] }
                                                             }
                                                         }
                                                     }
@@ -649,19 +715,23 @@ extension ForwardModel {
                             var r = gamma[c] * a * rgy[e]
                             if let go = bn.gammaOffset {
                                 r += dt[go + c] * a * gy[e]
-                                grad[go + c] += gy[e] * a * (x[e] - bn.mean[c])
                                 hv[go + c] += rgy[e] * a * (x[e] - bn.mean[c]) + gy[e] * a * xt[e]
                             }
-                            if let bo = bn.betaOffset { grad[bo + c] += gy[e]; hv[bo + c] += rgy[e] }
+                            if let bo = bn.betaOffset { hv[bo + c] += rgy[e] }
                             rcot[i0][e] += r
                         }
                     case .activation(let a):
                         ensure(i0)
-                        for e in 0..<gy.count {
-                            let xv = x[e]
-                            let d1 = a.d1(xv)
-                            cot[i0][e] += d1 * gy[e]
-                            rcot[i0][e] += d1 * rgy[e] + (a.isPiecewiseLinear ? 0 : a.d2(xv) * xt[e] * gy[e])
+                        let curved = !a.isPiecewiseLinear && !zeroIn
+                        cot[i0].withUnsafeMutableBufferPointer { cp in
+                            rcot[i0].withUnsafeMutableBufferPointer { rp in
+                                for e in 0..<gy.count {
+                                    let xv = x[e]
+                                    let d1 = a.d1(xv)
+                                    cp[e] += d1 * gy[e]
+                                    rp[e] += d1 * rgy[e] + (curved ? a.d2(xv) * xt[e] * gy[e] : 0)
+                                }
+                            }
                         }
                     case .prelu(let p):
                         ensure(i0)
@@ -674,7 +744,6 @@ extension ForwardModel {
                                 let ai = p.alphaOffset + p.alphaIndex[e % op.size]
                                 cot[i0][e] += theta[ai] * gy[e]
                                 rcot[i0][e] += theta[ai] * rgy[e] + dt[ai] * gy[e]
-                                grad[ai] += xv * gy[e]
                                 hv[ai] += xt[e] * gy[e] + xv * rgy[e]
                             }
                         }
@@ -685,6 +754,6 @@ extension ForwardModel {
                 }
             }
         }
-        return (hv, grad)
+        return hv
     }
 }
