@@ -47,7 +47,7 @@ public struct DataAuditOptions: Sendable {
 
     public init(probePath: String, labelsPath: String? = nil, loss: LossKind? = nil, probeLimit: Int? = nil,
                 seed: UInt64 = 0, attributionEpsilon: Double = 0.01, attributionSamples: Int = 8,
-                lanczosTolerance: Double = 1e-6, lanczosMaxIterations: Int = 300, ntkLambdaMinBudget: Int = 100,
+                lanczosTolerance: Double = 1e-6, lanczosMaxIterations: Int = 300, ntkLambdaMinBudget: Int = 50,
                 lanczosBasisBytes: Int = 512 << 20,
                 explicitJacobianLimit: Int = 1 << 23, chunkSize: Int = 256,
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount, skipHessian: Bool = false) {

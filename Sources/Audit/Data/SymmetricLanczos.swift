@@ -89,24 +89,19 @@ public enum SymmetricLanczos {
         return s
     }
 
+    /// Two passes of classical Gram–Schmidt against the first `count` basis vectors (BLAS
+    /// `dgemv` through `Lanczos.Operator`: `c = Q w`, `w −= Qᵀ c`).
     static func reorthogonalize(_ w: inout [Double], basis: [Double], count: Int) {
         let n = w.count
+        guard count > 0 else { return }
+        let storage = basis.count == count * n ? basis : Array(basis.prefix(count * n))
+        let q = Lanczos.Operator(matrix: Matrix(rows: count, cols: n, storage: storage))
+        var coef = [Double](repeating: 0, count: count)
+        var back = [Double](repeating: 0, count: n)
         for _ in 0..<2 {
-            var coef = [Double](repeating: 0, count: count)
-            basis.withUnsafeBufferPointer { bp in
-                w.withUnsafeMutableBufferPointer { wp in
-                    for k in 0..<count {
-                        var s = 0.0
-                        let off = k * n
-                        for i in 0..<n { s += bp[off + i] * wp[i] }
-                        coef[k] = s
-                    }
-                    for k in 0..<count {
-                        let c = coef[k], off = k * n
-                        for i in 0..<n { wp[i] -= c * bp[off + i] }
-                    }
-                }
-            }
+            w.withUnsafeBufferPointer { wp in coef.withUnsafeMutableBufferPointer { q.apply(wp, $0) } }
+            coef.withUnsafeBufferPointer { cp in back.withUnsafeMutableBufferPointer { q.applyTranspose(cp, $0) } }
+            w.withUnsafeMutableBufferPointer { wp in back.withUnsafeBufferPointer { bp in for i in 0..<n { wp[i] -= bp[i] } } }
         }
     }
 
