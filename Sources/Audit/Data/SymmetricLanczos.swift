@@ -1,0 +1,180 @@
+import LinearAlgebra
+
+/// Symmetric Lanczos with full reorthogonalisation, for the extreme eigenvalues λ_max and λ_min
+/// of a symmetric (possibly indefinite) operator given by its product `x ↦ Ax`.
+///
+/// After j steps `A Q_j = Q_j T_j + β_j q_{j+1} e_jᵀ` with `T_j` tridiagonal. Its eigenvalues θ
+/// (Ritz values) come from the implicit QL algorithm (`tridiagonalEigen`), which also returns the
+/// last component `s_j` of each eigenvector, so the residual of every Ritz pair is
+/// `r = β_j |s_j|` and some eigenvalue of A lies within `r` of θ (Weyl). By interlacing,
+/// `θ_min ≥ λ_min` and `θ_max ≤ λ_max`. The iteration stops when both extremes have the error
+/// estimate `min(r, r²/gap)` (gap to the next Ritz value, shrunk by its residual) below
+/// `tolerance · max(|θ_max|, |θ_min|)`, when the Krylov space is invariant (β ≈ 0: the values are
+/// exact), when j reaches the dimension, or after `maxIterations` (then `converged` is false).
+/// Every new vector is orthogonalised twice against the whole basis (classical Gram–Schmidt).
+/// The start vector is seeded (SplitMix64), so runs are deterministic.
+public enum SymmetricLanczos {
+    public struct Result: Sendable, Equatable {
+        public var lambdaMax: Double
+        public var lambdaMin: Double
+        /// Error estimates of the two values (see the type's documentation).
+        public var errorMax: Double
+        public var errorMin: Double
+        public var iterations: Int
+        /// Both requested extremes reached the tolerance (or the space is invariant / complete).
+        public var converged: Bool
+        public var convergedMax: Bool
+        public var convergedMin: Bool
+    }
+
+    /// - `needMin`: false stops as soon as λ_max has converged (λ_min is then a Ritz value only).
+    /// - `minBudget`: once λ_max has converged, stop anyway after this many products even if λ_min
+    ///   has not (`convergedMin` false): slow interior-edge convergence need not cost the full budget.
+    public static func extremes(dimension n: Int, tolerance: Double = 1e-8, maxIterations: Int = 300, seed: UInt64 = 0x5EED,
+                                needMin: Bool = true, minBudget: Int? = nil,
+                                apply: ([Double]) throws -> [Double]) throws -> Result {
+        precondition(n >= 1)
+        let maxDim = Swift.max(1, Swift.min(n, maxIterations))
+        var rng = SplitMix64(seed: seed)
+        var basis = [Double]()
+        basis.reserveCapacity(Swift.min(maxDim + 1, n) * n)
+        var alpha = [Double](), beta = [Double]()
+        var q = randomUnit(n, basis: basis, count: 0, rng: &rng)
+        var normEstimate = 0.0
+        var best = Result(lambdaMax: 0, lambdaMin: 0, errorMax: .infinity, errorMin: .infinity, iterations: 0, converged: false,
+                          convergedMax: false, convergedMin: false)
+        for j in 0..<maxDim {
+            basis.append(contentsOf: q)
+            var w = try apply(q)
+            precondition(w.count == n)
+            let a = dot(w, q)
+            alpha.append(a)
+            for i in 0..<n { w[i] -= a * q[i] }
+            if j > 0 { let b = beta[j - 1]; let off = (j - 1) * n; for i in 0..<n { w[i] -= b * basis[off + i] } }
+            reorthogonalize(&w, basis: basis, count: j + 1)
+            var b = dot(w, w).squareRoot()
+            normEstimate = Swift.max(normEstimate, Swift.abs(a) + b)
+            let invariant = b <= 1e-12 * Swift.max(normEstimate, .leastNormalMagnitude)
+            if invariant { b = 0 }
+            let (theta, last) = try tridiagonalEigen(diagonal: alpha, offDiagonal: Array(beta.prefix(j)))
+            let dim = j + 1
+            let res = (0..<dim).map { b * Swift.abs(last[$0]) }
+            let iMax = dim - 1, iMin = 0
+            let eMax = errorEstimate(iMax, theta, res), eMin = errorEstimate(iMin, theta, res)
+            let scale = Swift.max(Swift.abs(theta[iMax]), Swift.abs(theta[iMin]))
+            let exact = invariant || dim == n
+            let okMax = exact || (dim >= 2 && eMax <= tolerance * scale)
+            let okMin = exact || (dim >= 2 && eMin <= tolerance * scale)
+            best = Result(lambdaMax: theta[iMax], lambdaMin: theta[iMin], errorMax: exact ? 0 : eMax,
+                          errorMin: exact ? 0 : eMin, iterations: dim, converged: okMax && (okMin || !needMin),
+                          convergedMax: okMax, convergedMin: okMin)
+            if best.converged || (okMax && dim >= (minBudget ?? Int.max)) { return best }
+            beta.append(b)
+            let inv = 1 / b
+            q = w.map { $0 * inv }
+        }
+        return best
+    }
+
+    static func errorEstimate(_ i: Int, _ theta: [Double], _ r: [Double]) -> Double {
+        var gap = Double.infinity
+        for j in 0..<theta.count where j != i { gap = Swift.min(gap, Swift.abs(theta[i] - theta[j]) - r[j]) }
+        guard gap > 0, gap.isFinite else { return r[i] }
+        return Swift.min(r[i], r[i] * r[i] / gap)
+    }
+
+    @inline(__always) static func dot(_ a: [Double], _ b: [Double]) -> Double {
+        var s = 0.0
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in for i in 0..<ap.count { s += ap[i] * bp[i] } } }
+        return s
+    }
+
+    /// Two passes of classical Gram–Schmidt against the first `count` basis vectors (BLAS
+    /// `dgemv` through `Lanczos.Operator`: `c = Q w`, `w −= Qᵀ c`).
+    static func reorthogonalize(_ w: inout [Double], basis: [Double], count: Int) {
+        let n = w.count
+        guard count > 0 else { return }
+        let storage = basis.count == count * n ? basis : Array(basis.prefix(count * n))
+        let q = Lanczos.Operator(matrix: Matrix(rows: count, cols: n, storage: storage))
+        var coef = [Double](repeating: 0, count: count)
+        var back = [Double](repeating: 0, count: n)
+        for _ in 0..<2 {
+            w.withUnsafeBufferPointer { wp in coef.withUnsafeMutableBufferPointer { q.apply(wp, $0) } }
+            coef.withUnsafeBufferPointer { cp in back.withUnsafeMutableBufferPointer { q.applyTranspose(cp, $0) } }
+            w.withUnsafeMutableBufferPointer { wp in back.withUnsafeBufferPointer { bp in for i in 0..<n { wp[i] -= bp[i] } } }
+        }
+    }
+
+    static func randomUnit(_ n: Int, basis: [Double], count: Int, rng: inout SplitMix64) -> [Double] {
+        for _ in 0..<8 {
+            var x = (0..<n).map { _ in rng.nextSigned() }
+            reorthogonalize(&x, basis: basis, count: count)
+            let nrm = dot(x, x).squareRoot()
+            if nrm > 1e-8 { return x.map { $0 / nrm } }
+        }
+        return [Double](repeating: 0, count: n)
+    }
+
+    /// Eigenvalues (ascending) of the symmetric tridiagonal matrix with `diagonal` d and
+    /// `offDiagonal` e (`e[i]` couples i and i+1), and the last component of each unit
+    /// eigenvector. Implicit QL with Wilkinson shifts (the `tqli` algorithm), rotations applied to
+    /// the last row of the identity only.
+    public static func tridiagonalEigen(diagonal: [Double], offDiagonal: [Double]) throws -> (values: [Double], lastComponents: [Double]) {
+        let n = diagonal.count
+        precondition(offDiagonal.count == Swift.max(0, n - 1))
+        if n == 0 { return ([], []) }
+        var d = diagonal
+        var e = offDiagonal + [0]
+        var z = [Double](repeating: 0, count: n)  // last row of the eigenvector matrix
+        z[n - 1] = 1
+        for l in 0..<n {
+            var iter = 0
+            while true {
+                var m = l
+                while m < n - 1 {
+                    let dd = Swift.abs(d[m]) + Swift.abs(d[m + 1])
+                    if Swift.abs(e[m]) <= Double.ulpOfOne * dd { break }
+                    m += 1
+                }
+                if m == l { break }
+                iter += 1
+                if iter > 100 { throw LinearAlgebraError.notConverged(iterations: iter, achievedRelativeResidual: .infinity) }
+                var g = (d[l + 1] - d[l]) / (2 * e[l])
+                var r = (g * g + 1).squareRoot()
+                g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
+                var s = 1.0, c = 1.0, p = 0.0
+                var i = m - 1
+                var underflow = false
+                while i >= l {
+                    var f = s * e[i]
+                    let b = c * e[i]
+                    r = (f * f + g * g).squareRoot()
+                    e[i + 1] = r
+                    if r == 0 {
+                        d[i + 1] -= p
+                        e[m] = 0
+                        underflow = true
+                        break
+                    }
+                    s = f / r
+                    c = g / r
+                    g = d[i + 1] - p
+                    r = (d[i] - g) * s + 2 * c * b
+                    p = s * r
+                    d[i + 1] = g + p
+                    g = c * r - b
+                    f = z[i + 1]
+                    z[i + 1] = s * z[i] + c * f
+                    z[i] = c * z[i] - s * f
+                    i -= 1
+                }
+                if underflow { continue }
+                d[l] -= p
+                e[l] = g
+                e[m] = 0
+            }
+        }
+        let order = (0..<n).sorted { d[$0] < d[$1] }
+        return (order.map { d[$0] }, order.map { z[$0] })
+    }
+}
