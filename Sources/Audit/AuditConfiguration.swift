@@ -31,6 +31,22 @@ public enum SVDChoice: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// `--gmsi-aggregate`: how the data-mode components `g_J, g_θ, sqrt(g_K), sqrt(g_H)` combine.
+public enum GMSIAggregate: String, Sendable, CaseIterable {
+    /// The largest component (SPEC §5 default).
+    case max
+    /// Their sum.
+    case sum
+
+    func combine(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        switch self {
+        case .max: return values.max()
+        case .sum: return values.reduce(0, +)
+        }
+    }
+}
+
 /// Everything an audit run needs besides the model file. Built by the CLI from flags.
 public struct AuditConfiguration: Sendable {
     public var svd: SVDChoice = .gram
@@ -51,6 +67,10 @@ public struct AuditConfiguration: Sendable {
     public var timestamps = true
     public var limits = ReaderLimits()
     public var seed: UInt64 = 0
+    /// With probe inputs (`--probe`): the data audit of SPEC §5; gmsi then comes from it.
+    public var data: DataAuditOptions?
+    /// How the data-mode components combine into gmsi (SPEC §5: `max` unless asked).
+    public var gmsiAggregate: GMSIAggregate = .max
     /// Called as layers finish: (done, total, layer name). Must be thread-safe.
     public var progress: (@Sendable (Int, Int, String) -> Void)?
 

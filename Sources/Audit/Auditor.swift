@@ -63,6 +63,20 @@ public enum Auditor {
             input: input, settings: settings, layers: layers, network: bounds.report,
             gmsi: gmsi, gmsiMode: "weights", gmsiComponents: ["jacobian_bound": gmsi],
             gmsiReason: gmsiReason, checks: [], verdict: .pass, assumptions: assumptions)
+        if let options = configuration.data {
+            let result = try DataAudit.run(store: store, graph: graph, options: options,
+                                           lipschitzBound: bounds.report.lipschitzBound,
+                                           progress: configuration.progress)
+            report.data = result.report
+            report.gmsiMode = "data"
+            report.gmsiComponents = result.components
+            report.gmsi = configuration.gmsiAggregate.combine(result.components.values.compactMap { $0 })
+            report.gmsiReason = report.gmsi == nil ? "no data-mode component could be measured" : nil
+            if configuration.gmsiAggregate != .max {
+                report.assumptions.append("gmsi aggregates the data components by \(configuration.gmsiAggregate.rawValue) (--gmsi-aggregate), not the default max")
+            }
+            report.assumptions += result.notes
+        }
         report.checks = Checks.evaluate(report: report, configuration: configuration)
         report.verdict = report.checks.allSatisfy(\.passed) ? .pass : .fail
         return report

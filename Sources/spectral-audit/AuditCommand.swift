@@ -50,6 +50,25 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("max-tensor-bytes"), help: "Refuse tensors larger than this many bytes (default 17179869184).")
     var maxTensorBytes: Int?
 
+    // Data audit (SPEC §5)
+    @Option(help: "Probe inputs (.npy, [N, ...] in the model's input layout) for the data audit: input and parameter Jacobians, NTK, loss Hessian, attribution stability; gmsi then comes from them.")
+    var probe: String?
+
+    @Option(help: "Labels for --probe (.npy): class ids or one-hot rows (cross_entropy), or real targets (mse).")
+    var labels: String?
+
+    @Option(help: "Loss for the Hessian: cross_entropy or mse (default: from the labels).")
+    var loss: String?
+
+    @Option(name: .customLong("probe-limit"), help: "Use at most N probe inputs (the first N).")
+    var probeLimit: Int?
+
+    @Option(help: "Seed for the randomised parts (attribution perturbations, Lanczos start vectors); recorded in the report.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("gmsi-aggregate"), help: "How data-mode components combine into gmsi: max (default) or sum.")
+    var gmsiAggregate: String = "max"
+
     // Outputs
     @Option(help: "Write the full JSON report to PATH ('-' for stdout).")
     var json: String?
@@ -93,6 +112,14 @@ struct AuditCommand: ParsableCommand {
         if maxIncrease != nil && baseline == nil { throw ValidationError("--max-increase needs --baseline") }
         if let m = maxIncrease, !(m >= 0) { throw ValidationError("--max-increase must be ≥ 0") }
         if let b = maxTensorBytes, b < 1 { throw ValidationError("--max-tensor-bytes must be positive") }
+        if probe == nil && (labels != nil || loss != nil || probeLimit != nil) {
+            throw ValidationError("--labels, --loss and --probe-limit need --probe")
+        }
+        if let l = loss, LossKind(rawValue: l) == nil { throw ValidationError("--loss must be cross_entropy or mse, not '\(l)'") }
+        if let n = probeLimit, n < 1 { throw ValidationError("--probe-limit must be at least 1") }
+        guard GMSIAggregate(rawValue: gmsiAggregate) != nil else {
+            throw ValidationError("--gmsi-aggregate must be max or sum, not '\(gmsiAggregate)'")
+        }
         if inputShape != nil && parsedInputShape == nil {
             throw ValidationError("--input-shape must look like 32x32 or 32,32 (positive integers)")
         }
@@ -121,6 +148,12 @@ struct AuditCommand: ParsableCommand {
         configuration.includeSpectra = !omitSpectra
         configuration.manifestPath = arch
         configuration.timestamps = !noTimestamps
+        configuration.seed = seed
+        configuration.gmsiAggregate = GMSIAggregate(rawValue: gmsiAggregate)!
+        if let probe {
+            configuration.data = DataAuditOptions(probePath: probe, labelsPath: labels, loss: loss.flatMap(LossKind.init(rawValue:)),
+                                                  probeLimit: probeLimit, seed: seed, jobs: configuration.jobs)
+        }
         if let b = maxTensorBytes { configuration.limits.maxTensorBytes = b }
         if let p = policy {
             configuration.policy = try Policy.parse(try readInput(p), path: p)

@@ -42,6 +42,10 @@ enum ExitCodes {
         case let e as AuditError:
             code = malformed
             message = e.description
+        case let e as DataAuditError:
+            // The probe data cannot be used with this model (shape, layout, uncovered layers).
+            code = malformed
+            message = "data audit: " + e.description
         default:
             let parserCode = SpectralAudit.exitCode(for: error)
             let text = SpectralAudit.fullMessage(for: error)
