@@ -40,11 +40,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Fixture readers shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "HDF5Kit"]),
-        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
-        .testTarget(name: "SpectralModelTests", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles"]),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "LinearAlgebra", "SpectralModel", "WeightFiles"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
+        .testTarget(name: "SpectralModelTests", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles", "TestSupport"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "LinearAlgebra", "SpectralModel", "WeightFiles", "TestSupport"]),
         // Benchmark of the spectral paths (`make bench`; never a unit test).
         .executableTarget(name: "spectral-bench", dependencies: ["LinearAlgebra", "Audit"]),
         // Runs the built binary on fixtures (exit codes, outputs, golden reports, man pages).
