@@ -20,8 +20,8 @@ import LinearAlgebra
 /// - `rank`, `sigma_min` and `condition` are not estimated (null); `normalized_entropy` is
 ///   `H / ln min(m, n)`, i.e. assumes full numerical rank.
 enum FastSpectrum {
-    static let probes = 16
-    static let steps = 24
+    static let probes = 32
+    static let steps = 20
     static let sigmaTolerance = 1e-10
 
     struct Estimate: Sendable {
