@@ -175,10 +175,12 @@ def main():
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} missing: swift build -c release --product spectral-audit")
     model, cores, mem, load, kernel = machine()
+    import numpy
+    np_version = numpy.__version__
     lines = ["# spectral-audit vs numpy / WeightWatcher — LLM-scale benchmark", "",
              f"Run {time.strftime('%Y-%m-%d %H:%M')} by `bench/run_bench.py` (one run, tools one after another).", "",
              f"- CPU: {model}; {cores} cores; {mem} GiB memory; load average at start {load[0]:.2f} (machine shared with other engineers: ±20 % is noise)",
-             f"- ours: release build, `--jobs {cores}` (default), one BLAS thread per job ({kernel}); numpy {sh(PY + ' -c \"import numpy;print(numpy.__version__)\"')} with its own OpenBLAS at its default thread count",
+             f"- ours: release build, `--jobs {cores}` (default), one BLAS thread per job ({kernel}); numpy {np_version} with its own OpenBLAS at its default thread count",
              "- `ratio` = wall time / ours (default exact path) on the same file; CPU = user + system; RSS = peak resident set (`/usr/bin/time -v`)", ""]
 
     cases = [("BERT-base f32 safetensors (438 MB)", os.path.join(DATA, "bert_base_f32.safetensors"), True, True),
