@@ -38,11 +38,12 @@ test: deps
 	$(SWIFT) build --product spectral-audit
 	$(SWIFT) test
 
-## bench: benchmarks against numpy/scipy (never part of `make test`)
+## bench: spectral-audit vs numpy / WeightWatcher on BERT, VGG, TinyLlama-shaped inputs -> bench/RESULTS.md
+##        (bench/bench_spectra.py: the singular-value micro-benchmark; never part of `make test`)
 bench: deps
 	$(SWIFT) build -c release --product spectral-audit
 	$(SWIFT) build -c release --product spectral-bench
-	python3 bench/bench_spectra.py
+	python3 bench/run_bench.py
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7

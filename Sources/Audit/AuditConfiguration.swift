@@ -10,20 +10,26 @@ public enum SVDChoice: Sendable, Equatable, CustomStringConvertible {
     case exact
     /// The K largest singular values by Lanczos; entropy-type metrics are then unavailable.
     case topK(Int)
+    /// σ_max by Lanczos (certified tolerance) and entropy-type metrics by stochastic Lanczos
+    /// quadrature with stated error estimates, for large operators (see `FastSpectrum`); the
+    /// Gram path where that is cheaper.
+    case fast
 
     public var description: String {
         switch self {
         case .gram: return "gram"
         case .exact: return "exact"
         case .topK(let k): return "topk:\(k)"
+        case .fast: return "fast"
         }
     }
 
-    /// Parses `gram`, `exact`, `topk:K`.
+    /// Parses `gram`, `exact`, `topk:K`, `fast`.
     public init?(argument: String) {
         switch argument {
         case "gram", "default": self = .gram
         case "exact", "gesdd": self = .exact
+        case "fast": self = .fast
         default:
             guard argument.hasPrefix("topk:"), let k = Int(argument.dropFirst(5)), k >= 1 else { return nil }
             self = .topK(k)
@@ -71,6 +77,8 @@ public struct AuditConfiguration: Sendable {
     public var data: DataAuditOptions?
     /// How the data-mode components combine into gmsi (SPEC §5: `max` unless asked).
     public var gmsiAggregate: GMSIAggregate = .max
+    /// `--shard I/N`: analyse only this shard's operator layers (a partial report for `merge`).
+    public var shard: ShardSpec?
     /// Called as layers finish: (done, total, layer name). Must be thread-safe.
     public var progress: (@Sendable (Int, Int, String) -> Void)?
 

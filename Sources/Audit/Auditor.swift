@@ -27,6 +27,12 @@ public enum Auditor {
     }
 
     public static func run(store: any TensorStore, configuration: AuditConfiguration) throws -> AuditReportV1 {
+        try run(store: store, configuration: configuration, replay: nil)
+    }
+
+    /// `replay` (from `ReportMerge`): rows and bound inputs of partial reports stand in for the
+    /// per-layer analysis; everything else runs as in a whole audit.
+    static func run(store: any TensorStore, configuration: AuditConfiguration, replay: ShardReplay?) throws -> AuditReportV1 {
         BLASThreads.set(1)
         let graph = try buildGraph(store: store, configuration: configuration)
         let attrs = try? FileManager.default.attributesOfItem(atPath: store.path)
@@ -35,14 +41,15 @@ public enum Auditor {
                               bytes: (attrs?[.size] as? NSNumber)?.intValue ?? 0,
                               architectureSource: graph.source)
 
-        let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration)
+        if let replay { try replay.check(input: input, graph: graph) }
+        let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration, replay: replay)
         var layers = try analysis.run()
         let bounds = NetworkBounds.compute(graph: graph, factors: analysis.factors, foldedInto: analysis.foldedInto,
                                            extraLipschitz: analysis.extraLipschitz, broken: analysis.broken)
         for (node, share) in bounds.shares {
             if let row = analysis.rowIndex[node] { layers[row].layerShare = share }
         }
-        layers += try unreferencedRows(store: store, graph: graph)
+        if configuration.shard?.ownsPassiveRows ?? true { layers += try unreferencedRows(store: store, graph: graph) }
 
         var assumptions = graph.assumptions
         if let d = bounds.report.inputDimension, graph.inputDimension == nil {
@@ -78,6 +85,12 @@ public enum Auditor {
             report.assumptions += result.notes
         }
         report.checks = Checks.evaluate(report: report, configuration: configuration)
+        if let shard = configuration.shard {
+            // A partial report: network-level checks wait for `merge`.
+            report.shard = ShardInfo(index: shard.index, count: shard.count, arch: configuration.manifestPath,
+                                     allowUnavailable: configuration.allowUnavailable, bounds: analysis.boundInputs)
+            report.checks = report.checks.filter { $0.layer != nil }
+        }
         report.verdict = report.checks.allSatisfy(\.passed) ? .pass : .fail
         return report
     }

@@ -28,12 +28,32 @@ final class LayerAnalysis: @unchecked Sendable {
     private let lock = NSLock()
     /// Input spatial size of each node, when the network input size is known.
     private let spatial: [Int: [Int]]
+    /// Large safetensors tensors for `--svd gram|fast` (Sources/Audit/Fast): read with `pread`,
+    /// Gram accumulated over row chunks. nil: every tensor through the store.
+    private let streaming: StreamedSpectrum?
+    /// `merge`: rows and bound inputs of the partial reports, used instead of analysing.
+    private let replay: ShardReplay?
 
-    init(store: any TensorStore, graph: NetworkGraph, configuration: AuditConfiguration) {
+    init(store: any TensorStore, graph: NetworkGraph, configuration: AuditConfiguration, replay: ShardReplay? = nil) {
         self.store = store
         self.graph = graph
         self.configuration = configuration
         self.spatial = graph.spatialSizes(inputSpatial: configuration.inputShape ?? graph.inputSpatial)
+        self.replay = replay
+        switch configuration.svd {
+        case .gram, .fast: streaming = replay == nil ? RawTensorSource(store: store).map(StreamedSpectrum.init) : nil
+        default: streaming = nil
+        }
+    }
+
+    /// `--shard`: the bound inputs this partial audit computed (for `ReportMerge`).
+    var boundInputs: [ShardBoundInput] {
+        let nodes = Set(factors.keys).union(extraLipschitz.keys).union(broken.keys).sorted()
+        return nodes.map { i in
+            ShardBoundInput(node: i, layer: graph.nodes[i].name, sigma: factors[i]?.sigma,
+                            effectiveRank: factors[i]?.effectiveRank, stableRank: factors[i]?.stableRank,
+                            extraLipschitz: extraLipschitz[i], broken: broken[i])
+        }
     }
 
     /// BatchNorm nodes that directly follow an operator with no activation in between and are
@@ -87,6 +107,21 @@ final class LayerAnalysis: @unchecked Sendable {
                 rows[i] = passiveRow(node)
             }
         }
+        // --shard: only this shard's operator layers; rows without analysis in shard 1 only.
+        if let shard = configuration.shard {
+            let owned = shard.owned(work.map { graph.nodes[$0].name })
+            work = work.filter { owned.contains(graph.nodes[$0].name) }
+            if !shard.ownsPassiveRows { rows = rows.map { _ in nil } }
+        }
+        if let replay {
+            for (i, input) in replay.bounds {
+                if let sigma = input.sigma {
+                    factors[i] = OperatorFactor(sigma: sigma, effectiveRank: input.effectiveRank, stableRank: input.stableRank)
+                }
+                if let x = input.extraLipschitz { extraLipschitz[i] = x }
+                if let b = input.broken { broken[i] = b }
+            }
+        }
         let total = work.count
         let todo = work
         let results = ResultSlots(count: graph.nodes.count)
@@ -98,7 +133,7 @@ final class LayerAnalysis: @unchecked Sendable {
                 let k = next.increment()
                 guard k < todo.count else { return }
                 let i = todo[k]
-                results.set(i, analyse(node: i, foldBatchNorm: plan[i]))
+                results.set(i, replay.map { replayed(node: i, $0) } ?? analyse(node: i, foldBatchNorm: plan[i]))
                 configuration.progress?(finished.increment() + 1, total, graph.nodes[i].name)
             }
         }
@@ -156,9 +191,16 @@ final class LayerAnalysis: @unchecked Sendable {
         do {
             switch node.kind {
             case .dense(let kernel, let bias):
+                if let bias, let bad = nonFinite(try store.loadFloat64(bias.name)) { return nonFiniteRow(row, i, bias.name, bad) }
+                if bn == nil, let m = try streamed(kernel, orientation: kernel.orientation == .inOut ? "in_out→transpose" : "out_in",
+                                                   node: i, row: &row) {
+                    guard let (metrics, certificate) = m else { return row }
+                    record { factors[i] = OperatorFactor(sigma: metrics.spectralNorm + (certificate ?? 0),
+                                                         effectiveRank: metrics.effectiveRank, stableRank: metrics.stableRank) }
+                    break
+                }
                 let data = try store.loadFloat64(kernel.name)
                 if let bad = nonFinite(data) { return nonFiniteRow(row, i, kernel.name, bad) }
-                if let bias, let bad = nonFinite(try store.loadFloat64(bias.name)) { return nonFiniteRow(row, i, bias.name, bad) }
                 var a = try OperatorBuilder.dense(data: data, ref: kernel)
                 row.orientation = kernel.orientation == .inOut ? "in_out→transpose" : "out_in"
                 if let bn {
@@ -168,6 +210,7 @@ final class LayerAnalysis: @unchecked Sendable {
                     row.tensors += graph.nodes[bn].tensors.map(\.name)
                 }
                 let (metrics, certificate) = try spectrumWithCertificate(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
+                // Krylov σ_1 is a lower estimate: the product uses σ_1 + residual bound.
                 let upper = metrics.spectralNorm + (certificate ?? 0)
                 record { factors[i] = OperatorFactor(sigma: upper, effectiveRank: metrics.effectiveRank,
                                                      stableRank: metrics.stableRank) }
@@ -196,6 +239,8 @@ final class LayerAnalysis: @unchecked Sendable {
                 row.operatorSingularValues = op.spectrum
                 record { factors[i] = OperatorFactor(sigma: op.norm, effectiveRank: nil, stableRank: nil) }
             case .embedding(let table, _):
+                let ref = TensorRef(name: table.name, shape: table.shape, orientation: .inOut)
+                if try streamed(ref, orientation: "embedding→transpose", node: i, row: &row) != nil { break }
                 let data = try store.loadFloat64(table.name)
                 if let bad = nonFinite(data) { return nonFiniteRow(row, i, table.name, bad) }
                 // The table [vocab, dim] maps one-hot tokens to vectors: A = tableᵀ (dim × vocab).
@@ -269,25 +314,44 @@ final class LayerAnalysis: @unchecked Sendable {
         try spectrumWithCertificate(blocks: blocks, rows: rows, cols: cols, row: &row).metrics
     }
 
-    /// As `spectrum`, plus the Lanczos residual bound on σ_1 when the values are approximate.
+    /// As `spectrum`, plus the Krylov residual bound on σ_1 when the values are approximate.
     private func spectrumWithCertificate(blocks: [Matrix], rows: Int, cols: Int, row: inout LayerReport) throws
         -> (metrics: SpectrumMetrics, certificate: Double?) {
+        var results: [SingularValueResult] = []
+        var estimate: FastSpectrum.Estimate?
+        for a in blocks {
+            switch configuration.svd {
+            case .gram: results.append(try SVD.singularValues(a, method: .gramSyevd))
+            case .exact: results.append(try SVD.singularValues(a, method: .gesdd))
+            case .topK(let k): results.append(try SVD.topK(a, k: k))
+            case .fast:
+                if blocks.count == 1, !FastSpectrum.prefersExact(rows: a.rows, cols: a.cols) {
+                    let (r, e) = try FastSpectrum.analyse(a, seed: configuration.seed)
+                    results.append(r)
+                    estimate = e
+                } else {
+                    results.append(try SVD.singularValues(a, method: .gramSyevd))
+                }
+            }
+        }
+        let frob: () -> Double = { blocks.reduce(0) { acc, a in acc + a.storage.reduce(0) { $0 + $1 * $1 } }.squareRoot() }
+        let m = finishSpectrum(results, rows: rows, cols: cols, frobenius: estimate?.frobenius ?? frob(),
+                               estimate: estimate, row: &row)
+        let certificate = results.filter { !$0.isComplete }.compactMap(\.certificate).max()
+        return (m, certificate)
+    }
+
+    /// SPEC §2 metrics from the singular values of the blocks, written into `row`.
+    private func finishSpectrum(_ results: [SingularValueResult], rows: Int, cols: Int, frobenius: @autoclosure () -> Double,
+                                estimate: FastSpectrum.Estimate?, row: inout LayerReport) -> SpectrumMetrics {
         row.shape = [rows, cols]
-        var certificate: Double?
         var values: [Double] = []
         var complete = true
         var method: SpectrumMethod = .gramSyevd
         var tolerance: Double?
-        for a in blocks {
-            let result: SingularValueResult
-            switch configuration.svd {
-            case .gram: result = try SVD.singularValues(a, method: .gramSyevd)
-            case .exact: result = try SVD.singularValues(a, method: .gesdd)
-            case .topK(let k): result = try SVD.topK(a, k: k)
-            }
+        for result in results {
             values += result.values
             complete = complete && result.isComplete
-            if !result.isComplete, let c = result.certificate { certificate = max(certificate ?? 0, c) }
             // Report the least accurate method used across blocks.
             if result.method != .gramSyevd { method = result.method }
             if let t = result.tolerance { tolerance = max(tolerance ?? 0, t) }
@@ -295,8 +359,14 @@ final class LayerAnalysis: @unchecked Sendable {
         values.sort(by: >)
         row.method = method.rawValue
         row.methodTolerance = tolerance
-        let frob = complete ? nil : blocks.reduce(0) { acc, a in acc + a.storage.reduce(0) { $0 + $1 * $1 } }.squareRoot()
-        let m = SpectrumMetrics.compute(singularValues: values, rows: rows, cols: cols, isComplete: complete, frobenius: frob)
+        let frob = complete ? nil : frobenius()
+        var m = SpectrumMetrics.compute(singularValues: values, rows: rows, cols: cols, isComplete: complete, frobenius: frob)
+        if let e = estimate {
+            m.apply(e, rows: rows, cols: cols)
+            row.method = "lanczos_slq"
+            row.estimateErrors = ["spectral_entropy": e.entropyError, "erank_rv": e.erankRVError, "nuclear": e.nuclearError,
+                                  "probes": Double(e.probes), "lanczos_steps": Double(e.steps)]
+        }
         row.metrics = m
         if configuration.heavyTail, complete,
            let ht = HeavyTailMetrics.compute(singularValues: values, rows: rows, cols: cols) {
@@ -304,7 +374,34 @@ final class LayerAnalysis: @unchecked Sendable {
                                         wwKSDistance: ht.ksDistance, mpBulkEdge: ht.mpBulkEdge, mpSpikes: ht.mpSpikes)
         }
         if configuration.includeSpectra { row.singularValues = values }
-        return (m, certificate)
+        return m
+    }
+
+    /// Large 2-D safetensors tensors through `StreamedSpectrum` (no whole Float64 copy for
+    /// `--svd gram`; SLQ for `--svd fast`). nil: not handled, take the in-memory path. `.some(nil)`:
+    /// the row was marked non-finite. Otherwise the metrics, already written into `row`.
+    private func streamed(_ ref: TensorRef, orientation: String, node i: Int, row: inout LayerReport) throws
+        -> (metrics: SpectrumMetrics, certificate: Double?)?? {
+        guard let streaming, ref.shape.count == 2,
+              let outcome = try streaming.analyse(tensor: ref.name, svd: configuration.svd, seed: configuration.seed) else { return nil }
+        switch outcome {
+        case .nonFinite(let count, let first):
+            row = nonFiniteRow(row, i, ref.name, (count, first))
+            return .some(nil)
+        case .values(let result, let frobenius, let estimate):
+            row.orientation = orientation
+            let (m, n) = ref.orientation == .outIn ? (ref.shape[0], ref.shape[1]) : (ref.shape[1], ref.shape[0])
+            let metrics = finishSpectrum([result], rows: m, cols: n, frobenius: frobenius ?? .nan, estimate: estimate, row: &row)
+            return (metrics, result.isComplete ? nil : result.certificate)
+        }
+    }
+
+    /// `merge`: the row a partial report holds for node `i`.
+    private func replayed(node i: Int, _ replay: ShardReplay) -> LayerReport {
+        var row = replay.rows[i] ?? LayerReport(name: graph.nodes[i].name, kind: graph.nodes[i].kind.reportKind, tensors: [],
+                                                 status: .unsupported, reason: "missing from the partial reports")
+        row.layerShare = nil
+        return row
     }
 
     private func nonFinite(_ data: [Double]) -> (count: Int, first: Int)? {

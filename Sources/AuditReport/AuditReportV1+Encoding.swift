@@ -151,6 +151,21 @@ extension LayerReport {
         try c.encodeIfPresent(layerShare.finiteOrNil, forKey: .layerShare)
         try c.encodeIfPresent(singularValues.map { $0.filter(\.isFinite) }, forKey: .singularValues)
         try c.encodeIfPresent(operatorSingularValues.map { $0.filter(\.isFinite) }, forKey: .operatorSingularValues)
+        try c.encodeIfPresent(estimateErrors.map { $0.filter { $0.value.isFinite } }, forKey: .estimateErrors)
+    }
+}
+
+extension ShardBoundInput {
+    /// Unset or non-finite numbers are omitted.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(node, forKey: .node)
+        try c.encode(layer, forKey: .layer)
+        try c.encodeIfPresent(sigma.finiteOrNil, forKey: .sigma)
+        try c.encodeIfPresent(effectiveRank.finiteOrNil, forKey: .effectiveRank)
+        try c.encodeIfPresent(stableRank.finiteOrNil, forKey: .stableRank)
+        try c.encodeIfPresent(extraLipschitz.finiteOrNil, forKey: .extraLipschitz)
+        try c.encodeIfPresent(broken, forKey: .broken)
     }
 }
 

@@ -168,6 +168,10 @@ public struct LayerReport: Codable, Sendable, Equatable {
     public var singularValues: [Double]?
     /// Conv layers with an exact operator spectrum: its singular values (descending).
     public var operatorSingularValues: [Double]?
+    /// `--svd fast`: estimated absolute errors of the estimated metrics (about two standard
+    /// errors of the stochastic estimate plus the quadrature change), by metric name, and the
+    /// estimator's size (`probes`, `lanczos_steps`).
+    public var estimateErrors: [String: Double]?
 
     public init(name: String, kind: String, tensors: [String], status: LayerStatus, reason: String? = nil) {
         self.name = name
@@ -184,6 +188,7 @@ public struct LayerReport: Codable, Sendable, Equatable {
         case foldedBatchNorm = "folded_batch_norm", activation, activationLipschitz = "activation_lipschitz"
         case layerShare = "layer_share", singularValues = "singular_values"
         case operatorSingularValues = "operator_singular_values"
+        case estimateErrors = "estimate_errors"
     }
 }
 
@@ -385,9 +390,54 @@ public enum Verdict: String, Codable, Sendable, Equatable {
 public struct ShardInfo: Codable, Sendable, Equatable {
     public var index: Int
     public var count: Int
-    public init(index: Int, count: Int) {
+    /// What `spectral-audit merge` needs besides the rows: the audit options that are not in
+    /// `settings`, and the per-node inputs of the network bound computed by this shard.
+    public var arch: String?
+    public var allowUnavailable: Bool?
+    public var bounds: [ShardBoundInput]?
+
+    public init(index: Int, count: Int, arch: String? = nil, allowUnavailable: Bool? = nil,
+                bounds: [ShardBoundInput]? = nil) {
         self.index = index
         self.count = count
+        self.arch = arch
+        self.allowUnavailable = allowUnavailable
+        self.bounds = bounds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case index, count, arch, allowUnavailable = "allow_unavailable", bounds
+    }
+}
+
+/// One graph node's contribution to the network bound, as a partial audit computed it.
+public struct ShardBoundInput: Codable, Sendable, Equatable {
+    /// Node index in the model's graph, and its name (checked by the merge).
+    public var node: Int
+    public var layer: String
+    /// Operator factor: σ used in the product, `e^H`, stable rank.
+    public var sigma: Double?
+    public var effectiveRank: Double?
+    public var stableRank: Double?
+    /// BatchNorm (unfolded) or PReLU Lipschitz factor.
+    public var extraLipschitz: Double?
+    /// Why this node breaks the network bound.
+    public var broken: String?
+
+    public init(node: Int, layer: String, sigma: Double? = nil, effectiveRank: Double? = nil, stableRank: Double? = nil,
+                extraLipschitz: Double? = nil, broken: String? = nil) {
+        self.node = node
+        self.layer = layer
+        self.sigma = sigma
+        self.effectiveRank = effectiveRank
+        self.stableRank = stableRank
+        self.extraLipschitz = extraLipschitz
+        self.broken = broken
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, layer, sigma, effectiveRank = "effective_rank", stableRank = "stable_rank"
+        case extraLipschitz = "extra_lipschitz", broken
     }
 }
 

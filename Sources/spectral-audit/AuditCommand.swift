@@ -35,8 +35,11 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("arch"), help: "Architecture manifest (JSON) stating the network structure.")
     var arch: String?
 
-    @Option(help: "Singular values: gram (default), exact (LAPACK dgesdd), topk:K (K largest by Lanczos).")
+    @Option(help: "Singular values: gram (default), exact (LAPACK dgesdd), topk:K (K largest by Lanczos), fast (σ_max by Lanczos, entropies by stochastic Lanczos quadrature with error estimates).")
     var svd: String = "gram"
+
+    @Option(help: "Audit only shard I of N of the operator layers (a partial report for 'spectral-audit merge'), e.g. 2/4.")
+    var shard: String?
 
     @Option(help: "Layers analysed in parallel (default: the number of cores).")
     var jobs: Int?
@@ -105,7 +108,10 @@ struct AuditCommand: ParsableCommand {
 
     func validate() throws {
         guard SVDChoice(argument: svd) != nil else {
-            throw ValidationError("--svd must be gram, exact or topk:K (K ≥ 1), not '\(svd)'")
+            throw ValidationError("--svd must be gram, exact, topk:K (K ≥ 1) or fast, not '\(svd)'")
+        }
+        if let s = shard, ShardSpec(argument: s) == nil {
+            throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, not '\(s)'")
         }
         if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
         if let t = threshold, !t.isFinite { throw ValidationError("--threshold must be a finite number") }
@@ -154,6 +160,7 @@ struct AuditCommand: ParsableCommand {
             configuration.data = DataAuditOptions(probePath: probe, labelsPath: labels, loss: loss.flatMap(LossKind.init(rawValue:)),
                                                   probeLimit: probeLimit, seed: seed, jobs: configuration.jobs)
         }
+        configuration.shard = shard.flatMap(ShardSpec.init(argument:))
         if let b = maxTensorBytes { configuration.limits.maxTensorBytes = b }
         if let p = policy {
             configuration.policy = try Policy.parse(try readInput(p), path: p)

@@ -54,7 +54,9 @@ import AuditReport
         var r = SampleReports.withData()
         r.created = "2026-11-29T11:00:00Z"
         r.gmsiReason = "n/a"
-        r.shard = ShardInfo(index: 1, count: 4)
+        r.shard = ShardInfo(index: 1, count: 4, arch: "arch.json", allowUnavailable: true,
+                            bounds: [ShardBoundInput(node: 1, layer: "conv1", sigma: 2, effectiveRank: 3, stableRank: 1.5,
+                                                     extraLipschitz: 1, broken: "b")])
         r.settings = Settings(svd: "topk:8", threshold: 10, policy: "p.json", baseline: "b.json", maxIncreasePercent: 5,
                               inputShape: [32, 32, 3], heavyTail: true, seed: 1)
         r.network.reason = "note"
@@ -66,6 +68,7 @@ import AuditReport
         l.operatorNormMethod = "fft_exact"
         l.foldedBatchNorm = "bn"
         l.operatorSingularValues = [4, 3, 2]
+        l.estimateErrors = ["spectral_entropy": 0.01]
         r.layers = [l]
         r.checks = [Check(id: "x", layer: "conv1", metric: "m", value: 1, limit: 2, comparison: "<=", passed: true,
                           message: "")]

@@ -1,0 +1,113 @@
+import Foundation
+import LinearAlgebra
+import WeightFiles
+
+/// Spectra of large 2-D tensors read straight from a safetensors checkpoint (see
+/// `RawTensorSource`), without materialising a Float64 copy of the whole tensor where it can be
+/// avoided.
+///
+/// - `--svd gram` (default): for a stored `R × C` tensor with `C ≤ R`, the Gram `XᵀX` is
+///   accumulated over row chunks of ~16 MB decoded to Float64 (`GramAccumulator`), so memory
+///   stays at `C² · 8` bytes plus one chunk (the 32000×2048 bf16 embedding: 34 MB instead of
+///   1 GB). The singular values of X and of the operator (X or Xᵀ) are the same; the accuracy
+///   test and the `dgesdd` fallback are those of `SVD.singularValues`, so results equal the
+///   in-memory path to rounding (the order of summation over rows differs).
+/// - `--svd fast`: see `FastSpectrum`.
+struct StreamedSpectrum {
+    enum Outcome {
+        case nonFinite(count: Int, first: Int)
+        case values(SingularValueResult, frobenius: Double?, fast: FastSpectrum.Estimate?)
+    }
+
+    let source: RawTensorSource
+
+    /// Bytes of Float64 decoded per chunk.
+    static let chunkBytes = 16 << 20
+    /// Tensors below this many elements take the in-memory path (nothing to gain).
+    static let minimumElements = 1 << 18
+
+    /// nil when the tensor is not handled here (the caller takes the in-memory path).
+    func analyse(tensor name: String, svd: SVDChoice, seed: UInt64) throws -> Outcome? {
+        guard let loc = source.location(name), loc.info.shape.count == 2,
+              loc.info.elementCount >= StreamedSpectrum.minimumElements else { return nil }
+        let rows = loc.info.shape[0], cols = loc.info.shape[1]
+        guard Swift.min(rows, cols) >= 2 else { return nil }
+        switch svd {
+        case .gram:
+            // Float64 data may need power-of-two prescaling (SVD.gramValues): keep that in memory.
+            guard loc.info.dtype != .float64 else { return nil }
+            if cols <= rows { return try streamedGram(loc, rows: rows, cols: cols) }
+            let x = try source.loadFloat64(loc)
+            if let bad = Self.nonFinite(x) { return .nonFinite(count: bad.count, first: bad.first) }
+            return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gramSyevd),
+                           frobenius: nil, fast: nil)
+        case .fast:
+            if FastSpectrum.prefersExact(rows: rows, cols: cols) {
+                if cols <= rows, loc.info.dtype != .float64 { return try streamedGram(loc, rows: rows, cols: cols) }
+                let x = try source.loadFloat64(loc)
+                if let bad = Self.nonFinite(x) { return .nonFinite(count: bad.count, first: bad.first) }
+                return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gramSyevd),
+                               frobenius: nil, fast: nil)
+            }
+            let x = try source.loadFloat64(loc)
+            if let bad = Self.nonFinite(x) { return .nonFinite(count: bad.count, first: bad.first) }
+            let m = Matrix(rows: rows, cols: cols, storage: x)
+            let (result, estimate) = try FastSpectrum.analyse(m, seed: seed)
+            return .values(result, frobenius: estimate.frobenius, fast: estimate)
+        case .exact, .topK:
+            return nil
+        }
+    }
+
+    private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
+        var acc = GramAccumulator(order: cols)
+        let chunkRows = Swift.max(1, Swift.min(rows, StreamedSpectrum.chunkBytes / (8 * cols)))
+        var chunk = [Double](repeating: 0, count: chunkRows * cols)
+        var scratch: [UInt8] = []
+        var badCount = 0, badFirst = -1
+        var maxAbs = 0.0
+        var r = 0
+        while r < rows {
+            let c = Swift.min(chunkRows, rows - r)
+            let n = c * cols
+            try chunk.withUnsafeMutableBufferPointer { buf in
+                try source.read(loc, first: r * cols, into: UnsafeMutableBufferPointer(rebasing: buf[0..<n]), scratch: &scratch)
+            }
+            for k in 0..<n {
+                let v = chunk[k]
+                if !v.isFinite {
+                    if badFirst < 0 { badFirst = r * cols + k }
+                    badCount += 1
+                } else if Swift.abs(v) > maxAbs {
+                    maxAbs = Swift.abs(v)
+                }
+            }
+            if badCount == 0 {
+                chunk.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<n]), rows: c) }
+            }
+            r += c
+        }
+        if badCount > 0 { return .nonFinite(count: badCount, first: badFirst) }
+        let p = Swift.min(rows, cols)
+        if maxAbs == 0 {
+            return .values(SingularValueResult(values: [Double](repeating: 0, count: p), method: .gramSyevd, isComplete: true),
+                           frobenius: nil, fast: nil)
+        }
+        if let values = try acc.singularValues() {
+            return .values(SingularValueResult(values: values, method: .gramSyevd, isComplete: true), frobenius: nil, fast: nil)
+        }
+        // The Gram cannot resolve the small singular values: dgesdd on the whole tensor, as SVD does.
+        let x = try source.loadFloat64(loc)
+        return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gesdd),
+                       frobenius: nil, fast: nil)
+    }
+
+    static func nonFinite(_ data: [Double]) -> (count: Int, first: Int)? {
+        var count = 0, first = -1
+        for (k, v) in data.enumerated() where !v.isFinite {
+            if first < 0 { first = k }
+            count += 1
+        }
+        return count > 0 ? (count, first) : nil
+    }
+}

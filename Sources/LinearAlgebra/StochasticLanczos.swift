@@ -1,0 +1,170 @@
+// Streaming Gram accumulation and stochastic Lanczos quadrature (SLQ) for large operators.
+internal import CLAPACK
+
+/// `G = XᵀX` of a row-major `R × C` matrix X (C ≤ R) accumulated over row chunks (`dsyrk`
+/// with β = 1), so that X never has to exist in memory as a whole: callers decode one chunk of
+/// rows at a time (e.g. bf16 → float64) and add it. `G` is column-major `C × C`, lower triangle.
+/// Same arithmetic as `SVD`'s Gram path up to the order of summation over rows.
+public struct GramAccumulator: Sendable {
+    public let order: Int
+    public private(set) var gram: [Double]
+
+    public init(order: Int) {
+        self.order = order
+        gram = [Double](repeating: 0, count: order * order)
+    }
+
+    /// Adds `XcᵀXc` for the row-major chunk `rows × order` at `chunk`.
+    public mutating func addRows(_ chunk: UnsafeBufferPointer<Double>, rows: Int) {
+        precondition(chunk.count >= rows * order)
+        guard rows > 0, order > 0 else { return }
+        BLASRuntime.ensureConfigured()
+        let n = order
+        gram.withUnsafeMutableBufferPointer { gp in
+            // Row-major chunk (rows × n) is column-major chunkᵀ (n × rows, lda = n).
+            cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, Int32(n), Int32(rows),
+                        1.0, chunk.baseAddress, Int32(n), 1.0, gp.baseAddress, Int32(n))
+        }
+    }
+
+    /// Singular values (descending) of X from the accumulated Gram, with exactly the accuracy
+    /// test of `SVD.singularValues(.gramSyevd)`: nil when some σ could be less accurate than
+    /// `SVD.gramAccuracyTarget` (the caller then falls back to `dgesdd`). Consumes the Gram.
+    public mutating func singularValues() throws -> [Double]? {
+        let p = order
+        let lambda = try LAPACKCalls.symmetricEigenvalues(&gram, n: p)
+        gram = []
+        guard let lmax = lambda.last, lmax > 0 else { return nil }
+        let threshold = lmax * Double(p) * Double.ulpOfOne / (2 * SVD.gramAccuracyTarget)
+        if lambda[0] < threshold { return nil }
+        return lambda.reversed().map { Swift.max($0, 0).squareRoot() }
+    }
+}
+
+/// Stochastic Lanczos quadrature (Ubaru, Chen & Saad, SIAM J. Matrix Anal. Appl. 38, 2017) on the
+/// Gram `M` of the smaller side of a row-major matrix X: for Rademacher probes z (‖z‖² = n),
+/// `zᵀ f(M) z ≈ n Σ_j τ_j² f(θ_j)`, where θ_j are the eigenvalues of the k-step Lanczos
+/// tridiagonal of M started at z/‖z‖ and τ_j the first components of its eigenvectors (Gauss
+/// quadrature for the spectral measure of z; exact for polynomials of degree ≤ 2k − 1). The
+/// average over probes is Hutchinson's trace estimator. All probes run as one block: each step
+/// is two `dgemm`s with X (`M V = Xᵀ(X V)` or `X(Xᵀ V)`), and every Lanczos vector is fully
+/// reorthogonalised against its own basis.
+public enum StochasticLanczos {
+    /// The Gauss quadrature rule of one probe: nodes θ_j (eigenvalues of the Lanczos
+    /// tridiagonal) and weights w_j = τ_j² (summing to 1), plus `zᵀMz / ‖z‖²` (exact).
+    public struct Rule: Sendable {
+        public var nodes: [Double]
+        public var weights: [Double]
+        /// `zᵀ M z / ‖z‖² = α_1`: the first moment, computed exactly.
+        public var rayleigh: Double
+    }
+
+    /// Quadrature rules for `probes` seeded Rademacher vectors, `steps` Lanczos steps each (fewer
+    /// when the Krylov space becomes invariant). `x` is row-major `rows × cols`; the Gram is taken
+    /// on the smaller side (order `min(rows, cols)`).
+    public static func rules(_ x: UnsafeBufferPointer<Double>, rows: Int, cols: Int, probes: Int, steps: Int,
+                             seed: UInt64) throws -> [Rule] {
+        BLASRuntime.ensureConfigured()
+        let n = Swift.min(rows, cols), big = Swift.max(rows, cols)
+        let s = probes
+        let k = Swift.max(1, Swift.min(steps, n))
+        guard n > 0, s > 0 else { return [] }
+        let tall = cols <= rows  // M = XᵀX (n = cols); otherwise M = XXᵀ (n = rows)
+        var rng = SplitMix64(seed: seed)
+        // Block of current vectors, row-major n × s (column j = probe j).
+        var v = [Double](repeating: 0, count: n * s)
+        let inv = 1 / Double(n).squareRoot()
+        for i in 0..<(n * s) { v[i] = (rng.next() & 1) == 0 ? inv : -inv }
+        var basis = [[Double]](repeating: [], count: s)  // per probe: k vectors of length n
+        for j in 0..<s { basis[j].reserveCapacity(k * n) }
+        var alpha = [[Double]](repeating: [], count: s)
+        var beta = [[Double]](repeating: [], count: s)
+        var done = [Bool](repeating: false, count: s)
+        var t = [Double](repeating: 0, count: big * s)
+        var w = [Double](repeating: 0, count: n * s)
+        var col = [Double](repeating: 0, count: n)
+        var coef = [Double](repeating: 0, count: k + 1)
+
+        for step in 0..<k {
+            for j in 0..<s where !done[j] {
+                for i in 0..<n { col[i] = v[i * s + j] }
+                basis[j].append(contentsOf: col)
+            }
+            // W = M V
+            v.withUnsafeBufferPointer { vp in
+                t.withUnsafeMutableBufferPointer { tp in
+                    w.withUnsafeMutableBufferPointer { wp in
+                        if tall {
+                            // T = X V (rows × s); W = Xᵀ T (cols × s)
+                            LAPACKCalls.gemm(transA: false, transB: false, m: rows, n: s, k: cols, alpha: 1,
+                                             x.baseAddress!, lda: cols, vp.baseAddress!, ldb: s, beta: 0,
+                                             tp.baseAddress!, ldc: s)
+                            LAPACKCalls.gemm(transA: true, transB: false, m: cols, n: s, k: rows, alpha: 1,
+                                             x.baseAddress!, lda: cols, tp.baseAddress!, ldb: s, beta: 0,
+                                             wp.baseAddress!, ldc: s)
+                        } else {
+                            // T = Xᵀ V (cols × s); W = X T (rows × s)
+                            LAPACKCalls.gemm(transA: true, transB: false, m: cols, n: s, k: rows, alpha: 1,
+                                             x.baseAddress!, lda: cols, vp.baseAddress!, ldb: s, beta: 0,
+                                             tp.baseAddress!, ldc: s)
+                            LAPACKCalls.gemm(transA: false, transB: false, m: rows, n: s, k: cols, alpha: 1,
+                                             x.baseAddress!, lda: cols, tp.baseAddress!, ldb: s, beta: 0,
+                                             wp.baseAddress!, ldc: s)
+                        }
+                    }
+                }
+            }
+            for j in 0..<s where !done[j] {
+                for i in 0..<n { col[i] = w[i * s + j] }
+                let count = basis[j].count / n
+                let cur = (count - 1) * n
+                var a = 0.0
+                for i in 0..<n { a += col[i] * basis[j][cur + i] }
+                for i in 0..<n { col[i] -= a * basis[j][cur + i] }
+                if count >= 2, let b = beta[j].last {
+                    let prev = (count - 2) * n
+                    for i in 0..<n { col[i] -= b * basis[j][prev + i] }
+                }
+                Lanczos.reorthogonalize(&col, against: basis[j], count: count, coef: &coef)
+                alpha[j].append(a)
+                let b = col.withUnsafeBufferPointer { LAPACKCalls.nrm2(n, $0.baseAddress!) }
+                let scale = Swift.max(Swift.abs(a), alpha[j].map { Swift.abs($0) }.max() ?? 0)
+                if step == k - 1 || b <= 1e-12 * scale || count == n {
+                    done[j] = true
+                    continue
+                }
+                beta[j].append(b)
+                let ib = 1 / b
+                for i in 0..<n { v[i * s + j] = col[i] * ib }
+            }
+            if done.allSatisfy({ $0 }) { break }
+        }
+        var out: [Rule] = []
+        for j in 0..<s {
+            let (nodes, first) = try tridiagonalEigen(diagonal: alpha[j], offDiagonal: Array(beta[j].prefix(alpha[j].count - 1)))
+            out.append(Rule(nodes: nodes, weights: first.map { $0 * $0 }, rayleigh: alpha[j][0]))
+        }
+        return out
+    }
+
+    /// Eigenvalues and first components of the normalised eigenvectors of a symmetric
+    /// tridiagonal matrix (`dstev`).
+    static func tridiagonalEigen(diagonal d: [Double], offDiagonal e: [Double]) throws -> ([Double], [Double]) {
+        let k = d.count
+        if k == 0 { return ([], []) }
+        var dd = d
+        var ee = e + [0]
+        var z = [Double](repeating: 0, count: k * k)
+        let info = dd.withUnsafeMutableBufferPointer { dp in
+            ee.withUnsafeMutableBufferPointer { ep in
+                z.withUnsafeMutableBufferPointer { zp in
+                    LAPACKE_dstev(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), Int32(k), dp.baseAddress, ep.baseAddress,
+                                  zp.baseAddress, Int32(k))
+                }
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dstev", info: Int(info)) }
+        // Column-major: eigenvector j is z[j*k ..< (j+1)*k]; its first component is z[j*k].
+        return (dd, (0..<k).map { z[$0 * k] })
+    }
+}
