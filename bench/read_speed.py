@@ -2,13 +2,12 @@
 """Read-speed benchmark data for the npz / safetensors readers.
 
 Writes ~500 MB float32 checkpoints under bench/data/ (git-ignored): a stored (uncompressed)
-`.npz` and a `.safetensors`, each 25 tensors of 5,000,000 float32. Then times
-`cat FILE > /dev/null` on a warm page cache, the yardstick: loading every tensor must run at
-no less than half that speed. Prints the command the CLI will run for the reader side:
+`.npz`, a `.safetensors` and an HDF5 `.h5` (h5py), each 25 tensors of 5,000,000 float32. Then
+times, on a warm page cache, `cat FILE > /dev/null` (the yardstick: loading every tensor must
+run at no less than half that speed) and `spectral-audit inspect --load-all FILE` (every tensor
+loaded once as Float32), with its peak memory (target: < largest tensor × 3 + 100 MB).
 
-    spectral-audit inspect --load-all FILE
-
-(no timed unit tests: the Swift side is measured by that command once the CLI exists).
+Usage: python3 bench/read_speed.py [BINARY]   (default .build/release/spectral-audit)
 """
 import os
 import subprocess
@@ -33,11 +32,16 @@ def ensure_files():
     os.makedirs(DATA, exist_ok=True)
     npz = os.path.join(DATA, "bench_f32_500mb.npz")
     st = os.path.join(DATA, "bench_f32_500mb.safetensors")
-    if not (os.path.exists(npz) and os.path.exists(st)):
+    h5 = os.path.join(DATA, "bench_f32_500mb.h5")
+    if not all(os.path.exists(p) for p in (npz, st, h5)):
+        import h5py
         t = tensors()
         np.savez(npz, **t)
         save_file(t, st)
-    return [npz, st]
+        with h5py.File(h5, "w") as f:
+            for k, v in t.items():
+                f.create_dataset(k, data=v)
+    return [npz, st, h5]
 
 
 def time_cat(path, repeats=5):
@@ -50,14 +54,30 @@ def time_cat(path, repeats=5):
     return best
 
 
+def time_tool(binary, path, repeats=3):
+    best, peak = float("inf"), 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = subprocess.run(["/usr/bin/time", "-v", binary, "inspect", "--load-all", path],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+        best = min(best, time.perf_counter() - t0)
+        for line in r.stderr.splitlines():
+            if "Maximum resident set size" in line:
+                peak = max(peak, int(line.split()[-1]) * 1024)
+    return best, peak
+
+
 def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", ".build", "release", "spectral-audit")
+    largest = ELEMENTS * 4
+    print(f"| file | size | cat | spectral-audit inspect --load-all | ratio (ours / cat speed) | peak RSS (limit {3 * largest / 1e6 + 100:.0f} MB) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for path in ensure_files():
         size = os.path.getsize(path)
-        best = time_cat(path)
-        mbs = size / best / 1e6
-        print(f"{os.path.basename(path)}: {size / 1e6:.0f} MB, cat best of 5: {best:.3f} s = {mbs:.0f} MB/s; "
-              f"target for loading all tensors: >= {mbs / 2:.0f} MB/s")
-        print(f"  reader side: spectral-audit inspect --load-all '{path}'")
+        cat = time_cat(path)
+        ours, peak = time_tool(binary, path)
+        print(f"| {os.path.basename(path)} | {size / 1e6:.0f} MB | {cat:.3f} s ({size / cat / 1e6:.0f} MB/s) | "
+              f"{ours:.3f} s ({size / ours / 1e6:.0f} MB/s) | {cat / ours:.2f} | {peak / 1e6:.0f} MB |")
     return 0
 
 

@@ -58,7 +58,23 @@ public final class FileBytes: @unchecked Sendable {
     public func withBytes<R>(offset: Int, count length: Int, place: String,
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let slice = try bytes(offset: offset, count: length, place: place)
+        defer { release(offset: offset, count: length) }
         return try withExtendedLifetime(self) { try body(slice) }
+    }
+
+    /// Drops the mapping's pages wholly inside `offset ..< offset + length` from this process
+    /// (`MADV_DONTNEED`), once a tensor has been converted: the data stays in the page cache,
+    /// but no longer counts in the process's memory, so a model is streamed one tensor at a
+    /// time instead of accumulating in the resident set. Pages are read again on demand.
+    func release(offset: Int, count length: Int) {
+        #if os(Linux)
+        guard let base, length > 0, offset >= 0, offset <= count - length else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset + page - 1) / page * page
+        let end = (offset + length) / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        #endif
     }
 
     /// Bytes `offset ..< offset + length` (bounds-checked). The buffer is valid only while

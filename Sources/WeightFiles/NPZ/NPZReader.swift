@@ -182,6 +182,7 @@ public final class NPZTensorStore: TensorStore {
             }
         }
         let input = try file.bytes(offset: m.dataOffset, count: m.compressedSize, place: place)
+        defer { file.release(offset: m.dataOffset, count: m.compressedSize) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: m.uncompressedSize, alignment: 64)
         defer { buffer.deallocate() }
         do throws(Inflate.Failure) {
