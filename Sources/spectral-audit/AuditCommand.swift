@@ -73,17 +73,7 @@ struct AuditCommand: ParsableCommand {
     var gmsiAggregate: String = "max"
 
     // Outputs
-    @Option(help: "Write the full JSON report to PATH ('-' for stdout).")
-    var json: String?
-
-    @Option(help: "Write a JUnit XML file (one test case per check).")
-    var junit: String?
-
-    @Option(help: "Write a Markdown summary (e.g. to $GITHUB_STEP_SUMMARY).")
-    var markdown: String?
-
-    @Option(help: "Write a self-contained HTML report with spectra plots.")
-    var html: String?
+    @OptionGroup var outputs: ReportOutputOptions
 
     @Flag(help: "Print GitHub Actions annotations (::error …) for failed checks.")
     var github = false
@@ -91,17 +81,11 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Write an annotated HDF5 copy of the model with the audit results.")
     var output: String?
 
-    @Flag(help: "Replace existing output files.")
-    var force = false
-
     @Flag(name: .customLong("no-timestamps"), help: "Omit creation times, for byte-identical reports.")
     var noTimestamps = false
 
     @Flag(name: .customLong("omit-spectra"), help: "Leave full singular-value spectra out of the report.")
     var omitSpectra = false
-
-    @Flag(help: "Do not print the table on stdout.")
-    var quiet = false
 
     @Flag(name: .customLong("no-progress"), help: "Never draw a progress bar.")
     var noProgress = false
@@ -129,11 +113,8 @@ struct AuditCommand: ParsableCommand {
         if inputShape != nil && parsedInputShape == nil {
             throw ValidationError("--input-shape must look like 32x32 or 32,32 (positive integers)")
         }
-        let stdoutUsers = [json == "-", junit == "-", markdown == "-", html == "-", github].filter { $0 }.count
-        if stdoutUsers > 1 { throw ValidationError("only one output may be written to stdout ('-' or --github)") }
-        for p in [output, html, junit, markdown, json].compactMap({ $0 }) where p != "-" {
-            if p == model { throw ValidationError("refusing to write an output over the input file '\(p)'") }
-        }
+        try outputs.validate(extraStdoutUsers: github ? 1 : 0, protected: [model])
+        if output == model { throw ValidationError("refusing to write an output over the input file '\(model)'") }
     }
 
     var parsedInputShape: [Int]? {
@@ -172,17 +153,15 @@ struct AuditCommand: ParsableCommand {
             configuration.maxIncreasePercent = maxIncrease ?? 0
         }
         // Refuse unwritable destinations before spending time on the audit.
-        for p in [output, html, junit, markdown, json].compactMap({ $0 }) where p != "-" {
-            try AtomicOutput.checkDestination(p, force: force, protected: [model])
+        for p in outputs.files + [output].compactMap({ $0 }) {
+            try AtomicOutput.checkDestination(p, force: outputs.force, protected: [model])
         }
         let bar = ProgressBar(enabled: Terminal.stderrIsTTY && !noProgress)
         configuration.progress = { done, total, name in bar.update(done: done, total: total, label: name) }
         let report = try Auditor.run(path: model, configuration: configuration)
         bar.finish()
 
-        try Outputs(report: report, model: model, force: force).write(
-            json: json, junit: junit, markdown: markdown, html: html, output: output, github: github,
-            table: !quiet && ![json, junit, markdown, html].contains("-"))
+        try Outputs(report: report, model: model, options: outputs).write(output: output, github: github)
         throw ExitCode(report.verdict == .pass ? ExitCodes.pass : ExitCodes.auditFailed)
     }
 }

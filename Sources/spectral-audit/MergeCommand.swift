@@ -18,28 +18,11 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "The model file, when it has moved since the partial audits (default: the path in the reports; its sha256 must match).")
     var model: String?
 
-    @Option(help: "Write the merged JSON report to PATH ('-' for stdout).")
-    var json: String?
-
-    @Option(help: "Write a JUnit XML file (one test case per check).")
-    var junit: String?
-
-    @Option(help: "Write a Markdown summary.")
-    var markdown: String?
-
-    @Option(help: "Write a self-contained HTML report.")
-    var html: String?
-
-    @Flag(help: "Replace existing output files.")
-    var force = false
-
-    @Flag(help: "Do not print the table on stdout.")
-    var quiet = false
+    @OptionGroup var outputs: ReportOutputOptions
 
     func validate() throws {
         guard !reports.isEmpty else { throw ValidationError("merge needs at least one partial report") }
-        let stdoutUsers = [json == "-", junit == "-", markdown == "-", html == "-"].filter { $0 }.count
-        if stdoutUsers > 1 { throw ValidationError("only one output may be written to stdout ('-')") }
+        try outputs.validate(protected: reports)
     }
 
     func run() throws {
@@ -53,8 +36,8 @@ struct MergeCommand: ParsableCommand {
             }
         }
         let modelPath = model ?? partial.first?.input.path ?? ""
-        for p in [html, junit, markdown, json].compactMap({ $0 }) where p != "-" {
-            try AtomicOutput.checkDestination(p, force: force, protected: [modelPath] + reports)
+        for p in outputs.files {
+            try AtomicOutput.checkDestination(p, force: outputs.force, protected: [modelPath] + reports)
         }
         let report: AuditReportV1
         do {
@@ -71,9 +54,7 @@ struct MergeCommand: ParsableCommand {
         } catch let e as ReportMergeError {
             throw AuditError.input("cannot merge: \(e.message)")
         }
-        try Outputs(report: report, model: modelPath, force: force).write(
-            json: json, junit: junit, markdown: markdown, html: html, output: nil, github: false,
-            table: !quiet && ![json, junit, markdown, html].contains("-"))
+        try Outputs(report: report, model: modelPath, options: outputs).write(output: nil, github: false)
         throw ExitCode(report.verdict == .pass ? ExitCodes.pass : ExitCodes.auditFailed)
     }
 }

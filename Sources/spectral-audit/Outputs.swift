@@ -6,20 +6,23 @@ import ReportWriters
 struct Outputs {
     var report: AuditReportV1
     var model: String
-    var force: Bool
+    var options: ReportOutputOptions
 
-    func write(json: String?, junit: String?, markdown: String?, html: String?, output: String?, github: Bool,
-               table: Bool) throws {
-        if let json { try emit(try report.jsonData(), to: json) }
-        if let junit { try emit(Data(JUnitRenderer.render(report).utf8), to: junit) }
-        if let markdown { try emit(Data(MarkdownRenderer.render(report).utf8), to: markdown) }
-        if let html { try emit(Data(HTMLRenderer.render(report).utf8), to: html) }
+    var force: Bool { options.force }
+
+    /// Writes every requested report; the table goes to stdout unless `--quiet` or another
+    /// output took stdout.
+    func write(output: String?, github: Bool) throws {
+        if let json = options.json { try emit(try report.jsonData(), to: json) }
+        if let junit = options.junit { try emit(Data(JUnitRenderer.render(report).utf8), to: junit) }
+        if let markdown = options.markdown { try emit(Data(MarkdownRenderer.render(report).utf8), to: markdown) }
+        if let html = options.html { try emit(Data(HTMLRenderer.render(report).utf8), to: html) }
         if let output {
             try AnnotatedHDF5.write(report: report, modelPath: model, to: output, force: force,
                                     commandLine: CommandLine.arguments)
         }
         if github { Terminal.writeStdout(GitHubAnnotationsRenderer.render(report)) }
-        if table {
+        if !options.quiet && !options.stdoutTaken {
             Terminal.writeStdout(TextRenderer.render(report, colour: Terminal.stdoutIsTTY && Terminal.colourAllowed))
         }
     }
