@@ -255,4 +255,32 @@ enum LAPACKCalls {
         BLASRuntime.ensureConfigured()
         return n == 0 ? 0 : cblas_dnrm2(Int32(n), x, 1)
     }
+
+    /// `G += XᵀX` (lower triangle, column-major `n × n`) for a row-major `rows × n` chunk X.
+    static func syrkAccumulate(_ chunk: UnsafePointer<Double>, rows: Int, n: Int, into g: UnsafeMutablePointer<Double>) {
+        BLASRuntime.ensureConfigured()
+        // Row-major chunk (rows × n) is column-major chunkᵀ (n × rows, lda = n).
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, Int32(n), Int32(rows), 1.0, chunk, Int32(n), 1.0, g, Int32(n))
+    }
+
+    /// Eigenvalues (ascending) and eigenvectors (column-major `k × k`) of the symmetric
+    /// tridiagonal matrix with diagonal `d` and off-diagonal `e` (`dstev`).
+    static func tridiagonalEigen(diagonal d: [Double], offDiagonal e: [Double]) throws -> (values: [Double], vectors: [Double]) {
+        let k = d.count
+        if k == 0 { return ([], []) }
+        precondition(e.count >= k - 1)
+        var dd = d
+        var ee = Array(e.prefix(k - 1)) + [0]
+        var z = [Double](repeating: 0, count: k * k)
+        let info = dd.withUnsafeMutableBufferPointer { dp in
+            ee.withUnsafeMutableBufferPointer { ep in
+                z.withUnsafeMutableBufferPointer { zp in
+                    LAPACKE_dstev(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), Int32(k), dp.baseAddress, ep.baseAddress,
+                                  zp.baseAddress, Int32(k))
+                }
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dstev", info: Int(info)) }
+        return (dd, z)
+    }
 }

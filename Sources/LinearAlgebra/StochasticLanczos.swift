@@ -18,12 +18,9 @@ public struct GramAccumulator: Sendable {
     public mutating func addRows(_ chunk: UnsafeBufferPointer<Double>, rows: Int) {
         precondition(chunk.count >= rows * order)
         guard rows > 0, order > 0 else { return }
-        BLASRuntime.ensureConfigured()
         let n = order
         gram.withUnsafeMutableBufferPointer { gp in
-            // Row-major chunk (rows × n) is column-major chunkᵀ (n × rows, lda = n).
-            cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, Int32(n), Int32(rows),
-                        1.0, chunk.baseAddress, Int32(n), 1.0, gp.baseAddress, Int32(n))
+            LAPACKCalls.syrkAccumulate(chunk.baseAddress!, rows: rows, n: n, into: gp.baseAddress!)
         }
     }
 
@@ -150,21 +147,7 @@ public enum StochasticLanczos {
     /// Eigenvalues and first components of the normalised eigenvectors of a symmetric
     /// tridiagonal matrix (`dstev`).
     static func tridiagonalEigen(diagonal d: [Double], offDiagonal e: [Double]) throws -> ([Double], [Double]) {
-        let k = d.count
-        if k == 0 { return ([], []) }
-        var dd = d
-        var ee = e + [0]
-        var z = [Double](repeating: 0, count: k * k)
-        let info = dd.withUnsafeMutableBufferPointer { dp in
-            ee.withUnsafeMutableBufferPointer { ep in
-                z.withUnsafeMutableBufferPointer { zp in
-                    LAPACKE_dstev(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), Int32(k), dp.baseAddress, ep.baseAddress,
-                                  zp.baseAddress, Int32(k))
-                }
-            }
-        }
-        if info != 0 { throw LinearAlgebraError.lapack(routine: "dstev", info: Int(info)) }
-        // Column-major: eigenvector j is z[j*k ..< (j+1)*k]; its first component is z[j*k].
-        return (dd, (0..<k).map { z[$0 * k] })
+        let t = try SymmetricTridiagonal.eigen(diagonal: d, offDiagonal: e)
+        return (t.values, t.firstComponents)
     }
 }

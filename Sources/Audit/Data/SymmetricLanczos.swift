@@ -4,7 +4,7 @@ import LinearAlgebra
 /// of a symmetric (possibly indefinite) operator given by its product `x ↦ Ax`.
 ///
 /// After j steps `A Q_j = Q_j T_j + β_j q_{j+1} e_jᵀ` with `T_j` tridiagonal. Its eigenvalues θ
-/// (Ritz values) come from the implicit QL algorithm (`tridiagonalEigen`), which also returns the
+/// (Ritz values) come from LAPACK `dstev` (`tridiagonalEigen`), which also returns the
 /// last component `s_j` of each eigenvector, so the residual of every Ritz pair is
 /// `r = β_j |s_j|` and some eigenvalue of A lies within `r` of θ (Weyl). By interlacing,
 /// `θ_min ≥ λ_min` and `θ_max ≤ λ_max`. The iteration stops when both extremes have the error
@@ -115,66 +115,10 @@ public enum SymmetricLanczos {
         return [Double](repeating: 0, count: n)
     }
 
-    /// Eigenvalues (ascending) of the symmetric tridiagonal matrix with `diagonal` d and
-    /// `offDiagonal` e (`e[i]` couples i and i+1), and the last component of each unit
-    /// eigenvector. Implicit QL with Wilkinson shifts (the `tqli` algorithm), rotations applied to
-    /// the last row of the identity only.
+    /// Eigenvalues (ascending) and last eigenvector components of the Lanczos tridiagonal
+    /// (LAPACK `dstev` through `SymmetricTridiagonal`).
     public static func tridiagonalEigen(diagonal: [Double], offDiagonal: [Double]) throws -> (values: [Double], lastComponents: [Double]) {
-        let n = diagonal.count
-        precondition(offDiagonal.count == Swift.max(0, n - 1))
-        if n == 0 { return ([], []) }
-        var d = diagonal
-        var e = offDiagonal + [0]
-        var z = [Double](repeating: 0, count: n)  // last row of the eigenvector matrix
-        z[n - 1] = 1
-        for l in 0..<n {
-            var iter = 0
-            while true {
-                var m = l
-                while m < n - 1 {
-                    let dd = Swift.abs(d[m]) + Swift.abs(d[m + 1])
-                    if Swift.abs(e[m]) <= Double.ulpOfOne * dd { break }
-                    m += 1
-                }
-                if m == l { break }
-                iter += 1
-                if iter > 100 { throw LinearAlgebraError.notConverged(iterations: iter, achievedRelativeResidual: .infinity) }
-                var g = (d[l + 1] - d[l]) / (2 * e[l])
-                var r = (g * g + 1).squareRoot()
-                g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
-                var s = 1.0, c = 1.0, p = 0.0
-                var i = m - 1
-                var underflow = false
-                while i >= l {
-                    var f = s * e[i]
-                    let b = c * e[i]
-                    r = (f * f + g * g).squareRoot()
-                    e[i + 1] = r
-                    if r == 0 {
-                        d[i + 1] -= p
-                        e[m] = 0
-                        underflow = true
-                        break
-                    }
-                    s = f / r
-                    c = g / r
-                    g = d[i + 1] - p
-                    r = (d[i] - g) * s + 2 * c * b
-                    p = s * r
-                    d[i + 1] = g + p
-                    g = c * r - b
-                    f = z[i + 1]
-                    z[i + 1] = s * z[i] + c * f
-                    z[i] = c * z[i] - s * f
-                    i -= 1
-                }
-                if underflow { continue }
-                d[l] -= p
-                e[l] = g
-                e[m] = 0
-            }
-        }
-        let order = (0..<n).sorted { d[$0] < d[$1] }
-        return (order.map { d[$0] }, order.map { z[$0] })
+        let t = try SymmetricTridiagonal.eigen(diagonal: diagonal, offDiagonal: offDiagonal)
+        return (t.values, t.lastComponents)
     }
 }
