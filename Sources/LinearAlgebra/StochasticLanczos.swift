@@ -1,5 +1,4 @@
 // Streaming Gram accumulation and stochastic Lanczos quadrature (SLQ) for large operators.
-internal import CLAPACK
 
 /// `G = XᵀX` of a row-major `R × C` matrix X (C ≤ R) accumulated over row chunks (`dsyrk`
 /// with β = 1), so that X never has to exist in memory as a whole: callers decode one chunk of
