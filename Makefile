@@ -8,7 +8,7 @@ DEMO_MODEL   := fixtures/models/cnn.h5
 BIN          := .build/release/spectral-audit
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps build release demo test bench install uninstall man-lint fuzz clean
+.PHONY: all deps build release demo test bench install uninstall man-lint fuzz fuzz-build fuzz-replay asan-hostile clean
 
 all: release
 
@@ -44,6 +44,46 @@ bench: deps
 	$(SWIFT) build -c release --product spectral-bench
 	python3 bench/bench_spectra.py
 
+## fuzz: build the libFuzzer targets (ASan) into .build-fuzz and run each for SECONDS seconds
+##       (one at a time, niced); new crashes land in .build-fuzz/artifacts/<target>/.
+##       FUZZ_TARGETS=npy make fuzz runs a subset. See fixtures/README-hostile.md.
+FUZZ_SCRATCH ?= .build-fuzz
+FUZZ_BIN     := $(FUZZ_SCRATCH)/debug/spectral-fuzz
+FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy hdf5
+SECONDS      ?= 60
+FUZZ_FLAGS   ?= -malloc_limit_mb=1024 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+ASAN_SCRATCH ?= .build-asan
+
+fuzz-build: deps
+	$(SWIFT) build -c debug --scratch-path $(FUZZ_SCRATCH) --product spectral-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+
+fuzz: fuzz-build
+	python3 fixtures/hostile/fuzz/make_seeds.py $(FUZZ_SCRATCH)/corpus
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_SCRATCH)/artifacts/$$t; \
+	  echo "== fuzz $$t for $(SECONDS) s"; \
+	  if ! SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt nice -n 10 $(FUZZ_BIN) $$t \
+	      -max_total_time=$(SECONDS) -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$t/ $(FUZZ_FLAGS) \
+	      $(FUZZ_SCRATCH)/corpus/$$t > $(FUZZ_SCRATCH)/fuzz-$$t.log 2>&1; then \
+	    tail -40 $(FUZZ_SCRATCH)/fuzz-$$t.log; echo "fuzz $$t: FAILED (reproducer in $(FUZZ_SCRATCH)/artifacts/$$t/)"; exit 1; \
+	  fi; \
+	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $(FUZZ_SCRATCH)/fuzz-$$t.log; \
+	done
+
+## fuzz-replay: run every committed crash reproducer (fixtures/hostile/fuzz/<target>/) once
+fuzz-replay: deps
+	$(SWIFT) build --product spectral-fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  if [ -d fixtures/hostile/fuzz/$$t ]; then .build/debug/spectral-fuzz $$t fixtures/hostile/fuzz/$$t | tail -1; fi; \
+	done
+
+## asan-hostile: the hostile-corpus and fault end-to-end tests against an AddressSanitizer build
+asan-hostile: deps
+	$(SWIFT) build -c debug --scratch-path $(ASAN_SCRATCH) --product spectral-audit -Xswiftc -sanitize=address
+	SPECTRAL_AUDIT_BIN=$$PWD/$(ASAN_SCRATCH)/debug/spectral-audit SWIFT_BACKTRACE=enable=no \
+	  $(SWIFT) test --filter EndToEndTests.Hostile
+
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/spectral-audit
@@ -59,4 +99,4 @@ man-lint:
 	for m in man/*.[157]; do groff -man -ww -z $$m; done
 
 clean:
-	rm -rf .build
+	rm -rf .build $(FUZZ_SCRATCH) $(ASAN_SCRATCH)

@@ -48,5 +48,15 @@ let package = Package(
         // Benchmark of the spectral paths (`make bench`; never a unit test).
         .executableTarget(name: "spectral-bench", dependencies: ["LinearAlgebra", "Audit"]),
         .testTarget(name: "ReportWritersTests", dependencies: ["ReportWriters", "AuditReport"], exclude: ["Golden"]),
+
+        // Fuzz targets (`make fuzz`; fixtures/README-hostile.md). A plain build links
+        // `spectral-fuzz` as a corpus-replay tool; `-D FUZZING -sanitize=fuzzer,address` into
+        // `.build-fuzz` makes it a libFuzzer binary. FuzzDriver only declares LLVMFuzzerRunDriver.
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "spectral-fuzz", dependencies: [
+            "FuzzDriver", "WeightFiles", "HDF5Kit", "SpectralModel", "Audit",
+        ], path: "Sources/FuzzTargets"),
+        // End-to-end tests on the built binary: hostile inputs, resource bounds, output faults.
+        .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport"]),
     ]
 )

@@ -458,6 +458,22 @@ extension HDF5Dataset {
         }
     }
 
+    /// Bytes of raw data the file actually holds for this dataset (`H5Dget_storage_size`): less
+    /// than the logical size for chunked datasets with unwritten chunks (read back as the fill
+    /// value) or compressed chunks; 0 when nothing was ever written.
+    public var storedBytes: Int {
+        Int(clamping: H5Dget_storage_size(handle.id))
+    }
+
+    /// Number of external raw-data files (`H5Pset_external`): such a dataset's elements are read
+    /// from other files on disk, named by the file itself.
+    public var externalFileCount: Int {
+        get throws {
+            let dcpl = plistHandle(try check(H5Dget_create_plist(handle.id), "H5Dget_create_plist", path))
+            return Int(max(0, H5Pget_external_count(dcpl.id)))
+        }
+    }
+
     /// Reads every element as Float64 in C order; HDF5 converts from the stored type (any float
     /// or integer width, either byte order).
     public func readDoubles() throws -> [Double] {

@@ -77,12 +77,41 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
                                   expected: "at most \(limits.maxTensorBytes) bytes (--max-tensor-bytes)",
                                   found: "\(info.byteCount) bytes")
         }
+        let d: HDF5Dataset
+        let storage: HDF5StorageInfo
+        let external: Int
         do {
-            return (try file.root.openDataset(name), info)
+            d = try file.root.openDataset(name)
+            storage = try d.storage
+            external = try d.externalFileCount
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'", detail: e.reason)
         }
+        // Raw data kept in other files (external storage, virtual datasets) would make the
+        // reader open paths chosen by the file: refused.
+        guard external == 0, storage.layout != "virtual" else {
+            throw WeightFileError(.unsupported, path: path, place: "tensor '\(name)'",
+                                  expected: "data stored in the file itself",
+                                  found: external > 0 ? "\(external) external raw-data file(s)" : "a virtual dataset")
+        }
+        // A dataset may declare any extent and store (almost) nothing: unwritten chunks read back
+        // as the fill value. Materialising gigabytes from a few bytes is a memory bomb, so the
+        // logical size is bounded by the stored bytes times the compression-ratio limit (zip bombs
+        // get the same bound); small tensors are always read.
+        let stored = d.storedBytes
+        let (bound, overflow) = stored.multipliedReportingOverflow(by: limits.maxCompressionRatio)
+        let allowed = max(overflow ? Int.max : bound, HDF5TensorStore.alwaysReadableBytes)
+        guard info.byteCount <= allowed else {
+            throw WeightFileError(.limitExceeded, path: path, place: "tensor '\(name)'",
+                                  expected: "at most \(limits.maxCompressionRatio)× the \(stored) bytes the file stores for it (ReaderLimits.maxCompressionRatio)",
+                                  found: "\(info.byteCount) bytes declared")
+        }
+        return (d, info)
     }
+
+    /// Tensors up to this size are read whatever their stored size (fill values of a small
+    /// dataset cost nothing).
+    static let alwaysReadableBytes = 1 << 20
 
     public func loadFloat64(_ name: String) throws -> [Double] {
         let (d, info) = try dataset(name)
@@ -168,9 +197,14 @@ private struct Walker {
             throw WeightFileError(.limitExceeded, path: path, place: "dataset '/\(name)'",
                                   expected: "at most \(limits.maxRank) dimensions", found: "\(shape.count)")
         }
-        guard CheckedSize.product(shape) != nil else {
+        guard let count = CheckedSize.product(shape) else {
             throw WeightFileError(.malformed, path: path, place: "dataset '/\(name)'",
                                   expected: "a shape whose element count fits in 64 bits", found: "\(shape)")
+        }
+        // Byte size too: TensorInfo.byteCount is count × element size (up to 8 bytes).
+        guard CheckedSize.bytes(count: count, elementSize: 8) != nil else {
+            throw WeightFileError(.malformed, path: path, place: "dataset '/\(name)'",
+                                  expected: "a shape whose byte size fits in 64 bits", found: "\(shape)")
         }
         let dtype: DType
         switch type.typeClass {
