@@ -63,7 +63,7 @@ fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_SCRATCH)/artifacts/$$t; \
 	  echo "== fuzz $$t for $(SECONDS) s"; \
-	  if ! SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt nice -n 10 $(FUZZ_BIN) $$t \
+	  if ! SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt:print_suppressions=0 nice -n 10 $(FUZZ_BIN) $$t \
 	      -max_total_time=$(SECONDS) -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$t/ $(FUZZ_FLAGS) \
 	      $(FUZZ_SCRATCH)/corpus/$$t > $(FUZZ_SCRATCH)/fuzz-$$t.log 2>&1; then \
 	    tail -40 $(FUZZ_SCRATCH)/fuzz-$$t.log; echo "fuzz $$t: FAILED (reproducer in $(FUZZ_SCRATCH)/artifacts/$$t/)"; exit 1; \
@@ -82,6 +82,7 @@ fuzz-replay: deps
 asan-hostile: deps
 	$(SWIFT) build -c debug --scratch-path $(ASAN_SCRATCH) --product spectral-audit -Xswiftc -sanitize=address
 	SPECTRAL_AUDIT_BIN=$$PWD/$(ASAN_SCRATCH)/debug/spectral-audit SWIFT_BACKTRACE=enable=no \
+	  LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt:print_suppressions=0 \
 	  $(SWIFT) test --filter EndToEndTests.Hostile
 
 install: release
