@@ -105,6 +105,12 @@ enum FuzzTargets {
 enum Scratch {
     nonisolated(unsafe) static var folder: String = {
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        // Folders left by earlier runs that died (a crash skips atexit) are removed first.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix("spectral-fuzz-") {
+            if let pid = Int32(name.dropFirst("spectral-fuzz-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: base + "/" + name)
+            }
+        }
         let dir = base + "/spectral-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(atPath: Scratch.folder) }
