@@ -25,7 +25,9 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
         try PathCheck.requireReadableFile(path)
         let file: HDF5File
         do {
-            file = try HDF5File.openReadOnly(path: path)
+            file = try HDF5Watchdog.guarded(seconds: limits.maxHDF5Seconds, file: path, activity: "opening it") {
+                try HDF5File.openReadOnly(path: path)
+            }
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: path, place: "HDF5 superblock",
                                   expected: "a readable HDF5 file", found: e.reason)
@@ -37,30 +39,39 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
         self.file = file
         self.path = displayPath
         self.limits = limits
+        // The whole listing under one deadline: libhdf5 can loop forever on a corrupt file.
+        let listing = try HDF5Watchdog.guarded(seconds: limits.maxHDF5Seconds, file: displayPath, activity: "listing its objects") {
+            try Self.list(file: file, displayPath: displayPath, architecture: architecture, zipFormat: zipFormat, limits: limits)
+        }
+        self.fileAttributes = listing.attributes
+        self.architectureJSON = listing.architecture
+        self.format = listing.format
+        self.tensors = listing.tensors
+        var idx: [String: Int] = [:]
+        for (i, t) in listing.tensors.enumerated() { idx[t.name] = i }
+        self.index = idx
+    }
+
+    private static func list(file: HDF5File, displayPath: String, architecture: String?, zipFormat: Bool, limits: ReaderLimits) throws
+        -> (attributes: [String: String], architecture: String?, format: ModelFormat, tensors: [TensorInfo]) {
         do {
             let root = try file.root
             var attrs: [String: String] = [:]
             for key in ["keras_version", "backend"] where try root.hasAttribute(key) {
                 attrs[key] = try root.readStringsAttribute(key).first
             }
-            self.fileAttributes = attrs
             let config = try architecture ?? (root.hasAttribute("model_config") ? root.readStringsAttribute("model_config").first : nil)
             if let config, config.utf8.count > limits.maxHeaderBytes {
                 throw WeightFileError(.limitExceeded, path: displayPath, place: "attribute model_config",
                                       expected: "at most \(limits.maxHeaderBytes) bytes", found: "\(config.utf8.count) bytes")
             }
-            self.architectureJSON = config
             var found: [TensorInfo] = []
             var walker = Walker(limits: limits, path: displayPath)
             try walker.walk(root, prefix: "", depth: 0, into: &found)
             let layout = try KerasHDF5Layout.detect(root: root, path: displayPath, isZip: zipFormat,
                                                     architecture: config, limits: limits)
-            self.format = layout?.format ?? .hdf5
             if let layout { found = layout.annotate(found) }
-            self.tensors = found
-            var idx: [String: Int] = [:]
-            for (i, t) in found.enumerated() { idx[t.name] = i }
-            self.index = idx
+            return (attrs, config, layout?.format ?? .hdf5, found)
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: displayPath, place: e.target.replacingPrefix(file.path + ":", with: ""),
                                   detail: e.reason)
@@ -115,7 +126,7 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
 
     public func loadFloat64(_ name: String) throws -> [Double] {
         let (d, info) = try dataset(name)
-        return try readHDF5(name) {
+        return try readHDF5(name, info) {
             if info.dtype == .bfloat16 {
                 let raw = try d.readNativeBytes()
                 return raw.withUnsafeBytes {
@@ -129,17 +140,18 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
     public func loadFloat32(_ name: String) throws -> [Float] {
         let (d, info) = try dataset(name)
         if info.dtype == .bfloat16 { return ElementDecoding.toFloat32(try loadFloat64(name)) }
-        return try readHDF5(name) { try d.readFloats() }
+        return try readHDF5(name, info) { try d.readFloats() }
     }
 
     public func loadNativeBytes(_ name: String) throws -> [UInt8] {
-        let (d, _) = try dataset(name)
-        return try readHDF5(name) { try d.readNativeBytes() }
+        let (d, info) = try dataset(name)
+        return try readHDF5(name, info) { try d.readNativeBytes() }
     }
 
-    private func readHDF5<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    private func readHDF5<T>(_ name: String, _ info: TensorInfo, _ body: () throws -> T) throws -> T {
         do {
-            return try body()
+            let seconds = limits.maxHDF5Seconds + Double(info.byteCount) / 50e6
+            return try HDF5Watchdog.guarded(seconds: seconds, file: path, activity: "reading tensor '\(name)'", body)
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'",
                                   expected: "readable data", found: e.reason)
