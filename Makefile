@@ -72,11 +72,16 @@ fuzz: fuzz-build
 	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $(FUZZ_SCRATCH)/fuzz-$$t.log; \
 	done
 
-## fuzz-replay: run every committed crash reproducer (fixtures/hostile/fuzz/<target>/) once
+## fuzz-replay: run every committed crash reproducer (fixtures/hostile/fuzz/<target>/) once through
+##              its target, plain build; exit 65 is the HDF5 watchdog ending a libhdf5 hang
 fuzz-replay: deps
 	$(SWIFT) build --product spectral-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  if [ -d fixtures/hostile/fuzz/$$t ]; then .build/debug/spectral-fuzz $$t fixtures/hostile/fuzz/$$t | tail -1; fi; \
+	  for f in fixtures/hostile/fuzz/$$t/*; do \
+	    [ -f "$$f" ] || continue; \
+	    rc=0; .build/debug/spectral-fuzz $$t "$$f" >/dev/null 2>&1 || rc=$$?; \
+	    case $$rc in 0|65) echo "$$t $$f: exit $$rc";; *) echo "$$t $$f: FAILED (exit $$rc)"; exit 1;; esac; \
+	  done; \
 	done
 
 ## asan-hostile: the hostile-corpus and fault end-to-end tests against an AddressSanitizer build
