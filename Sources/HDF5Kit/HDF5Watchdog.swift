@@ -4,10 +4,11 @@ import Foundation
 ///
 /// libhdf5 (1.10, Debian bookworm) loops forever on some corrupt files: the fuzzer found a 17 KB
 /// file whose variable-length string attribute sends `H5Aread` → `H5HG_read` spinning in the
-/// metadata cache (fixtures/hostile/h5-global-heap-hang.h5). A call into C cannot be cancelled, so
-/// when a guarded phase overruns its deadline `onStall` runs on a watchdog thread; the default
-/// prints one line naming the file on stderr and ends the process with exit code 65 (EX_DATAERR),
-/// because for a CI gate a hang is worse than a refusal. A program that owns temporary files
+/// metadata cache (fixtures/hostile/fuzz/hdf5/libhdf5-global-heap-hang.h5). A call into C cannot
+/// be cancelled, so when a guarded phase overruns its deadline `onStall` runs on a watchdog
+/// thread; the default prints one line naming the file on stderr and ends the process with exit
+/// code 65 (EX_DATAERR), because for a CI gate a hang is worse than a refusal. A program that owns
+/// temporary files
 /// installs its own `onStall` that removes them first.
 public enum HDF5Watchdog {
     /// Runs on the watchdog thread with a one-line description; expected not to return.
