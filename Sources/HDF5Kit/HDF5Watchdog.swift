@@ -8,8 +8,7 @@ import Foundation
 /// be cancelled, so when a guarded phase overruns its deadline `onStall` runs on a watchdog
 /// thread; the default prints one line naming the file on stderr and ends the process with exit
 /// code 65 (EX_DATAERR), because for a CI gate a hang is worse than a refusal. A program that owns
-/// temporary files
-/// installs its own `onStall` that removes them first.
+/// temporary files installs its own `onStall` that removes them first.
 public enum HDF5Watchdog {
     /// Runs on the watchdog thread with a one-line description; expected not to return.
     nonisolated(unsafe) public static var onStall: @Sendable (String) -> Void = defaultStall
