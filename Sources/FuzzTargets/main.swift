@@ -2,6 +2,7 @@
 //
 //   spectral-fuzz TARGET [libFuzzer flags] [corpus dirs]     (built with -D FUZZING, see `make fuzz`)
 //   spectral-fuzz TARGET FILE...                              (plain build: replays files once each)
+//   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
 // manifest, policy, hdf5). Every target runs the real reader with the default `ReaderLimits`
@@ -199,8 +200,19 @@ func usage() -> Never {
     exit(2)
 }
 
+// The target is argv[1], or $SPECTRAL_FUZZ_TARGET. libFuzzer's -fork/-jobs modes re-run this
+// binary with libFuzzer flags only, so the choice is also exported for those children.
 var arguments = CommandLine.arguments
-guard arguments.count >= 2, let selected = FuzzTargets.named(arguments[1]) else { usage() }
+let selected: FuzzTarget
+if arguments.count >= 2, let t = FuzzTargets.named(arguments[1]) {
+    selected = t
+    arguments.remove(at: 1)
+    setenv("SPECTRAL_FUZZ_TARGET", t.name, 1)
+} else if let name = ProcessInfo.processInfo.environment["SPECTRAL_FUZZ_TARGET"], let t = FuzzTargets.named(name) {
+    selected = t
+} else {
+    usage()
+}
 nonisolated(unsafe) let target = selected
 
 #if FUZZING
@@ -218,7 +230,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
 // libFuzzer sees the program name and everything after the target name, plus the target's
 // default -max_len unless one is given.
-var passed = Array(arguments.dropFirst(2))
+var passed = Array(arguments.dropFirst(1))
 if !passed.contains(where: { $0.hasPrefix("-max_len=") }) { passed.insert("-max_len=\(target.maxLen)", at: 0) }
 var fuzzArgs: [UnsafeMutablePointer<CChar>?] = [strdup(arguments[0])] + passed.map { strdup($0) } + [nil]
 var argc = Int32(fuzzArgs.count - 1)
@@ -233,7 +245,7 @@ exit(code)
 #else
 // Replay: run the target once on each file (folders: each file inside), e.g. a crash artifact.
 var files: [String] = []
-for a in arguments.dropFirst(2) {
+for a in arguments.dropFirst(1) {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: a, isDirectory: &isDir), isDir.boolValue {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: a)) ?? []
