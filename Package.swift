@@ -52,5 +52,15 @@ let package = Package(
         // Runs the built binary on fixtures (exit codes, outputs, golden reports, man pages).
         .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport", "HDF5Kit"], exclude: ["Golden"]),
         .testTarget(name: "ReportWritersTests", dependencies: ["ReportWriters", "AuditReport"], exclude: ["Golden"]),
+
+        // Fuzz targets (`make fuzz`; fixtures/README-hostile.md). A plain build links
+        // `spectral-fuzz` as a corpus-replay tool; `-D FUZZING -sanitize=fuzzer,address` into
+        // `.build-fuzz` makes it a libFuzzer binary. FuzzDriver only declares LLVMFuzzerRunDriver.
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "spectral-fuzz", dependencies: [
+            "FuzzDriver", "WeightFiles", "HDF5Kit", "SpectralModel", "Audit",
+        ], path: "Sources/FuzzTargets"),
+        // End-to-end tests on the built binary: hostile inputs, resource bounds, output faults.
+        .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport"]),
     ]
 )

@@ -7,7 +7,15 @@ internal import CHDF5
 
 enum H5Library {
     /// Opens the library and silences its stderr error printing, once per process.
+    ///
+    /// `H5dont_atexit` first: libhdf5 (1.10, Debian bookworm) otherwise closes every open id
+    /// from an atexit handler, and after a file whose close failed (a write error such as ENOSPC
+    /// or EFBIG while flushing an output file) that handler dereferences the freed file and the
+    /// process dies with SIGSEGV after it has already reported the error. Outputs are flushed
+    /// and closed explicitly before they are renamed into place, and read-only files need no
+    /// cleanup, so nothing is lost by skipping it.
     static let ready: Bool = {
+        _ = H5dont_atexit()
         _ = H5open()
         _ = H5Eset_auto2(sa_H5E_DEFAULT(), nil, nil)
         return true
@@ -25,7 +33,9 @@ private func takeErrorStack() -> [String] {
     _ = H5Ewalk2(sa_H5E_DEFAULT(), H5E_WALK_UPWARD, { _, err, data in
         guard let err, let data else { return 0 }
         let box = Unmanaged<StackBox>.fromOpaque(data).takeUnretainedValue()
-        let desc = err.pointee.desc.map { String(cString: $0) } ?? ""
+        // One line per message: some descriptions embed ctime()'s newline ("time = …\n, filename").
+        let desc = (err.pointee.desc.map { String(cString: $0) } ?? "")
+            .split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
         let fn = err.pointee.func_name.map { String(cString: $0) } ?? ""
         box.messages.append(fn.isEmpty ? desc : "\(desc) (\(fn))")
         return 0
@@ -463,6 +473,22 @@ extension HDF5Dataset {
                 }
             }
             return info
+        }
+    }
+
+    /// Bytes of raw data the file actually holds for this dataset (`H5Dget_storage_size`): less
+    /// than the logical size for chunked datasets with unwritten chunks (read back as the fill
+    /// value) or compressed chunks; 0 when nothing was ever written.
+    public var storedBytes: Int {
+        Int(clamping: H5Dget_storage_size(handle.id))
+    }
+
+    /// Number of external raw-data files (`H5Pset_external`): such a dataset's elements are read
+    /// from other files on disk, named by the file itself.
+    public var externalFileCount: Int {
+        get throws {
+            let dcpl = plistHandle(try check(H5Dget_create_plist(handle.id), "H5Dget_create_plist", path))
+            return Int(max(0, H5Pget_external_count(dcpl.id)))
         }
     }
 

@@ -59,7 +59,8 @@ public struct TensorInfo: Sendable, Hashable, Codable {
     }
 
     /// Product of the dimensions (1 for a 0-d tensor). Shapes are validated by the readers to
-    /// make this overflow-free.
-    public var elementCount: Int { shape.reduce(1, *) }
-    public var byteCount: Int { elementCount * dtype.byteSize }
+    /// make this overflow-free; should one slip through, the count saturates at `Int.max` (so
+    /// every size limit refuses it) instead of trapping.
+    public var elementCount: Int { CheckedSize.product(shape) ?? Int.max }
+    public var byteCount: Int { CheckedSize.bytes(count: elementCount, elementSize: dtype.byteSize) ?? Int.max }
 }

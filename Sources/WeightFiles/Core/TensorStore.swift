@@ -35,6 +35,11 @@ public struct ReaderLimits: Sendable, Hashable {
     /// Largest number of HDF5 objects visited, and the deepest group nesting.
     public var maxHDF5Objects: Int = 1_000_000
     public var maxHDF5Depth: Int = 64
+    /// Longest time libhdf5 may take to open a file and list it, and to load one tensor (plus
+    /// one second per 50 MB of tensor data): some corrupt files make it loop forever
+    /// (`HDF5Watchdog`). Listing real files takes milliseconds (a thousand-layer Keras file:
+    /// ~0.1 s in a debug build). `.infinity` disables the deadline.
+    public var maxHDF5Seconds: Double = 6
 
     public init() {}
 }

@@ -25,7 +25,9 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
         try PathCheck.requireReadableFile(path)
         let file: HDF5File
         do {
-            file = try HDF5File.openReadOnly(path: path)
+            file = try HDF5Watchdog.guarded(seconds: limits.maxHDF5Seconds, file: path, activity: "opening it") {
+                try HDF5File.openReadOnly(path: path)
+            }
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: path, place: "HDF5 superblock",
                                   expected: "a readable HDF5 file", found: e.reason)
@@ -37,30 +39,39 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
         self.file = file
         self.path = displayPath
         self.limits = limits
+        // The whole listing under one deadline: libhdf5 can loop forever on a corrupt file.
+        let listing = try HDF5Watchdog.guarded(seconds: limits.maxHDF5Seconds, file: displayPath, activity: "listing its objects") {
+            try Self.list(file: file, displayPath: displayPath, architecture: architecture, zipFormat: zipFormat, limits: limits)
+        }
+        self.fileAttributes = listing.attributes
+        self.architectureJSON = listing.architecture
+        self.format = listing.format
+        self.tensors = listing.tensors
+        var idx: [String: Int] = [:]
+        for (i, t) in listing.tensors.enumerated() { idx[t.name] = i }
+        self.index = idx
+    }
+
+    private static func list(file: HDF5File, displayPath: String, architecture: String?, zipFormat: Bool, limits: ReaderLimits) throws
+        -> (attributes: [String: String], architecture: String?, format: ModelFormat, tensors: [TensorInfo]) {
         do {
             let root = try file.root
             var attrs: [String: String] = [:]
             for key in ["keras_version", "backend"] where try root.hasAttribute(key) {
                 attrs[key] = try root.readStringsAttribute(key).first
             }
-            self.fileAttributes = attrs
             let config = try architecture ?? (root.hasAttribute("model_config") ? root.readStringsAttribute("model_config").first : nil)
             if let config, config.utf8.count > limits.maxHeaderBytes {
                 throw WeightFileError(.limitExceeded, path: displayPath, place: "attribute model_config",
                                       expected: "at most \(limits.maxHeaderBytes) bytes", found: "\(config.utf8.count) bytes")
             }
-            self.architectureJSON = config
             var found: [TensorInfo] = []
             var walker = Walker(limits: limits, path: displayPath)
             try walker.walk(root, prefix: "", depth: 0, into: &found)
             let layout = try KerasHDF5Layout.detect(root: root, path: displayPath, isZip: zipFormat,
                                                     architecture: config, limits: limits)
-            self.format = layout?.format ?? .hdf5
             if let layout { found = layout.annotate(found) }
-            self.tensors = found
-            var idx: [String: Int] = [:]
-            for (i, t) in found.enumerated() { idx[t.name] = i }
-            self.index = idx
+            return (attrs, config, layout?.format ?? .hdf5, found)
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: displayPath, place: e.target.replacingPrefix(file.path + ":", with: ""),
                                   detail: e.reason)
@@ -77,16 +88,45 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
                                   expected: "at most \(limits.maxTensorBytes) bytes (--max-tensor-bytes)",
                                   found: "\(info.byteCount) bytes")
         }
+        let d: HDF5Dataset
+        let storage: HDF5StorageInfo
+        let external: Int
         do {
-            return (try file.root.openDataset(name), info)
+            d = try file.root.openDataset(name)
+            storage = try d.storage
+            external = try d.externalFileCount
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'", detail: e.reason)
         }
+        // Raw data kept in other files (external storage, virtual datasets) would make the
+        // reader open paths chosen by the file: refused.
+        guard external == 0, storage.layout != "virtual" else {
+            throw WeightFileError(.unsupported, path: path, place: "tensor '\(name)'",
+                                  expected: "data stored in the file itself",
+                                  found: external > 0 ? "\(external) external raw-data file(s)" : "a virtual dataset")
+        }
+        // A dataset may declare any extent and store (almost) nothing: unwritten chunks read back
+        // as the fill value. Materialising gigabytes from a few bytes is a memory bomb, so the
+        // logical size is bounded by the stored bytes times the compression-ratio limit (zip bombs
+        // get the same bound); small tensors are always read.
+        let stored = d.storedBytes
+        let (bound, overflow) = stored.multipliedReportingOverflow(by: limits.maxCompressionRatio)
+        let allowed = max(overflow ? Int.max : bound, HDF5TensorStore.alwaysReadableBytes)
+        guard info.byteCount <= allowed else {
+            throw WeightFileError(.limitExceeded, path: path, place: "tensor '\(name)'",
+                                  expected: "at most \(limits.maxCompressionRatio)× the \(stored) bytes the file stores for it (ReaderLimits.maxCompressionRatio)",
+                                  found: "\(info.byteCount) bytes declared")
+        }
+        return (d, info)
     }
+
+    /// Tensors up to this size are read whatever their stored size (fill values of a small
+    /// dataset cost nothing).
+    static let alwaysReadableBytes = 1 << 20
 
     public func loadFloat64(_ name: String) throws -> [Double] {
         let (d, info) = try dataset(name)
-        return try readHDF5(name) {
+        return try readHDF5(name, info) {
             if info.dtype == .bfloat16 {
                 let raw = try d.readNativeBytes()
                 return raw.withUnsafeBytes {
@@ -100,17 +140,18 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
     public func loadFloat32(_ name: String) throws -> [Float] {
         let (d, info) = try dataset(name)
         if info.dtype == .bfloat16 { return ElementDecoding.toFloat32(try loadFloat64(name)) }
-        return try readHDF5(name) { try d.readFloats() }
+        return try readHDF5(name, info) { try d.readFloats() }
     }
 
     public func loadNativeBytes(_ name: String) throws -> [UInt8] {
-        let (d, _) = try dataset(name)
-        return try readHDF5(name) { try d.readNativeBytes() }
+        let (d, info) = try dataset(name)
+        return try readHDF5(name, info) { try d.readNativeBytes() }
     }
 
-    private func readHDF5<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    private func readHDF5<T>(_ name: String, _ info: TensorInfo, _ body: () throws -> T) throws -> T {
         do {
-            return try body()
+            let seconds = limits.maxHDF5Seconds + Double(info.byteCount) / 50e6
+            return try HDF5Watchdog.guarded(seconds: seconds, file: path, activity: "reading tensor '\(name)'", body)
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: path, place: "tensor '\(name)'",
                                   expected: "readable data", found: e.reason)
@@ -168,9 +209,14 @@ private struct Walker {
             throw WeightFileError(.limitExceeded, path: path, place: "dataset '/\(name)'",
                                   expected: "at most \(limits.maxRank) dimensions", found: "\(shape.count)")
         }
-        guard CheckedSize.product(shape) != nil else {
+        guard let count = CheckedSize.product(shape) else {
             throw WeightFileError(.malformed, path: path, place: "dataset '/\(name)'",
                                   expected: "a shape whose element count fits in 64 bits", found: "\(shape)")
+        }
+        // Byte size too: TensorInfo.byteCount is count × element size (up to 8 bytes).
+        guard CheckedSize.bytes(count: count, elementSize: 8) != nil else {
+            throw WeightFileError(.malformed, path: path, place: "dataset '/\(name)'",
+                                  expected: "a shape whose byte size fits in 64 bits", found: "\(shape)")
         }
         let dtype: DType
         switch type.typeClass {

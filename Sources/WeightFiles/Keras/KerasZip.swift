@@ -36,7 +36,9 @@ public enum KerasZip {
         let weights = try extract(weightsEntry, from: archive, path: path, cap: limits.maxDecompressedBytes, limits: limits)
         let file: HDF5File
         do {
-            file = try HDF5File.openImage([UInt8](weights), name: path + "#" + weightsMember)
+            file = try HDF5Watchdog.guarded(seconds: limits.maxHDF5Seconds, file: path, activity: "opening \(weightsMember)") {
+                try HDF5File.openImage([UInt8](weights), name: path + "#" + weightsMember)
+            }
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: path, place: "zip member '\(weightsMember)'",
                                   expected: "an HDF5 file", found: e.reason)

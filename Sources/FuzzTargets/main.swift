@@ -1,0 +1,267 @@
+// spectral-fuzz: libFuzzer targets for every parser that sees untrusted bytes.
+//
+//   spectral-fuzz TARGET [libFuzzer flags] [corpus dirs]     (built with -D FUZZING, see `make fuzz`)
+//   spectral-fuzz TARGET FILE...                              (plain build: replays files once each)
+//   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
+//
+// Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
+// manifest, policy, hdf5). Every target runs the real reader with the default `ReaderLimits`
+// (so an allocation driven by a declared size that is not checked against the bytes present is
+// caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
+// readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
+// oversized allocations are findings.
+import Audit
+import Foundation
+import HDF5Kit
+import SpectralModel
+import WeightFiles
+#if FUZZING
+import FuzzDriver
+#endif
+
+/// One fuzz target: a name and a function over the input bytes.
+struct FuzzTarget: Sendable {
+    let name: String
+    /// Default `-max_len` (bytes): large enough for the seeds that matter, small enough to stay fast.
+    let maxLen: Int
+    let summary: String
+    let run: @Sendable (UnsafeRawBufferPointer) -> Void
+}
+
+enum FuzzTargets {
+    static let all: [FuzzTarget] = [
+        FuzzTarget(name: "npy", maxLen: 4096, summary: "NPY header parser (in memory), then the .npy reader over a file", run: npy),
+        FuzzTarget(name: "npz", maxLen: 65536, summary: "zip directory + inflate + member headers of .npz (any zip goes through ModelFile.open)", run: npz),
+        FuzzTarget(name: "safetensors", maxLen: 8192, summary: "safetensors header JSON, entries, offsets, data", run: safetensors),
+        FuzzTarget(name: "safetensors-index", maxLen: 4096, summary: "sharded index JSON next to one valid shard", run: safetensorsIndex),
+        FuzzTarget(name: "keras-config", maxLen: 65536, summary: "KerasModelConfig.parse (model_config / config.json)", run: kerasConfig),
+        FuzzTarget(name: "manifest", maxLen: 8192, summary: "architecture manifest (--arch) against a fixed tensor list", run: manifest),
+        FuzzTarget(name: "policy", maxLen: 4096, summary: "policy file (--policy)", run: policy),
+        FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads", run: hdf5),
+    ]
+
+    static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
+
+    // MARK: Targets
+
+    static func npy(_ data: UnsafeRawBufferPointer) {
+        let limits = ReaderLimits()
+        guard (try? NPYHeader.parse(bytes: data, path: "fuzz.npy", limits: limits)) != nil else { return }
+        openAndLoad(Scratch.write(data, as: "fuzz.npy"), limits: limits)
+    }
+
+    static func npz(_ data: UnsafeRawBufferPointer) {
+        openAndLoad(Scratch.write(data, as: "fuzz.npz"), limits: ReaderLimits())
+    }
+
+    static func safetensors(_ data: UnsafeRawBufferPointer) {
+        openAndLoad(Scratch.write(data, as: "fuzz.safetensors"), limits: ReaderLimits())
+    }
+
+    static func safetensorsIndex(_ data: UnsafeRawBufferPointer) {
+        Scratch.ensureShard()
+        openAndLoad(Scratch.write(data, as: "model.safetensors.index.json"), limits: ReaderLimits())
+    }
+
+    static func kerasConfig(_ data: UnsafeRawBufferPointer) {
+        let text = String(decoding: data, as: UTF8.self)
+        guard let config = try? KerasModelConfig.parse(text, path: "fuzz.keras") else { return }
+        for layer in config.layers { _ = (layer.activationName, layer.variableDType) }
+    }
+
+    static func manifest(_ data: UnsafeRawBufferPointer) {
+        let path = Scratch.write(data, as: "fuzz.arch.json")
+        guard let m = try? ArchitectureManifest.load(path: path) else { return }
+        _ = try? m.graph(tensors: Scratch.manifestTensors)
+    }
+
+    static func policy(_ data: UnsafeRawBufferPointer) {
+        guard let p = try? Policy.parse(Data(data), path: "fuzz.policy.json") else { return }
+        for r in p.rules { for n in ["dense_1", "conv2d/kernel", ""] { _ = Policy.matches(r.layers, n) } }
+    }
+
+    /// The input is the HDF5 image; it is stored (uncompressed) as `model.weights.h5` of a
+    /// `.keras` zip so that `KerasZip.open` reaches `HDF5File.openImage` and the store's walk.
+    static func hdf5(_ data: UnsafeRawBufferPointer) {
+        let zip = StoredZip.make([
+            ("config.json", Array(#"{"class_name": "Sequential", "config": {"name": "m", "layers": []}}"#.utf8)),
+            ("model.weights.h5", [UInt8](data)),
+        ])
+        let path = zip.withUnsafeBytes { Scratch.write($0, as: "fuzz.keras") }
+        openAndLoad(path, limits: ReaderLimits())
+    }
+
+    /// Opens `path` through format detection and loads every listed tensor.
+    static func openAndLoad(_ path: String, limits: ReaderLimits) {
+        guard let store = try? ModelFile.open(path, limits: limits) else { return }
+        _ = store.architectureJSON
+        for t in store.tensors {
+            _ = (t.elementCount, t.byteCount)
+            _ = try? store.loadFloat64(t.name)
+        }
+    }
+}
+
+/// A per-process folder in /dev/shm (memory) for readers that take a path.
+enum Scratch {
+    nonisolated(unsafe) static var folder: String = {
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        // Folders left by earlier runs that died (a crash skips atexit) are removed first.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix("spectral-fuzz-") {
+            if let pid = Int32(name.dropFirst("spectral-fuzz-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: base + "/" + name)
+            }
+        }
+        let dir = base + "/spectral-fuzz-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: Scratch.folder) }
+        return dir
+    }()
+
+    static func write(_ bytes: UnsafeRawBufferPointer, as name: String) -> String {
+        let path = folder + "/" + name
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        precondition(fd >= 0, "cannot write \(path)")
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            precondition(n > 0, "short write to \(path)")
+            done += n
+        }
+        close(fd)
+        return path
+    }
+
+    nonisolated(unsafe) static var shardWritten = false
+
+    /// `model-00001-of-00001.safetensors`: one f32 tensor `w` of shape [2, 2].
+    static func ensureShard() {
+        if shardWritten { return }
+        shardWritten = true
+        let header = Array(#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#.utf8)
+        var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
+        for v: Float in [1, 2, 3, 4] { bytes += withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+        _ = bytes.withUnsafeBytes { write($0, as: "model-00001-of-00001.safetensors") }
+    }
+
+    static let manifestTensors: [TensorInfo] = [
+        TensorInfo(name: "fc1.weight", shape: [8, 4], dtype: .float32, byteOrder: .little, layout: "contiguous"),
+        TensorInfo(name: "fc1.bias", shape: [8], dtype: .float32, byteOrder: .little, layout: "contiguous"),
+        TensorInfo(name: "conv.weight", shape: [4, 3, 3, 3], dtype: .float32, byteOrder: .little, layout: "contiguous"),
+        TensorInfo(name: "fc2.weight", shape: [2, 8], dtype: .float32, byteOrder: .little, layout: "contiguous"),
+    ]
+}
+
+/// A zip archive whose members are stored (method 0), enough for `KerasZip.open`.
+enum StoredZip {
+    static func make(_ members: [(String, [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = []
+        var central: [UInt8] = []
+        func u16(_ v: Int, _ into: inout [UInt8]) { into += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
+        func u32(_ v: UInt32, _ into: inout [UInt8]) { for s in stride(from: 0, to: 32, by: 8) { into.append(UInt8((v >> UInt32(s)) & 0xFF)) } }
+        for (name, body) in members {
+            let offset = UInt32(out.count)
+            let crc = crc32(body)
+            let nameBytes = Array(name.utf8)
+            u32(0x0403_4B50, &out); u16(20, &out); u16(0, &out); u16(0, &out); u16(0, &out); u16(0x21, &out)
+            u32(crc, &out); u32(UInt32(body.count), &out); u32(UInt32(body.count), &out)
+            u16(nameBytes.count, &out); u16(0, &out); out += nameBytes; out += body
+            u32(0x0201_4B50, &central); u16(20, &central); u16(20, &central); u16(0, &central); u16(0, &central)
+            u16(0, &central); u16(0x21, &central); u32(crc, &central); u32(UInt32(body.count), &central)
+            u32(UInt32(body.count), &central); u16(nameBytes.count, &central); u16(0, &central); u16(0, &central)
+            u16(0, &central); u16(0, &central); u32(0, &central); u32(offset, &central); central += nameBytes
+        }
+        let cdOffset = UInt32(out.count)
+        out += central
+        u32(0x0605_4B50, &out); u16(0, &out); u16(0, &out); u16(members.count, &out); u16(members.count, &out)
+        u32(UInt32(central.count), &out); u32(cdOffset, &out); u16(0, &out)
+        return out
+    }
+
+    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        return c ^ 0xFFFF_FFFF
+    }
+}
+
+// MARK: - Entry point
+
+func usage() -> Never {
+    var text = "usage: spectral-fuzz TARGET [libFuzzer flags] [corpus folders | files]\ntargets:\n"
+    for t in FuzzTargets.all { text += "  \(t.name.padding(toLength: 18, withPad: " ", startingAt: 0))\(t.summary)\n" }
+    FileHandle.standardError.write(Data(text.utf8))
+    exit(2)
+}
+
+// The target is argv[1], or $SPECTRAL_FUZZ_TARGET. libFuzzer's -fork/-jobs modes re-run this
+// binary with libFuzzer flags only, so the choice is also exported for those children.
+var arguments = CommandLine.arguments
+let selected: FuzzTarget
+if arguments.count >= 2, let t = FuzzTargets.named(arguments[1]) {
+    selected = t
+    arguments.remove(at: 1)
+    setenv("SPECTRAL_FUZZ_TARGET", t.name, 1)
+} else if let name = ProcessInfo.processInfo.environment["SPECTRAL_FUZZ_TARGET"], let t = FuzzTargets.named(name) {
+    selected = t
+} else {
+    usage()
+}
+nonisolated(unsafe) let target = selected
+
+#if FUZZING
+// A libhdf5 call that never returns is reported by libFuzzer's -timeout as a timeout artifact,
+// not ended by the CLI's watchdog (which would look like an unexplained exit).
+HDF5Watchdog.onStall = { _ in }
+
+/// Defined so that libFuzzer's own `main` (linked in, but replaced through SwiftPM's
+/// `--defsym main=spectral_fuzz_main`) resolves; the driver below is what runs.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    target.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+// libFuzzer sees the program name and everything after the target name, plus the target's
+// default -max_len unless one is given.
+var passed = Array(arguments.dropFirst(1))
+if !passed.contains(where: { $0.hasPrefix("-max_len=") }) { passed.insert("-max_len=\(target.maxLen)", at: 0) }
+var fuzzArgs: [UnsafeMutablePointer<CChar>?] = [strdup(arguments[0])] + passed.map { strdup($0) } + [nil]
+var argc = Int32(fuzzArgs.count - 1)
+let code = fuzzArgs.withUnsafeMutableBufferPointer { buf -> Int32 in
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buf.baseAddress
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+        target.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
+}
+exit(code)
+#else
+// Replay: run the target once on each file (folders: each file inside), e.g. a crash artifact.
+var files: [String] = []
+for a in arguments.dropFirst(1) {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: a, isDirectory: &isDir), isDir.boolValue {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: a)) ?? []
+        files += names.sorted().map { a + "/" + $0 }
+    } else {
+        files.append(a)
+    }
+}
+for f in files {
+    guard let d = FileManager.default.contents(atPath: f) else {
+        FileHandle.standardError.write(Data("spectral-fuzz: cannot read \(f)\n".utf8))
+        exit(66)
+    }
+    let start = Date()
+    d.withUnsafeBytes { target.run($0) }
+    print("\(target.name): \(f): ok (\(Int(Date().timeIntervalSince(start) * 1000)) ms)")
+}
+print("\(files.count) inputs replayed, 0 crashed")
+#endif
