@@ -60,7 +60,5 @@ let package = Package(
         .executableTarget(name: "spectral-fuzz", dependencies: [
             "FuzzDriver", "WeightFiles", "HDF5Kit", "SpectralModel", "Audit",
         ], path: "Sources/FuzzTargets"),
-        // End-to-end tests on the built binary: hostile inputs, resource bounds, output faults.
-        .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport"]),
     ]
 )

@@ -91,8 +91,21 @@ public enum AtomicOutput {
             return
         }
         try write(to: path) { tmp in
-            guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-                throw Failure(path: path, reason: String(cString: strerror(errno)))
+            // Plain POSIX writes to our own temporary name (FileManager.createFile would write
+            // through a second temporary file of its own, which a signal could leave behind).
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
+            defer { close(fd) }
+            try data.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw Failure(path: path, reason: String(cString: strerror(errno)))
+                    }
+                    offset += n
+                }
             }
         }
     }
