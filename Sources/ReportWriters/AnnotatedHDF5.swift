@@ -72,12 +72,18 @@ public enum AnnotatedHDF5 {
         if HDF5File.hasSignature(prefix) {
             let src = try HDF5File.openReadOnly(path: modelPath)
             let srcRoot = try src.root
-            for link in try srcRoot.links() where link.name != groupName {
-                switch link.kind {
-                case .group, .dataset, .namedDatatype:
-                    try root.copyObject(from: srcRoot, name: link.name, to: link.name)
-                default:
-                    continue // soft and external links are not followed
+            // libhdf5 reads the source while copying: under a deadline like every read (the
+            // readers' base time plus 1 s per 50 MB of file).
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: modelPath)[.size] as? NSNumber)??.doubleValue ?? 0
+            let deadline = ReaderLimits().maxHDF5Seconds + bytes / 50e6
+            try HDF5Watchdog.guarded(seconds: deadline, file: modelPath, activity: "copying objects") {
+                for link in try srcRoot.links() where link.name != groupName {
+                    switch link.kind {
+                    case .group, .dataset, .namedDatatype:
+                        try root.copyObject(from: srcRoot, name: link.name, to: link.name)
+                    default:
+                        continue // soft and external links are not followed
+                    }
                 }
             }
             try root.copyAttributes(from: srcRoot)

@@ -62,7 +62,7 @@ enum ExitCodes {
             code = internalError
             message = "internal error: \(error)"
         }
-        FileHandle.standardError.write(Data(("spectral-audit: " + message + "\n").utf8))
+        FileHandle.standardError.write(Data(("spectral-audit: " + message.oneLine + "\n").utf8))
         Foundation.exit(code)
     }
 
@@ -77,4 +77,11 @@ struct InputFileError: Error, CustomStringConvertible {
     var missing: Bool
     var message: String
     var description: String { "\(path): \(message)" }
+}
+
+extension String {
+    /// Diagnostics are one line whatever their source: line breaks become spaces.
+    var oneLine: String {
+        String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+    }
 }

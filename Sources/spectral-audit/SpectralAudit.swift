@@ -1,6 +1,8 @@
 import ArgumentParser
 import AuditReport
 import Foundation
+import HDF5Kit
+import ReportWriters
 
 /// The executable: parse, validate, build a configuration, call the library, map errors to exit
 /// codes. Nothing numerical lives here.
@@ -25,6 +27,13 @@ struct SpectralAudit: ParsableCommand {
 
     static func main() {
         Interrupts.install()
+        // libhdf5 can spin forever on a hostile file and a C call cannot be cancelled: when a
+        // guarded HDF5 phase overruns, remove outputs in progress, say so in one line, exit 65.
+        HDF5Watchdog.onStall = { message in
+            AtomicOutput.removeInFlight()
+            FileHandle.standardError.write(Data(("spectral-audit: " + message.oneLine + "\n").utf8))
+            _exit(ExitCodes.malformed)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
