@@ -24,6 +24,9 @@ enum ExitCodes {
         switch error {
         case let e as ExitCode:
             Foundation.exit(e.rawValue)
+        case let e as Preflight.Refusal:
+            FileHandle.standardError.write(Data((e.message.oneLine + "\n").utf8))
+            Foundation.exit(e.status)
         case let e as WeightFileError:
             code = (e.kind == .missing || e.kind == .unreadable) ? missingInput : malformed
             message = e.description

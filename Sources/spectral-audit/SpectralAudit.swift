@@ -21,7 +21,7 @@ struct SpectralAudit: ParsableCommand {
         130/143 interrupted (SIGINT/SIGTERM). See spectral-audit(1).
         """,
         version: ReportVersion.toolVersion,
-        subcommands: [AuditCommand.self, InspectCommand.self, MergeCommand.self],
+        subcommands: [AuditCommand.self, InspectCommand.self, MergeCommand.self, ProbeCommand.self],
         defaultSubcommand: AuditCommand.self
     )
 

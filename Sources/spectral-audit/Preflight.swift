@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import WeightFiles
+
+/// libhdf5 1.10 has open memory-safety bugs on hostile files (a heap overflow in `H5HG_read`
+/// while reading variable-length string attributes; fixtures/README-hostile.md). A crash inside a
+/// C library cannot be caught, so HDF5-based inputs (HDF5 files and `.keras` zips) are first
+/// opened and listed in a child process — this same binary, hidden command `__probe` — and a child
+/// killed by a signal turns into the usual one-line refusal (exit 65) instead of a crash of the
+/// audit. A child that refused the file (exit 65/66, e.g. the HDF5 watchdog's deadline) passes its
+/// one-line message on, so a hanging file costs one deadline, not two; a clean child lets the audit
+/// proceed in-process.
+enum Preflight {
+    static let commandName = "__probe"
+
+    static func checkModel(_ path: String) throws {
+        guard let prefix = try? ModelFile.readPrefix(path, count: 8),
+              prefix.starts(with: [0x89, 0x48, 0x44, 0x46]) || prefix.starts(with: [0x50, 0x4B]) else { return }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.arguments = [commandName, path]
+        child.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        child.standardError = errors
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        child.environment = environment
+        do {
+            try child.run()
+        } catch {
+            return // cannot spawn (e.g. no /proc): audit in-process as before
+        }
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        if child.terminationReason == .uncaughtSignal {
+            throw WeightFileError(.malformed, path: path, place: "HDF5 metadata",
+                                  detail: "libhdf5 crashed reading this file (signal \(child.terminationStatus)); refused")
+        }
+        let status = child.terminationStatus
+        if status == ExitCodes.malformed || status == ExitCodes.missingInput {
+            throw Refusal(message: message.trimmingCharacters(in: .whitespacesAndNewlines), status: status)
+        }
+    }
+
+    /// The child's own refusal, passed on verbatim.
+    struct Refusal: Error {
+        var message: String
+        var status: Int32
+    }
+}
+
+/// The child side of `Preflight`: open and list the model, nothing else.
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: Preflight.commandName,
+                                                    abstract: "Internal: open and list a model file (crash isolation).",
+                                                    shouldDisplay: false)
+
+    @Argument var model: String
+
+    func run() throws {
+        _ = try ModelFile.open(model)
+    }
+}
