@@ -46,7 +46,8 @@ public enum ModelFile {
         }
     }
 
-    private static func isKerasZip(_ path: String) throws -> Bool {
+    /// True for a zip holding a Keras `config.json` + `model.weights.h5` (an HDF5 file inside).
+    public static func isKerasZip(_ path: String) throws -> Bool {
         guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return false }
         return KerasZip.isKerasArchive(archive)
     }

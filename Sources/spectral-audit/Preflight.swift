@@ -14,8 +14,10 @@ enum Preflight {
     static let commandName = "__probe"
 
     static func checkModel(_ path: String) throws {
-        guard let prefix = try? ModelFile.readPrefix(path, count: 8),
-              prefix.starts(with: [0x89, 0x48, 0x44, 0x46]) || prefix.starts(with: [0x50, 0x4B]) else { return }
+        guard let prefix = try? ModelFile.readPrefix(path, count: 8) else { return }
+        let hdf5 = prefix.starts(with: [0x89, 0x48, 0x44, 0x46])
+        let keras = prefix.starts(with: [0x50, 0x4B]) && ((try? ModelFile.isKerasZip(path)) ?? false)
+        guard hdf5 || keras else { return }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         child.arguments = [commandName, path]
