@@ -492,6 +492,17 @@ extension HDF5Dataset {
         }
     }
 
+    /// File offset of the raw data of a contiguous, allocated, unfiltered dataset (nil otherwise):
+    /// such data can be read directly from the file, bypassing HDF5's copy path.
+    public func contiguousDataOffset() throws -> Int? {
+        let info = try storage
+        guard info.layout == "contiguous", info.filters.isEmpty else { return nil }
+        let addr = H5Dget_offset(handle.id)
+        // HADDR_UNDEF is ((haddr_t)(-1)): not allocated (or not contiguous).
+        guard addr != haddr_t.max, addr <= haddr_t(Int.max) else { return nil }
+        return Int(addr)
+    }
+
     /// Reads every element as Float64 in C order; HDF5 converts from the stored type (any float
     /// or integer width, either byte order).
     public func readDoubles() throws -> [Double] {

@@ -17,6 +17,9 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
 
     let file: HDF5File
     private let limits: ReaderLimits
+    /// The file mapped read-only, for contiguous unfiltered datasets read without HDF5's copy
+    /// path (nil for in-memory images).
+    private let bytes: FileBytes?
     private let index: [String: Int]
 
     /// Opens `path` read-only. `architecture` overrides the file's own (the `.keras` zip passes
@@ -32,11 +35,14 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
             throw WeightFileError(.malformed, path: path, place: "HDF5 superblock",
                                   expected: "a readable HDF5 file", found: e.reason)
         }
-        try self.init(file: file, displayPath: path, architecture: nil, zipFormat: false, limits: limits)
+        try self.init(file: file, displayPath: path, architecture: nil, zipFormat: false, limits: limits,
+                      bytes: try? FileBytes(path: path))
     }
 
-    init(file: HDF5File, displayPath: String, architecture: String?, zipFormat: Bool, limits: ReaderLimits) throws {
+    init(file: HDF5File, displayPath: String, architecture: String?, zipFormat: Bool, limits: ReaderLimits,
+         bytes: FileBytes? = nil) throws {
         self.file = file
+        self.bytes = bytes
         self.path = displayPath
         self.limits = limits
         // The whole listing under one deadline: libhdf5 can loop forever on a corrupt file.
@@ -126,6 +132,9 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
 
     public func loadFloat64(_ name: String) throws -> [Double] {
         let (d, info) = try dataset(name)
+        let decode: (UnsafeRawBufferPointer) -> [Double] = { TensorBytes.float64($0, info, fortranOrder: false) }
+        let direct: [Double]? = try readHDF5(name, info) { try self.directBytes(d, info, decode) }
+        if let direct { return direct }
         return try readHDF5(name, info) {
             if info.dtype == .bfloat16 {
                 let raw = try d.readNativeBytes()
@@ -137,8 +146,19 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
         }
     }
 
+    /// Contiguous, unfiltered, allocated data of a file on disk: decoded straight from the mapping
+    /// (the same bytes HDF5 would copy out), nil when the dataset is stored any other way.
+    private func directBytes<T>(_ d: HDF5Dataset, _ info: TensorInfo, _ decode: (UnsafeRawBufferPointer) -> T) throws -> T? {
+        guard let bytes, info.dtype != .bfloat16, info.elementCount > 0,
+              let offset = try d.contiguousDataOffset() else { return nil }
+        return try bytes.withBytes(offset: offset, count: info.byteCount, place: "tensor '\(info.name)'") { decode($0) }
+    }
+
     public func loadFloat32(_ name: String) throws -> [Float] {
         let (d, info) = try dataset(name)
+        let decode: (UnsafeRawBufferPointer) -> [Float] = { TensorBytes.float32($0, info, fortranOrder: false) }
+        let direct: [Float]? = try readHDF5(name, info) { try self.directBytes(d, info, decode) }
+        if let direct { return direct }
         if info.dtype == .bfloat16 { return ElementDecoding.toFloat32(try loadFloat64(name)) }
         return try readHDF5(name, info) { try d.readFloats() }
     }
