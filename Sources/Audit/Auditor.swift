@@ -59,12 +59,11 @@ public enum Auditor {
         let gmsiReason: String? = gmsi == nil
             ? (bounds.report.reason ?? (bounds.report.log10LipschitzBound != nil ? "Lipschitz bound exceeds Float64; see log10_lipschitz_bound" : nil))
             : nil
-        var settings = Settings(svd: configuration.svd.description, threshold: configuration.threshold,
+        let settings = Settings(svd: configuration.svd.description, threshold: configuration.threshold,
                                 policy: configuration.policyPath, baseline: configuration.baselinePath,
                                 maxIncreasePercent: configuration.maxIncreasePercent,
                                 inputShape: configuration.inputShape, heavyTail: configuration.heavyTail,
                                 seed: configuration.seed)
-        settings.inputShape = configuration.inputShape
         var report = AuditReportV1(
             created: configuration.timestamps ? ISO8601DateFormatter().string(from: Date()) : nil,
             input: input, settings: settings, layers: layers, network: bounds.report,
@@ -131,7 +130,7 @@ public enum Auditor {
             // Read it anyway: a corrupt tensor makes the file malformed, and non-finite weights
             // fail the audit wherever they are.
             let values = try store.loadFloat64(t.name)
-            let bad = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            let bad = NonFinite.scan(values)?.count ?? 0
             if bad > 0 && t.role == .weights {
                 row.status = .nonFinite
                 row.reason = "\(bad) non-finite value\(bad == 1 ? "" : "s") in '\(t.name)'"

@@ -114,10 +114,8 @@ enum Checks {
         return (p >= 0 ? "+" : "") + String(format: "%.2f%%", p)
     }
 
+    /// Four significant digits (`%g` switches to an exponent for large and small values).
     static func fmt(_ v: Double) -> String {
-        if v == 0 { return "0" }
-        let a = abs(v)
-        if a >= 1e5 || a < 1e-3 { return String(format: "%.4g", v) }
-        return String(format: "%.4g", v)
+        v == 0 ? "0" : String(format: "%.4g", v)
     }
 }

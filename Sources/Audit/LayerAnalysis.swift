@@ -191,7 +191,7 @@ final class LayerAnalysis: @unchecked Sendable {
         do {
             switch node.kind {
             case .dense(let kernel, let bias):
-                if let bias, let bad = nonFinite(try store.loadFloat64(bias.name)) { return nonFiniteRow(row, i, bias.name, bad) }
+                if let bias, let bad = NonFinite.scan(try store.loadFloat64(bias.name)) { return nonFiniteRow(row, i, bias.name, bad) }
                 if bn == nil, let m = try streamed(kernel, orientation: kernel.orientation == .inOut ? "in_out→transpose" : "out_in",
                                                    node: i, row: &row) {
                     guard let (metrics, certificate) = m else { return row }
@@ -200,7 +200,7 @@ final class LayerAnalysis: @unchecked Sendable {
                     break
                 }
                 let data = try store.loadFloat64(kernel.name)
-                if let bad = nonFinite(data) { return nonFiniteRow(row, i, kernel.name, bad) }
+                if let bad = NonFinite.scan(data) { return nonFiniteRow(row, i, kernel.name, bad) }
                 var a = try OperatorBuilder.dense(data: data, ref: kernel)
                 row.orientation = kernel.orientation == .inOut ? "in_out→transpose" : "out_in"
                 if let bn {
@@ -216,8 +216,8 @@ final class LayerAnalysis: @unchecked Sendable {
                                                      stableRank: metrics.stableRank) }
             case .conv(let spec):
                 let data = try store.loadFloat64(spec.kernel.name)
-                if let bad = nonFinite(data) { return nonFiniteRow(row, i, spec.kernel.name, bad) }
-                if let bias = spec.bias, let bad = nonFinite(try store.loadFloat64(bias.name)) {
+                if let bad = NonFinite.scan(data) { return nonFiniteRow(row, i, spec.kernel.name, bad) }
+                if let bias = spec.bias, let bad = NonFinite.scan(try store.loadFloat64(bias.name)) {
                     return nonFiniteRow(row, i, bias.name, bad)
                 }
                 var kernel = try OperatorBuilder.conv(data: data, spec: spec)
@@ -238,13 +238,13 @@ final class LayerAnalysis: @unchecked Sendable {
                 row.operatorNormMethod = op.method
                 row.operatorSingularValues = op.spectrum
                 record { factors[i] = OperatorFactor(sigma: op.norm, effectiveRank: nil, stableRank: nil) }
-            case .embedding(let table, _):
-                let ref = TensorRef(name: table.name, shape: table.shape, orientation: .inOut)
-                if try streamed(ref, orientation: "embedding→transpose", node: i, row: &row) != nil { break }
+            case .embedding(let table):
+                // The table [vocab, dim] maps one-hot tokens to vectors: A = tableᵀ (dim × vocab);
+                // every graph builder gives it the `in_out` rule.
+                if try streamed(table, orientation: "embedding→transpose", node: i, row: &row) != nil { break }
                 let data = try store.loadFloat64(table.name)
-                if let bad = nonFinite(data) { return nonFiniteRow(row, i, table.name, bad) }
-                // The table [vocab, dim] maps one-hot tokens to vectors: A = tableᵀ (dim × vocab).
-                let a = try OperatorBuilder.dense(data: data, ref: TensorRef(name: table.name, shape: table.shape, orientation: .inOut))
+                if let bad = NonFinite.scan(data) { return nonFiniteRow(row, i, table.name, bad) }
+                let a = try OperatorBuilder.dense(data: data, ref: table)
                 row.orientation = "embedding→transpose"
                 _ = try spectrum(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
             case .batchNorm:
@@ -259,7 +259,7 @@ final class LayerAnalysis: @unchecked Sendable {
                 record { extraLipschitz[i] = values.first ?? 0 }
             case .prelu(let alpha):
                 let a = try store.loadFloat64(alpha.name)
-                if let bad = nonFinite(a) { return nonFiniteRow(row, i, alpha.name, bad) }
+                if let bad = NonFinite.scan(a) { return nonFiniteRow(row, i, alpha.name, bad) }
                 let lip = max(1, a.map { abs($0) }.max() ?? 0)
                 row.status = .skipped
                 row.reason = "PReLU: Lip = max(1, max|α|)"
@@ -268,7 +268,7 @@ final class LayerAnalysis: @unchecked Sendable {
             case .unsupported, .parameterized:
                 var passive = passiveRow(node)
                 for t in node.tensors {
-                    if let bad = nonFinite(try store.loadFloat64(t.name)) {
+                    if let bad = NonFinite.scan(try store.loadFloat64(t.name)) {
                         passive = nonFiniteRow(passive, i, t.name, bad)
                         break
                     }
@@ -300,7 +300,7 @@ final class LayerAnalysis: @unchecked Sendable {
         let beta = try spec.beta.map { try store.loadFloat64($0.name) } ?? ones.map { _ in 0 }
         for (name, v) in [(spec.variance.name, variance), (spec.mean.name, mean), (spec.gamma?.name ?? "", gamma),
                           (spec.beta?.name ?? "", beta)] {
-            if let bad = nonFinite(v) {
+            if let bad = NonFinite.scan(v) {
                 row = nonFiniteRow(row, bn, name, bad)
                 return nil
             }
@@ -402,16 +402,6 @@ final class LayerAnalysis: @unchecked Sendable {
                                                  status: .unsupported, reason: "missing from the partial reports")
         row.layerShare = nil
         return row
-    }
-
-    private func nonFinite(_ data: [Double]) -> (count: Int, first: Int)? {
-        var count = 0
-        var first = -1
-        for (k, v) in data.enumerated() where !v.isFinite {
-            if first < 0 { first = k }
-            count += 1
-        }
-        return count > 0 ? (count, first) : nil
     }
 
     private func nonFiniteRow(_ row: LayerReport, _ i: Int, _ tensor: String, _ bad: (count: Int, first: Int)) -> LayerReport {

@@ -32,19 +32,17 @@ public enum AnnotatedHDF5 {
         try AtomicOutput.write(to: path) { tmp in
             do {
                 let out: HDF5File
-                let weightNames: Set<String>
                 if HDF5File.hasSignature(try ModelFile.readPrefix(modelPath, count: 8)),
                    let copied = try? byteCopyForUpdate(from: modelPath, to: tmp) {
                     // HDF5 input: a byte-for-byte copy (as fast as cp), then annotations added.
-                    out = copied.file
-                    weightNames = copied.names
+                    out = copied
                 } else {
                     unlink(tmp)
                     out = try HDF5File.create(path: tmp)
-                    weightNames = try copyModel(from: modelPath, into: try out.root)
+                    try copyModel(from: modelPath, into: try out.root)
                 }
                 let root = try out.root
-                try annotateWeights(report: report, root: root, existing: weightNames)
+                try annotateWeights(report: report, root: root)
                 try writeAuditGroup(report: report, json: json, root: root, commandLine: commandLine)
                 try out.flush()
                 try out.close()
@@ -57,17 +55,16 @@ public enum AnnotatedHDF5 {
     /// Copies an HDF5 input byte for byte to `tmp` (`sendfile`), opens the copy for update and
     /// removes any earlier `/spectral_audit` group. Nil if the copy cannot be updated by this
     /// libhdf5 (the caller then rebuilds the file object by object with `H5Ocopy`).
-    private static func byteCopyForUpdate(from modelPath: String, to tmp: String) throws -> (file: HDF5File, names: Set<String>)? {
+    private static func byteCopyForUpdate(from modelPath: String, to tmp: String) throws -> HDF5File? {
         try FileCopy.copy(from: modelPath, to: tmp)
         guard let file = try? HDF5File.openForUpdate(ownCopy: tmp) else { return nil }
         let root = try file.root
         if try root.exists(groupName) { try root.removeLink(groupName) }
-        let store = try HDF5TensorStore(path: modelPath)
-        return (file, Set(store.tensors.map(\.name)))
+        return file
     }
 
-    /// Copies the model into `root`; returns the dataset names now present.
-    private static func copyModel(from modelPath: String, into root: HDF5Group) throws -> Set<String> {
+    /// Copies the model into `root`.
+    private static func copyModel(from modelPath: String, into root: HDF5Group) throws {
         let prefix = try ModelFile.readPrefix(modelPath, count: 8)
         if HDF5File.hasSignature(prefix) {
             let src = try HDF5File.openReadOnly(path: modelPath)
@@ -87,8 +84,7 @@ public enum AnnotatedHDF5 {
                 }
             }
             try root.copyAttributes(from: srcRoot)
-            let store = try HDF5TensorStore(path: modelPath)
-            return Set(store.tensors.map(\.name))
+            return
         }
         let store = try ModelFile.open(modelPath)
         for t in store.tensors {
@@ -97,12 +93,13 @@ public enum AnnotatedHDF5 {
                 _ = try root.createDataset(t.name, type: t.dtype.hdf5Type, shape: t.shape, bytes: raw)
             }
         }
-        return Set(store.tensors.map(\.name))
     }
 
-    private static func annotateWeights(report: AuditReportV1, root: HDF5Group, existing: Set<String>) throws {
+    /// The metrics on each analysed layer's weight dataset (the layer's first tensor), wherever
+    /// the copy holds it.
+    private static func annotateWeights(report: AuditReportV1, root: HDF5Group) throws {
         for layer in report.layers where layer.status == .analyzed || layer.status == .nonFinite {
-            guard let first = layer.tensors.first, existing.contains(first) else { continue }
+            guard let first = layer.tensors.first, try root.exists(first) else { continue }
             let d = try root.openDataset(first)
             try d.setAttribute("audit_layer", string: layer.name)
             try d.setAttribute("status", string: layer.status.rawValue)

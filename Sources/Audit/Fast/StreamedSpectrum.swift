@@ -38,19 +38,19 @@ struct StreamedSpectrum {
             guard loc.info.dtype != .float64 else { return nil }
             if cols <= rows { return try streamedGram(loc, rows: rows, cols: cols) }
             let x = try source.loadFloat64(loc)
-            if let bad = Self.nonFinite(x) { return .nonFinite(count: bad.count, first: bad.first) }
+            if let bad = NonFinite.scan(x) { return .nonFinite(count: bad.count, first: bad.first) }
             return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gramSyevd),
                            frobenius: nil, fast: nil)
         case .fast:
             if FastSpectrum.prefersExact(rows: rows, cols: cols) {
                 if cols <= rows, loc.info.dtype != .float64 { return try streamedGram(loc, rows: rows, cols: cols) }
                 let x = try source.loadFloat64(loc)
-                if let bad = Self.nonFinite(x) { return .nonFinite(count: bad.count, first: bad.first) }
+                if let bad = NonFinite.scan(x) { return .nonFinite(count: bad.count, first: bad.first) }
                 return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gramSyevd),
                                frobenius: nil, fast: nil)
             }
             let x = try source.loadFloat64(loc)
-            if let bad = Self.nonFinite(x) { return .nonFinite(count: bad.count, first: bad.first) }
+            if let bad = NonFinite.scan(x) { return .nonFinite(count: bad.count, first: bad.first) }
             let m = Matrix(rows: rows, cols: cols, storage: x)
             let (result, estimate) = try FastSpectrum.analyse(m, seed: seed)
             return .values(result, frobenius: estimate.frobenius, fast: estimate)
@@ -100,14 +100,5 @@ struct StreamedSpectrum {
         let x = try source.loadFloat64(loc)
         return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gesdd),
                        frobenius: nil, fast: nil)
-    }
-
-    static func nonFinite(_ data: [Double]) -> (count: Int, first: Int)? {
-        var count = 0, first = -1
-        for (k, v) in data.enumerated() where !v.isFinite {
-            if first < 0 { first = k }
-            count += 1
-        }
-        return count > 0 ? (count, first) : nil
     }
 }

@@ -191,7 +191,7 @@ public struct ArchitectureManifest: Sendable {
                 guard inputs.count >= 2 else { throw fail("\(place).inputs", "concatenate needs at least two inputs") }
                 kind = .concatenate
             case "embedding":
-                kind = .embedding(table: try tensor("weight", .inOut)!, unused: nil)
+                kind = .embedding(table: try tensor("weight", .inOut)!)
             case "layer_norm", "unsupported":
                 let names = l["tensors"]?.array?.compactMap(\.string) ?? []
                 let refs = try names.map { n -> TensorRef in

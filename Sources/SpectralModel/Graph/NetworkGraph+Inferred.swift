@@ -61,7 +61,7 @@ extension NetworkGraph {
             } else if let w = find("weight") ?? find("embeddings"), w.shape.count == 2, w.dtype.isFloatingPoint,
                       ["embed", "wte", "wpe"].contains(where: { layer.lowercased().contains($0) }) || variable(w) == "embeddings" {
                 // A lookup table [vocab, dim]: per-operator metrics; it breaks the chain (discrete input).
-                kind = .embedding(table: TensorRef(name: w.name, shape: w.shape, orientation: .inOut), unused: nil)
+                kind = .embedding(table: TensorRef(name: w.name, shape: w.shape, orientation: .inOut))
             } else if let w = find("weight") ?? find("kernel"), w.shape.count >= 2, w.dtype.isFloatingPoint {
                 let bias = (find("bias")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
                 if w.shape.count == 2 {

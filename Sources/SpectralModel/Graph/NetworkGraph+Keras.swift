@@ -145,8 +145,8 @@ extension NetworkGraph {
             case "Concatenate":
                 kind = .concatenate
             case "Embedding":
-                if let t = ref(layer.name, "embeddings", .outIn) {
-                    kind = .embedding(table: t, unused: nil)
+                if let t = ref(layer.name, "embeddings", .inOut) {
+                    kind = .embedding(table: t)
                 } else {
                     kind = .unsupported(className: "Embedding", tensors: allRefs(layer.name))
                 }

@@ -86,8 +86,10 @@ public struct Node: Sendable, Equatable {
     /// Every file tensor this node reads.
     public var tensors: [TensorRef] {
         switch kind {
-        case .dense(let k, let b), .embedding(let k, let b):
+        case .dense(let k, let b):
             return [k] + (b.map { [$0] } ?? [])
+        case .embedding(let table):
+            return [table]
         case .conv(let c):
             return [c.kernel] + (c.bias.map { [$0] } ?? [])
         case .batchNorm(let bn):
@@ -167,7 +169,7 @@ public indirect enum NodeKind: Sendable, Equatable {
     /// Concatenation of the inputs.
     case concatenate
     /// A lookup table (input is discrete): per-operator metrics only.
-    case embedding(table: TensorRef, unused: TensorRef?)
+    case embedding(table: TensorRef)
     /// A layer with weights the tool reports per tensor but cannot place in the chain (e.g.
     /// LayerNormalization): `className` explains.
     case parameterized(className: String, tensors: [TensorRef])
