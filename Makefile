@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 PREFIX       ?= /usr/local
-APT_PACKAGES := libhdf5-dev libopenblas-dev liblapacke-dev libssl-dev zlib1g-dev pkg-config
+APT_PACKAGES := libhdf5-dev libopenblas-dev liblapacke-dev libssl-dev libdeflate-dev zlib1g-dev pkg-config
 DEMO_MODEL   := fixtures/models/cnn.h5
 BIN          := .build/release/spectral-audit
 export OPENBLAS_NUM_THREADS ?= 1
@@ -45,11 +45,14 @@ bench: deps
 	$(SWIFT) build -c release --product spectral-bench
 	python3 bench/run_bench.py
 
-## fuzz: build the libFuzzer targets (ASan) into .build-fuzz and run each for SECONDS seconds
-##       (one at a time, niced); new crashes land in .build-fuzz/artifacts/<target>/.
-##       FUZZ_TARGETS=npy make fuzz runs a subset. See fixtures/README-hostile.md.
+## fuzz: build the libFuzzer targets (ASan, optimised) into .build-fuzz and run each for SECONDS
+##       seconds or FUZZ_RUNS executions, whichever comes first (one at a time, niced); new crashes
+##       land in .build-fuzz/artifacts/<target>/. FUZZ_TARGETS=npy make fuzz runs a subset.
+##       The full campaign: make fuzz SECONDS=3600 FUZZ_RUNS=10000000. See fixtures/README-hostile.md.
 FUZZ_SCRATCH ?= .build-fuzz
-FUZZ_BIN     := $(FUZZ_SCRATCH)/debug/spectral-fuzz
+FUZZ_CONFIG  ?= release
+FUZZ_BIN     := $(FUZZ_SCRATCH)/$(FUZZ_CONFIG)/spectral-fuzz
+FUZZ_RUNS    ?= -1
 FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy hdf5
 SECONDS      ?= 60
 FUZZ_FLAGS   ?= -malloc_limit_mb=1024 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
@@ -59,7 +62,7 @@ FUZZ_HDF5_FLAGS ?= -fork=1 -ignore_timeouts=1
 ASAN_SCRATCH ?= .build-asan
 
 fuzz-build: deps
-	$(SWIFT) build -c debug --scratch-path $(FUZZ_SCRATCH) --product spectral-fuzz \
+	$(SWIFT) build -c $(FUZZ_CONFIG) --scratch-path $(FUZZ_SCRATCH) --product spectral-fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 
 fuzz: fuzz-build
@@ -67,10 +70,10 @@ fuzz: fuzz-build
 	else echo "no python3: fuzzing from empty seed corpora"; fi
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_SCRATCH)/artifacts/$$t; \
-	  echo "== fuzz $$t for $(SECONDS) s"; \
+	  echo "== fuzz $$t for $(SECONDS) s or $(FUZZ_RUNS) runs"; \
 	  extra=""; [ "$$t" = hdf5 ] && extra="$(FUZZ_HDF5_FLAGS)"; \
 	  if ! SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt:print_suppressions=0 nice -n 10 $(FUZZ_BIN) $$t \
-	      -max_total_time=$(SECONDS) -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$t/ $(FUZZ_FLAGS) $$extra \
+	      -max_total_time=$(SECONDS) -runs=$(FUZZ_RUNS) -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$t/ $(FUZZ_FLAGS) $$extra \
 	      $(FUZZ_SCRATCH)/corpus/$$t > $(FUZZ_SCRATCH)/fuzz-$$t.log 2>&1; then \
 	    tail -40 $(FUZZ_SCRATCH)/fuzz-$$t.log; echo "fuzz $$t: FAILED (reproducer in $(FUZZ_SCRATCH)/artifacts/$$t/)"; exit 1; \
 	  fi; \

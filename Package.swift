@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         // The only importer of CHDF5.
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
@@ -24,7 +25,7 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CLAPACK"]),
         // Readers: format only, nothing about networks.
         .target(name: "WeightFiles", dependencies: [
-            "HDF5Kit", "CCrypto",
+            "HDF5Kit", "CCrypto", "CDeflate",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // Operators, gates, operator product, forward/backward passes.

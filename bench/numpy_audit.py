@@ -3,8 +3,8 @@
 numpy.linalg.svd(compute_uv=False) in float64 and the SPEC section 2 metrics (tol, rank,
 spectral norm, sigma_min, condition, Frobenius, nuclear, stable rank, spectral entropy, normalized
 entropy, effective rank, Roy-Vetterli rank, typical gain, entropy bound). Reads safetensors
-(single file or model.safetensors.index.json) with the `safetensors` package and Keras .h5 with
-h5py. Prints one JSON object per tensor to --out (or nothing) and a summary line.
+(single file or model.safetensors.index.json; F64/F32/F16/BF16) with numpy alone and Keras .h5
+with h5py. Prints one JSON object per tensor to --out (or nothing) and a summary line.
 
     python3 bench/numpy_audit.py MODEL [--out PATH]
 """
@@ -17,21 +17,39 @@ import sys
 import numpy as np
 
 
+SAFETENSORS_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": None,
+                      "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8}
+
+
+def safetensors_file(path):
+    """(name, array) of one safetensors file, read with numpy alone (memory-mapped). The
+    `safetensors` package's numpy backend cannot return bfloat16; here BF16 is widened exactly to
+    float32 (the upper 16 bits of an IEEE single)."""
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    n = int(np.frombuffer(raw[:8].tobytes(), "<u8")[0])
+    header = json.loads(raw[8:8 + n].tobytes())
+    base = 8 + n
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        chunk = raw[base + a:base + b]
+        if e["dtype"] == "BF16":
+            t = (chunk.view("<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            t = chunk.view(np.dtype(SAFETENSORS_DTYPES[e["dtype"]]).newbyteorder("<"))
+        yield name, t.reshape(e["shape"])
+
+
 def tensors(path):
     if path.endswith(".index.json"):
-        from safetensors import safe_open
         folder = os.path.dirname(path)
         with open(path) as f:
             shards = sorted(set(json.load(f)["weight_map"].values()))
         for shard in shards:
-            with safe_open(os.path.join(folder, shard), framework="numpy") as f:
-                for name in f.keys():
-                    yield name, f.get_tensor(name)
+            yield from safetensors_file(os.path.join(folder, shard))
     elif path.endswith(".safetensors"):
-        from safetensors import safe_open
-        with safe_open(path, framework="numpy") as f:
-            for name in f.keys():
-                yield name, f.get_tensor(name)
+        yield from safetensors_file(path)
     else:
         import h5py
         with h5py.File(path, "r") as f:

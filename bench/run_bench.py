@@ -6,13 +6,14 @@ Tools, each timed as a child process with /usr/bin/time -v (wall, user+sys CPU, 
             (jobs = cores, one BLAS thread each)
   numpy     bench/numpy_audit.py MODEL: numpy.linalg.svd(compute_uv=False) in float64 per 2-D
             tensor + the same metrics (numpy's own OpenBLAS, its default thread count)
-  ww        WeightWatcher analyze() where it can run without torch (a dict of numpy arrays);
-            otherwise skipped with the reason printed
+  ww        WeightWatcher analyze() on a torch module holding the file's weights (needs
+            `pip install weightwatcher torch`; skipped with the reason printed otherwise)
 Inputs come from bench/make_inputs.py (generated when missing). Results: bench/RESULTS.md.
 
     python3 bench/run_bench.py [--quick] [--numpy-llama] [--extras]
       --quick        BERT only
       --numpy-llama  also run the numpy script on TinyLlama (about 10 minutes here)
+      --ww-llama     also run WeightWatcher on TinyLlama
       --extras       also bench/read_speed.py + inspect --load-all, and bench/bench_spectra.py
 """
 import argparse
@@ -33,27 +34,51 @@ BIN = os.path.join(ROOT, ".build", "release", "spectral-audit")
 PY = sys.executable
 
 WW_SCRIPT = r'''
-import sys, json, numpy as np
+# WeightWatcher analyze() on the same weights: WeightWatcher reads framework models, so the file's
+# tensors are put into a torch module (2-D weights as nn.Linear in torch's [out, in] layout,
+# Keras conv kernels HWIO as nn.Conv2d OIHW); loading and conversion are inside the timing.
+import sys, json, os
 path = sys.argv[1]
 try:
+    import numpy as np
+    import torch
     import weightwatcher as ww
 except Exception as e:
-    print("SKIP weightwatcher not importable: %s" % e); sys.exit(3)
-from safetensors import safe_open
-import os
-d = {}
-if path.endswith(".safetensors"):
-    with safe_open(path, framework="numpy") as f:
-        for k in f.keys():
-            t = f.get_tensor(k)
-            if t.ndim == 2: d[k] = np.asarray(t, dtype=np.float32)
-try:
-    watcher = ww.WeightWatcher(model=d)
-    details = watcher.analyze()
-    print("WW layers analysed: %d" % len(details))
-except Exception as e:
-    print("SKIP weightwatcher cannot analyse a dict of numpy arrays without torch: %s: %s" % (type(e).__name__, str(e)[:200]))
-    sys.exit(3)
+    print("SKIP weightwatcher or torch not importable (pip install weightwatcher torch): %s" % e); sys.exit(3)
+mods = []
+def linear(w):
+    m = torch.nn.Linear(w.shape[1], w.shape[0], bias=False)
+    m.weight.data = w.float().contiguous()
+    return m
+if path.endswith(".safetensors") or path.endswith(".index.json"):
+    from safetensors import safe_open
+    files = [path]
+    if path.endswith(".index.json"):
+        folder = os.path.dirname(path)
+        files = [os.path.join(folder, s) for s in sorted(set(json.load(open(path))["weight_map"].values()))]
+    for fp in files:
+        with safe_open(fp, framework="pt") as f:
+            for k in f.keys():
+                t = f.get_tensor(k)
+                if t.ndim == 2 and min(t.shape) > 1:
+                    mods.append(linear(t))
+else:
+    import h5py
+    with h5py.File(path, "r") as f:
+        found = []
+        f.visititems(lambda n, o: found.append(n) if isinstance(o, h5py.Dataset) else None)
+        for n in found:
+            a = f[n][()]
+            if a.ndim == 4:  # Keras HWIO -> torch OIHW
+                t = torch.from_numpy(np.ascontiguousarray(a.transpose(3, 2, 0, 1))).float()
+                m = torch.nn.Conv2d(t.shape[1], t.shape[0], t.shape[2:], bias=False)
+                m.weight.data = t
+                mods.append(m)
+            elif a.ndim == 2 and min(a.shape) > 1:  # Keras [in, out]
+                mods.append(linear(torch.from_numpy(np.ascontiguousarray(a.T))))
+model = torch.nn.Sequential(*mods)
+details = ww.WeightWatcher(model=model).analyze()
+print("WW layers analysed: %d of %d modules" % (len(details), len(mods)))
 '''
 
 
@@ -168,6 +193,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--numpy-llama", action="store_true")
+    ap.add_argument("--ww-llama", action="store_true")
     ap.add_argument("--extras", action="store_true")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -184,11 +210,11 @@ def main():
              "- `ratio` = wall time / ours (default exact path) on the same file; CPU = user + system; RSS = peak resident set (`/usr/bin/time -v`)", ""]
 
     cases = [("BERT-base f32 safetensors (438 MB)", os.path.join(DATA, "bert_base_f32.safetensors"), True, True),
-             ("BERT-base bf16 safetensors (219 MB)", os.path.join(DATA, "bert_base_bf16.safetensors"), True, False)]
+             ("BERT-base bf16 safetensors (219 MB)", os.path.join(DATA, "bert_base_bf16.safetensors"), True, True)]
     if not args.quick:
-        cases.append(("VGG-11 (32×32) Keras .h5 (39 MB)", os.path.join(DATA, "vgg11_32.h5"), True, False))
+        cases.append(("VGG-11 (32×32) Keras .h5 (39 MB)", os.path.join(DATA, "vgg11_32.h5"), True, True))
         cases.append(("TinyLlama-1.1B-shaped bf16, 5 shards (2.2 GB)", os.path.join(DATA, "tinyllama", "model.safetensors.index.json"),
-                      args.numpy_llama, False))
+                      args.numpy_llama, args.ww_llama))
     accuracy = []
     for title, path, with_numpy, with_ww in cases:
         tag = os.path.basename(path).split(".")[0] if "tinyllama" not in path else "tinyllama"

@@ -63,10 +63,14 @@ enum OperatorBuilder {
         guard blocks * co * ci * min(co, ci) * Double(k.groups) <= fftBudget else {
             return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
         }
-        let values = try k.exactCircularSpectrum(inputSize: torus)
-        let top = values.first ?? 0
+        if circular && includeSpectrum {
+            let values = try k.exactCircularSpectrum(inputSize: torus)
+            return ConvNorm(norm: values.first ?? 0, method: "fft_exact", spectrum: values)
+        }
+        // Only σ_max is needed: each frequency block's largest singular value alone.
+        let top = try k.circularSpectralNorm(inputSize: torus)
         if circular {
-            return ConvNorm(norm: top, method: "fft_exact", spectrum: includeSpectrum ? values : nil)
+            return ConvNorm(norm: top, method: "fft_exact", spectrum: nil)
         }
         // Both are sound bounds for the padded operator; keep the smaller.
         return top <= bound.value ? ConvNorm(norm: top, method: "fft_padded_bound", spectrum: nil)

