@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // The only importer of CHDF5.
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
@@ -37,7 +38,7 @@ let package = Package(
         // Text, JSON, JUnit, Markdown, GitHub, HTML, annotated HDF5.
         .target(name: "ReportWriters", dependencies: ["AuditReport", "HDF5Kit", "WeightFiles"]),
         .executableTarget(name: "spectral-audit", dependencies: [
-            "Audit", "AuditReport", "ReportWriters", "WeightFiles",
+            "Audit", "AuditReport", "ReportWriters", "WeightFiles", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

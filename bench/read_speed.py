@@ -5,11 +5,13 @@ Writes ~500 MB float32 checkpoints under bench/data/ (git-ignored): a stored (un
 `.npz`, a `.safetensors` and an HDF5 `.h5` (h5py), each 25 tensors of 5,000,000 float32. Then
 times, on a warm page cache, `cat FILE > /dev/null` (the yardstick: loading every tensor must
 run at no less than half that speed) and `spectral-audit inspect --load-all FILE` (every tensor
-loaded once as Float32), with its peak memory (target: < largest tensor × 3 + 100 MB).
+loaded once as Float32), alternated 10 times (medians compared), with its peak memory (target:
+< largest tensor × 3 + 100 MB).
 
 Usage: python3 bench/read_speed.py [BINARY]   (default .build/release/spectral-audit)
 """
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -44,40 +46,42 @@ def ensure_files():
     return [npz, st, h5]
 
 
-def time_cat(path, repeats=5):
-    subprocess.run(f"cat '{path}' > /dev/null", shell=True, check=True)  # warm the cache
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        subprocess.run(f"cat '{path}' > /dev/null", shell=True, check=True)
-        best = min(best, time.perf_counter() - t0)
-    return best
+def run_once(argv):
+    t0 = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t0
 
 
-def time_tool(binary, path, repeats=3):
-    best, peak = float("inf"), 0
+def time_pair(binary, path, repeats=10):
+    """`cat FILE` (output to /dev/null, as `cat FILE > /dev/null`) and `inspect --load-all FILE`,
+    alternated `repeats` times on a warm cache so that both see the same machine load. Returns
+    the median times and the tool's peak RSS (one extra run under /usr/bin/time -v)."""
+    cat_argv = ["cat", path]
+    ours_argv = [binary, "inspect", "--load-all", path]
+    run_once(cat_argv)  # warm the cache
+    run_once(ours_argv)
+    cats, ours = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        r = subprocess.run(["/usr/bin/time", "-v", binary, "inspect", "--load-all", path],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
-        best = min(best, time.perf_counter() - t0)
-        for line in r.stderr.splitlines():
-            if "Maximum resident set size" in line:
-                peak = max(peak, int(line.split()[-1]) * 1024)
-    return best, peak
+        cats.append(run_once(cat_argv))
+        ours.append(run_once(ours_argv))
+    r = subprocess.run(["/usr/bin/time", "-v"] + ours_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True, check=True)
+    peak = max(int(l.split()[-1]) * 1024 for l in r.stderr.splitlines() if "Maximum resident set size" in l)
+    return statistics.median(cats), min(cats), statistics.median(ours), min(ours), peak
 
 
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", ".build", "release", "spectral-audit")
     largest = ELEMENTS * 4
+    print("Median of 10 alternated runs (best in brackets); ratio = median cat time / median ours.")
+    print()
     print(f"| file | size | cat | spectral-audit inspect --load-all | ratio (ours / cat speed) | peak RSS (limit {3 * largest / 1e6 + 100:.0f} MB) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for path in ensure_files():
         size = os.path.getsize(path)
-        cat = time_cat(path)
-        ours, peak = time_tool(binary, path)
-        print(f"| {os.path.basename(path)} | {size / 1e6:.0f} MB | {cat:.3f} s ({size / cat / 1e6:.0f} MB/s) | "
-              f"{ours:.3f} s ({size / ours / 1e6:.0f} MB/s) | {cat / ours:.2f} | {peak / 1e6:.0f} MB |")
+        cat, cat_best, ours, ours_best, peak = time_pair(binary, path)
+        print(f"| {os.path.basename(path)} | {size / 1e6:.0f} MB | {cat:.3f} s [{cat_best:.3f}] ({size / cat / 1e6:.0f} MB/s) | "
+              f"{ours:.3f} s [{ours_best:.3f}] ({size / ours / 1e6:.0f} MB/s) | {cat / ours:.2f} | {peak / 1e6:.0f} MB |")
     return 0
 
 

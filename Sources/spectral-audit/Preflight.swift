@@ -18,29 +18,20 @@ enum Preflight {
         let hdf5 = prefix.starts(with: [0x89, 0x48, 0x44, 0x46])
         let keras = prefix.starts(with: [0x50, 0x4B]) && ((try? ModelFile.isKerasZip(path)) ?? false)
         guard hdf5 || keras else { return }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = [commandName, path]
-        child.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        child.standardError = errors
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
-        child.environment = environment
-        do {
-            try child.run()
-        } catch {
+        guard let child = ChildProcess.run(executable: "/proc/self/exe", arguments: [commandName, path],
+                                           environment: environment) else {
             return // cannot spawn (e.g. no /proc): audit in-process as before
         }
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
-        if child.terminationReason == .uncaughtSignal {
+        switch child.termination {
+        case .signal(let signal):
             throw WeightFileError(.malformed, path: path, place: "HDF5 metadata",
-                                  detail: "libhdf5 crashed reading this file (signal \(child.terminationStatus)); refused")
-        }
-        let status = child.terminationStatus
-        if status == ExitCodes.malformed || status == ExitCodes.missingInput {
-            throw Refusal(message: message.trimmingCharacters(in: .whitespacesAndNewlines), status: status)
+                                  detail: "libhdf5 crashed reading this file (signal \(signal)); refused")
+        case .exit(let status) where status == ExitCodes.malformed || status == ExitCodes.missingInput:
+            throw Refusal(message: child.standardError.trimmingCharacters(in: .whitespacesAndNewlines), status: status)
+        case .exit:
+            return
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,7 +40,7 @@ enum TensorBytes {
             flat = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
                 adviseHugePages(buffer.baseAddress, n * 4)
                 if n > 0, let src = raw.baseAddress, let dst = buffer.baseAddress {
-                    UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: n * 4)
+                    parallelCopy(to: UnsafeMutableRawPointer(dst), from: src, byteCount: n * 4)
                 }
                 initialized = n
             }
@@ -98,6 +99,30 @@ enum TensorBytes {
     static func native(_ raw: UnsafeRawBufferPointer, _ info: TensorInfo, fortranOrder: Bool) -> [UInt8] {
         ElementDecoding.nativeBytes(raw, dtype: info.dtype, byteOrder: info.byteOrder, shape: info.shape,
                                     fortranOrder: fortranOrder)
+    }
+
+    /// Copies from this size up are split over the cores.
+    static let parallelCopyThreshold = 16 << 20
+
+    /// `memcpy` in one slice per core for large buffers: a single core cannot saturate memory
+    /// bandwidth when both sides fault pages in (the source is a file mapping, the destination
+    /// fresh memory); measured 0.22 → 0.16 s for 500 MB of .h5 float32 on 2 cores.
+    static func parallelCopy(to dst: UnsafeMutableRawPointer, from src: UnsafeRawPointer, byteCount: Int) {
+        let slices = byteCount >= parallelCopyThreshold ? Swift.min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
+        if slices <= 1 {
+            dst.copyMemory(from: src, byteCount: byteCount)
+            return
+        }
+        // Page-aligned slice lengths; the addresses cross threads as integers.
+        let slice = ((byteCount / slices) + 4095) & ~4095
+        let d = UInt(bitPattern: dst), s = UInt(bitPattern: src)
+        DispatchQueue.concurrentPerform(iterations: slices) { k in
+            let start = k * slice
+            let length = Swift.min(slice, byteCount - start)
+            guard length > 0 else { return }
+            UnsafeMutableRawPointer(bitPattern: d + UInt(start))!
+                .copyMemory(from: UnsafeRawPointer(bitPattern: s + UInt(start))!, byteCount: length)
+        }
     }
 
     /// Output arrays of big tensors are fresh memory: faulting them in 4 KiB pages costs more
