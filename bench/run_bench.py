@@ -14,6 +14,7 @@ Inputs come from bench/make_inputs.py (generated when missing). Results: bench/R
       --quick        BERT only
       --numpy-llama  also run the numpy script on TinyLlama (about 10 minutes here)
       --ww-llama     also run WeightWatcher on TinyLlama
+      --ww-bf16      also run WeightWatcher on BERT bf16 (the same matrices as f32 once widened)
       --extras       also bench/read_speed.py + inspect --load-all, and bench/bench_spectra.py
 """
 import argparse
@@ -194,6 +195,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--numpy-llama", action="store_true")
     ap.add_argument("--ww-llama", action="store_true")
+    ap.add_argument("--ww-bf16", action="store_true")
     ap.add_argument("--extras", action="store_true")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -210,7 +212,7 @@ def main():
              "- `ratio` = wall time / ours (default exact path) on the same file; CPU = user + system; RSS = peak resident set (`/usr/bin/time -v`)", ""]
 
     cases = [("BERT-base f32 safetensors (438 MB)", os.path.join(DATA, "bert_base_f32.safetensors"), True, True),
-             ("BERT-base bf16 safetensors (219 MB)", os.path.join(DATA, "bert_base_bf16.safetensors"), True, True)]
+             ("BERT-base bf16 safetensors (219 MB)", os.path.join(DATA, "bert_base_bf16.safetensors"), True, args.ww_bf16)]
     if not args.quick:
         cases.append(("VGG-11 (32×32) Keras .h5 (39 MB)", os.path.join(DATA, "vgg11_32.h5"), True, True))
         cases.append(("TinyLlama-1.1B-shaped bf16, 5 shards (2.2 GB)", os.path.join(DATA, "tinyllama", "model.safetensors.index.json"),
@@ -245,6 +247,8 @@ def main():
                                 f"max |ΔH| {eh:.1e} nats")
         else:
             rows.append("| numpy script | not run (`--numpy-llama`) | | | |")
+        if not with_ww:
+            rows.append("| WeightWatcher `analyze()` | not run (`--ww-bf16` / `--ww-llama`) | | | |")
         if with_ww:
             r = ww_run(path)
             rows.append(fmt_row("WeightWatcher `analyze()`", r, base))

@@ -37,6 +37,19 @@ final class SVDTests: XCTestCase {
         }
     }
 
+    /// σ_max alone from the Gram's λ_max needs no fallback: it matches numpy's σ_1 to 1e-13
+    /// relative on every fixture, rank-deficient and cond 1e12 included.
+    func testLargestSingularValueMatchesNumpyWithin1e13OnEveryFixture() throws {
+        var checked = 0
+        for c in SpectraFixtures.manifest.matrices {
+            guard let s1 = c.singularValues.first else { continue }
+            let got = try SVD.largestSingularValue(matrix(c))
+            XCTAssertEqual(got, s1, accuracy: 1e-13 * Swift.max(s1, .leastNormalMagnitude), c.name)
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 10)
+    }
+
     /// The Gram path must hand rank-deficient and badly conditioned matrices to gesdd (else small
     /// σ are Gram noise of order sqrt(ε)·σ_1 and `rank` is wrong), and keep well-conditioned ones.
     func testGramPathFallsBackExactlyWhenItCannotResolveSmallValues() throws {

@@ -222,8 +222,8 @@ public struct ConvKernel: Sendable, Equatable {
     ///   unimodular phase vectors, hence `‖K̂(ω)‖₂ ≤ sqrt(∏k) · ‖R_S‖₂`. For 2-D these are the
     ///   four reshapings of Singla & Feizi, "Fantastic Four" (ICLR 2021); 1-D has 2, 3-D has 8.
     /// Grouped convolutions are block-diagonal: the bound is the maximum over groups.
-    /// The matrix norms come from the dense default SVD path (relative error ≲ p·ε); the result
-    /// is multiplied by (1 + 1e-10) so rounding cannot make it undercut the true value.
+    /// The matrix norms come from `SVD.largestSingularValue` (Gram λ_max, relative error ≲ p·ε);
+    /// the result is multiplied by (1 + 1e-10) so rounding cannot make it undercut the true value.
     public func operatorNormUpperBound() throws -> ConvOperatorBound {
         let d = kernelSize.count
         let axisNames = d == 1 ? ["w"] : d == 2 ? ["h", "w"] : ["d", "h", "w"]
@@ -237,7 +237,7 @@ public struct ConvKernel: Sendable, Equatable {
             for t in 0..<taps {
                 var m = [Double](repeating: 0, count: cog * cig)
                 for o in 0..<cog { for i in 0..<cig { m[o * cig + i] = w[(o * cig + i) * taps + t] } }
-                tapSum += try SVD.singularValues(Matrix(rows: cog, cols: cig, storage: m)).values.first ?? 0
+                tapSum += try SVD.largestSingularValue(Matrix(rows: cog, cols: cig, storage: m))
             }
             var groupBest = (value: tapSum, method: "tap_sum")
             var reshapes: [String: Double] = [:]
@@ -259,7 +259,7 @@ public struct ConvKernel: Sendable, Equatable {
                         for i in 0..<cig { r[(o * ks + si) * cols + i * kt + ti] = w[(o * cig + i) * taps + t] }
                     }
                 }
-                let norm = try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: r)).values.first ?? 0
+                let norm = try SVD.largestSingularValue(Matrix(rows: rows, cols: cols, storage: r))
                 let name = "reshape[out×\(sAxes.map { axisNames[$0] }.joined()); in×\(tAxes.map { axisNames[$0] }.joined())]"
                 let value = rootTaps * norm
                 reshapes[name] = value
