@@ -34,16 +34,24 @@ public enum Auditor {
     /// per-layer analysis; everything else runs as in a whole audit.
     static func run(store: any TensorStore, configuration: AuditConfiguration, replay: ShardReplay?) throws -> AuditReportV1 {
         BLASThreads.set(1)
+        // The input's SHA-256 (a full read of the file) runs beside graph building and analysis.
+        let digest = BackgroundDigest(path: store.path)
+        // No thread may outlive the audit: on an early error, stop the digest and wait for it
+        // (process exit would otherwise tear OpenSSL down under the running thread).
+        defer { digest.cancelAndWait() }
         let graph = try buildGraph(store: store, configuration: configuration)
         let attrs = try? FileManager.default.attributesOfItem(atPath: store.path)
-        let input = InputInfo(path: store.path, format: store.format.rawValue,
-                              sha256: try FileDigest.sha256(path: store.path),
+        var input = InputInfo(path: store.path, format: store.format.rawValue, sha256: "",
                               bytes: (attrs?[.size] as? NSNumber)?.intValue ?? 0,
                               architectureSource: graph.source)
 
-        if let replay { try replay.check(input: input, graph: graph) }
+        if let replay {
+            input.sha256 = try digest.value()
+            try replay.check(input: input, graph: graph)
+        }
         let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration, replay: replay)
         var layers = try analysis.run()
+        input.sha256 = try digest.value()
         let bounds = NetworkBounds.compute(graph: graph, factors: analysis.factors, foldedInto: analysis.foldedInto,
                                            extraLipschitz: analysis.extraLipschitz, broken: analysis.broken)
         for (node, share) in bounds.shares {
@@ -138,5 +146,56 @@ public enum Auditor {
             rows.append(row)
         }
         return rows
+    }
+}
+
+/// `FileDigest.sha256` on a background thread; `value()` waits for it (and rethrows its error),
+/// `cancelAndWait()` ends it early and waits until the thread is done.
+final class BackgroundDigest: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var result: Result<String, Error> = .success("")
+    private var finished = false
+    private var cancelled = false
+
+    init(path: String) {
+        Thread.detachNewThread { [self] in
+            let r = Result { try FileDigest.sha256(path: path, isCancelled: { self.isCancelled }) }
+            lock.lock()
+            result = r
+            lock.unlock()
+            done.signal()
+        }
+    }
+
+    private var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+
+    private func waitOnce() {
+        lock.lock()
+        let wasFinished = finished
+        lock.unlock()
+        if wasFinished { return }
+        done.wait()
+        lock.lock()
+        finished = true
+        lock.unlock()
+    }
+
+    func value() throws -> String {
+        waitOnce()
+        lock.lock()
+        defer { lock.unlock() }
+        return try result.get()
+    }
+
+    func cancelAndWait() {
+        lock.lock()
+        cancelled = !finished
+        lock.unlock()
+        waitOnce()
     }
 }

@@ -123,7 +123,15 @@ final class LayerAnalysis: @unchecked Sendable {
             }
         }
         let total = work.count
-        let todo = work
+        // Longest first (LPT): the biggest layers start at once and the small ones fill the gaps,
+        // so no core idles on one large layer at the end. Rows are stored by node index, so the
+        // report does not depend on this order.
+        let todo = work.enumerated()
+            .sorted { a, b in
+                let ca = Self.estimatedCost(graph.nodes[a.element]), cb = Self.estimatedCost(graph.nodes[b.element])
+                return ca != cb ? ca > cb : a.offset < b.offset
+            }
+            .map(\.element)
         let results = ResultSlots(count: graph.nodes.count)
         let next = AtomicCounter()
         let finished = AtomicCounter()
@@ -146,6 +154,17 @@ final class LayerAnalysis: @unchecked Sendable {
             out.append(r)
         }
         return out
+    }
+
+    /// A node's relative analysis cost, for scheduling only: `elements × min(rows, cols)` of each
+    /// tensor viewed as a matrix (first dimension × the rest), i.e. the order of a Gram product.
+    static func estimatedCost(_ node: Node) -> Double {
+        node.tensors.reduce(0.0) { sum, t in
+            guard let first = t.shape.first else { return sum }
+            let rest = t.shape.dropFirst().reduce(1, *)
+            let n = Double(first) * Double(rest)
+            return sum + n * Double(Swift.min(first, Swift.max(rest, 1)))
+        }
     }
 
     private func passiveRow(_ node: Node) -> LayerReport {

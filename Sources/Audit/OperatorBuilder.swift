@@ -45,24 +45,18 @@ enum OperatorBuilder {
     /// σ_max of the convolution as a linear map on its input (SPEC §1 `operator`).
     /// `spatial`: the layer's input spatial size, when known.
     static func convOperatorNorm(_ k: ConvKernel, spec: ConvSpec, spatial: [Int]?, includeSpectrum: Bool) throws -> ConvNorm {
-        let bound = try k.operatorNormUpperBound()
-        guard let n = spatial, n.count == k.kernelSize.count else {
-            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
-        }
+        let boundOnly = { ConvNorm(norm: try k.operatorNormUpperBound().value, method: "upper_bound", spectrum: nil) }
+        guard let n = spatial, n.count == k.kernelSize.count else { return try boundOnly() }
         // Circular padding: the operator at stride 1 is the circulant on the n-torus (exact);
         // a stride subsamples its output (norm ≤ 1), so the same spectrum bounds it.
         // Zero padding: the padded operator is a crop of the circulant on the (n + k − 1)-torus.
         let isCircular = spec.padding == "circular"
         let circular = isCircular && spec.strides.allSatisfy { $0 == 1 }
         let torus = isCircular ? n : zip(n, k.kernelSize).map { $0 + $1 - 1 }
-        guard zip(torus, k.kernelSize).allSatisfy({ $0 >= $1 }) else {
-            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
-        }
+        guard zip(torus, k.kernelSize).allSatisfy({ $0 >= $1 }) else { return try boundOnly() }
         let blocks = Double(torus.reduce(1, *))
         let co = Double(k.outPerGroup), ci = Double(k.inPerGroup)
-        guard blocks * co * ci * min(co, ci) * Double(k.groups) <= fftBudget else {
-            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
-        }
+        guard blocks * co * ci * min(co, ci) * Double(k.groups) <= fftBudget else { return try boundOnly() }
         if circular && includeSpectrum {
             let values = try k.exactCircularSpectrum(inputSize: torus)
             return ConvNorm(norm: values.first ?? 0, method: "fft_exact", spectrum: values)
@@ -72,9 +66,12 @@ enum OperatorBuilder {
         if circular {
             return ConvNorm(norm: top, method: "fft_exact", spectrum: nil)
         }
-        // Both are sound bounds for the padded operator; keep the smaller.
-        return top <= bound.value ? ConvNorm(norm: top, method: "fft_padded_bound", spectrum: nil)
-                                  : ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
+        // Both are sound bounds for the padded operator; keep the smaller (ties: the DFT's). The
+        // certified bound's candidates that provably cannot undercut `top` are not computed.
+        if let bound = try k.operatorNormUpperBound(unlessAtLeast: top), bound.value < top {
+            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
+        }
+        return ConvNorm(norm: top, method: "fft_padded_bound", spectrum: nil)
     }
 }
 

@@ -167,6 +167,25 @@ enum LAPACKCalls {
         return w
     }
 
+    /// The largest eigenvalue of a symmetric `n × n` column-major matrix whose lower triangle is
+    /// set (`dsyevr`, `jobz = 'N'`, `range = 'I'`, `il = iu = n`): the tridiagonal reduction, then
+    /// bisection for that one value (`dstebz`, absolute accuracy ε·‖T‖, i.e. relative ε for the
+    /// largest) instead of all n values (`dsterf`, O(n²)). Destroys `a`.
+    static func largestSymmetricEigenvalue(_ a: inout [Double], n: Int) throws -> Double {
+        BLASRuntime.ensureConfigured()
+        if n == 0 { return 0 }
+        var found: Int32 = 0
+        var w = [Double](repeating: 0, count: n)
+        var z = [Double](repeating: 0, count: 1)
+        var support = [Int32](repeating: 0, count: 2)
+        let info = a.withUnsafeMutableBufferPointer { ap in
+            LAPACKE_dsyevr(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "I")), CChar(UInt8(ascii: "L")),
+                           Int32(n), ap.baseAddress, Int32(n), 0, 0, Int32(n), Int32(n), 0, &found, &w, &z, 1, &support)
+        }
+        if info != 0 || found != 1 { throw LinearAlgebraError.lapack(routine: "dsyevr", info: Int(info)) }
+        return w[0]
+    }
+
     /// Singular values (descending) of a row-major `rows × cols` matrix (`dgesdd`, `jobz = 'N'`).
     /// The row-major matrix is handed over as its column-major transpose: same singular values.
     static func gesddValues(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {

@@ -119,7 +119,7 @@ public enum SVD {
     }
 
     /// σ_max alone: the square root of the largest eigenvalue of the Gram of the smaller side
-    /// (`dsyrk` + `dsyevd`), with the same power-of-two prescaling as the Gram path. Unlike the full
+    /// (`dsyrk` + `dsyevr` for that one eigenvalue), with the same power-of-two prescaling as the Gram path. Unlike the full
     /// spectrum, the largest eigenvalue of a Gram is accurate to a relative p·ε (p = min(m, n))
     /// whatever the conditioning (Weyl: the rounding of G is ≲ p·ε·‖A‖², and λ_max = ‖A‖²), so no
     /// `dgesdd` fallback is ever needed (tested against `dgesdd` on rank-deficient and
@@ -132,8 +132,8 @@ public enum SVD {
         let scale = (x > 200 || x < -200) ? Double(sign: .plus, exponent: -x, significand: 1) : 1
         let scaled = scale == 1 ? a.storage : a.storage.map { $0 * scale }
         var g = scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }
-        let lambda = try LAPACKCalls.symmetricEigenvalues(&g, n: a.rankBound)
-        return Swift.max(lambda.last ?? 0, 0).squareRoot() / scale
+        let lambda = try LAPACKCalls.largestSymmetricEigenvalue(&g, n: a.rankBound)
+        return Swift.max(lambda, 0).squareRoot() / scale
     }
 
     /// The largest singular value of the complex matrix `Re + i·Im`: `largestSingularValue` of the

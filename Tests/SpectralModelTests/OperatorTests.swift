@@ -173,6 +173,32 @@ final class OperatorTests: XCTestCase {
         }
     }
 
+    /// Pruning never changes the answer: for cutoffs around the full bound (and the tight DFT
+    /// norms the audit uses), the pruned call returns the full bound when it is below the cutoff
+    /// and nil exactly when it is not.
+    func testPrunedUpperBoundAgreesWithFullBound() throws {
+        var kernels = try SpectraFixtures.manifest.convs.map(kernel)
+        for s in 0..<6 {
+            kernels.append(randomKernel(out: (4 + s) * (1 + s % 2), inPerGroup: 6 + s, groups: 1 + s % 2,
+                                        ks: s % 2 == 0 ? [3, 3] : [3], seed: UInt64(300 + s)))
+        }
+        var pruned = 0
+        for k in kernels {
+            let full = try k.operatorNormUpperBound().value
+            let dft = try k.circularSpectralNorm(inputSize: k.kernelSize.map { $0 + 6 })
+            for cutoff in [full * 0.5, full * 0.999, full, full * 1.001, full * 2, dft] {
+                let got = try k.operatorNormUpperBound(unlessAtLeast: cutoff)
+                if full < cutoff {
+                    XCTAssertEqual(got?.value ?? -1, full, accuracy: 1e-15 * full, "\(k.kernelSize) cutoff \(cutoff)")
+                } else {
+                    XCTAssertNil(got, "\(k.kernelSize) cutoff \(cutoff) ≤ bound \(full)")
+                    pruned += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(pruned, 0)
+    }
+
     /// The bound is not vacuous: for a 1×1 conv (a plain matrix) it is the matrix's exact norm.
     func testUpperBoundIsExactForPointwiseConvolution() throws {
         let k = randomKernel(out: 4, inPerGroup: 3, groups: 1, ks: [1, 1], seed: 5)

@@ -225,6 +225,16 @@ public struct ConvKernel: Sendable, Equatable {
     /// The matrix norms come from `SVD.largestSingularValue` (Gram λ_max, relative error ≲ p·ε);
     /// the result is multiplied by (1 + 1e-10) so rounding cannot make it undercut the true value.
     public func operatorNormUpperBound() throws -> ConvOperatorBound {
+        try operatorNormUpperBound(unlessAtLeast: .infinity)!
+    }
+
+    /// The same bound, when it is below `cutoff`; nil when it provably is not (then the caller
+    /// keeps its own, smaller value). A candidate is skipped without its SVD when a rigorous lower
+    /// bound already reaches the cutoff: `‖A‖₂ ≥ ‖A‖_F / sqrt(min(m, n))`, so the tap sum is at
+    /// least `Σ_t ‖K_t‖_F / sqrt(min(c_out_g, c_in_g))` and a reshaping's bound at least
+    /// `sqrt(∏k) · ‖K‖_F / sqrt(min(rows, cols))` (every reshaping holds the same entries). With a
+    /// tight DFT norm as the cutoff this skips every SVD of a typical 3×3 layer.
+    public func operatorNormUpperBound(unlessAtLeast cutoff: Double) throws -> ConvOperatorBound? {
         let d = kernelSize.count
         let axisNames = d == 1 ? ["w"] : d == 2 ? ["h", "w"] : ["d", "h", "w"]
         let cog = outPerGroup, cig = inPerGroup, taps = tapCount
@@ -232,12 +242,22 @@ public struct ConvKernel: Sendable, Equatable {
         var best: ConvOperatorBound? = nil
         for g in 0..<groups {
             let w = Array(groupWeights(g))
+            // Lower bounds of the candidates (a hair below, against rounding of the sums).
+            let margin = 1 - 1e-12
+            var tapFrobenius = [Double](repeating: 0, count: taps)
+            for (j, v) in w.enumerated() { tapFrobenius[j % taps] += v * v }
+            let p = Double(Swift.max(1, Swift.min(cog, cig)))
+            let tapSumFloor = tapFrobenius.reduce(0) { $0 + $1.squareRoot() } / p.squareRoot() * margin
+            let frobenius = tapFrobenius.reduce(0, +).squareRoot()
             // tap sum
-            var tapSum = 0.0
-            for t in 0..<taps {
-                var m = [Double](repeating: 0, count: cog * cig)
-                for o in 0..<cog { for i in 0..<cig { m[o * cig + i] = w[(o * cig + i) * taps + t] } }
-                tapSum += try SVD.largestSingularValue(Matrix(rows: cog, cols: cig, storage: m))
+            var tapSum = Double.infinity
+            if tapSumFloor < cutoff {
+                tapSum = 0
+                for t in 0..<taps {
+                    var m = [Double](repeating: 0, count: cog * cig)
+                    for o in 0..<cog { for i in 0..<cig { m[o * cig + i] = w[(o * cig + i) * taps + t] } }
+                    tapSum += try SVD.largestSingularValue(Matrix(rows: cog, cols: cig, storage: m))
+                }
             }
             var groupBest = (value: tapSum, method: "tap_sum")
             var reshapes: [String: Double] = [:]
@@ -246,6 +266,8 @@ public struct ConvKernel: Sendable, Equatable {
                 let tAxes = (0..<d).filter { mask & (1 << $0) == 0 }
                 let ks = sAxes.reduce(1) { $0 * kernelSize[$1] }, kt = tAxes.reduce(1) { $0 * kernelSize[$1] }
                 let rows = cog * ks, cols = cig * kt
+                let floor = rootTaps * frobenius / Double(Swift.max(1, Swift.min(rows, cols))).squareRoot() * margin
+                if floor >= cutoff { continue }
                 var r = [Double](repeating: 0, count: rows * cols)
                 for t in 0..<taps {
                     // split tap t into its S-part and T-part indices
@@ -265,11 +287,13 @@ public struct ConvKernel: Sendable, Equatable {
                 reshapes[name] = value
                 if value < groupBest.value { groupBest = (value, name) }
             }
+            // Every candidate of this group is at least the cutoff: so is the bound (a maximum over groups).
+            if groupBest.value * (1 + 1e-10) >= cutoff { return nil }
             let candidate = ConvOperatorBound(value: groupBest.value * (1 + 1e-10), method: groupBest.method,
                                               tapSum: tapSum, reshapeBounds: reshapes, group: g)
             if best == nil || candidate.value > best!.value { best = candidate }
         }
-        return best!
+        return best
     }
 }
 

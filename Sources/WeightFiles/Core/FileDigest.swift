@@ -16,6 +16,12 @@ public enum FileDigest {
     /// interface, as 64 lowercase hexadecimal digits.
     /// - Throws: `WeightFileError` `.missing` / `.unreadable` (also for I/O errors while reading).
     public static func sha256(path: String) throws -> String {
+        try sha256(path: path, isCancelled: { false })
+    }
+
+    /// The same; `isCancelled` is polled between chunks and ends the read early (the result is
+    /// then meaningless and must not be used).
+    public static func sha256(path: String, isCancelled: () -> Bool) throws -> String {
         let fd = try FileBytes.openReadOnly(path)
         defer { _ = close(fd) }
         guard let ctx = EVP_MD_CTX_new() else {
@@ -28,7 +34,7 @@ public enum FileDigest {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 64)
         defer { buffer.deallocate() }
         var offset = 0
-        while true {
+        while !isCancelled() {
             let n = read(fd, buffer, chunkSize)
             if n < 0 {
                 if errno == EINTR { continue }
