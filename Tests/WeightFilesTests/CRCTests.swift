@@ -13,4 +13,17 @@ final class CRCTests: XCTestCase {
         XCTAssertEqual(small.withUnsafeBytes { Inflate.crc32($0) }, 1_914_128_038)
         XCTAssertEqual([UInt8]().withUnsafeBytes { Inflate.crc32($0) }, 0)
     }
+
+    /// The one-pass CRC + copy gives the same CRC and copies exactly the tail, on both paths.
+    func testCRCWhileCopyingEqualsCRCAndCopies() {
+        for count in [1000, 9_000_000] {
+            var bytes = [UInt8](repeating: 0, count: count)
+            for i in bytes.indices { bytes[i] = UInt8(i % 251) }
+            let from = 77
+            var copy = [UInt8](repeating: 0, count: count - from)
+            let crc = bytes.withUnsafeBytes { b in copy.withUnsafeMutableBytes { Inflate.crc32(b, copyingFrom: from, to: $0.baseAddress!) } }
+            XCTAssertEqual(crc, bytes.withUnsafeBytes { Inflate.crc32($0) }, "\(count)")
+            XCTAssertEqual(copy, Array(bytes[from...]), "\(count)")
+        }
+    }
 }

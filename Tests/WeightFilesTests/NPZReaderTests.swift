@@ -90,6 +90,29 @@ final class NPZReaderTests: XCTestCase {
         }
     }
 
+    /// Float32 loads of stored members checksum and copy in one pass: the same values as the
+    /// Float64 path, and a bad CRC is caught there too.
+    func testFusedFloat32LoadMatchesAndChecksCRC() throws {
+        let stored = try NPZTensorStore(path: Fixtures.path("npz/mlp_np_savez.npz"))
+        for t in stored.tensors where t.dtype == .float32 {
+            XCTAssertEqual(try stored.loadFloat32(t.name).map(Double.init), try stored.loadFloat64(t.name), t.name)
+        }
+        let broken = try NPZTensorStore(path: Fixtures.path("broken/npz-crc-mismatch.npz"))
+        var caught = 0
+        for t in broken.tensors {
+            let wide = Result { try broken.loadFloat64(t.name) }
+            let narrow = Result { try broken.loadFloat32(t.name) }
+            switch (wide, narrow) {
+            case (.failure, .failure(let e)):
+                XCTAssertTrue(String(describing: e).contains("CRC-32"), "\(e)")
+                caught += 1
+            case (.success, .success): break
+            default: XCTFail("\(t.name): the Float32 and Float64 loads disagree on the CRC")
+            }
+        }
+        XCTAssertGreaterThan(caught, 0)
+    }
+
     func testChecksumVerificationCanBeSkipped() throws {
         let store = try NPZTensorStore(path: Fixtures.path("broken/npz-crc-mismatch.npz"), verifyChecksums: false)
         XCTAssertNoThrow(try ReaderReference.loadAll(store))

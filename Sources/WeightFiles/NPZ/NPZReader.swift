@@ -205,7 +205,39 @@ public final class NPZTensorStore: TensorStore {
     }
 
     public func loadFloat32(_ name: String) throws -> [Float] {
-        try withData(name) { TensorBytes.float32($0, $1, fortranOrder: $2.fortranOrder) }
+        if let fused = try storedFloat32Fused(name) { return fused }
+        return try withData(name) { TensorBytes.float32($0, $1, fortranOrder: $2.fortranOrder) }
+    }
+
+    /// A stored member holding native-order, C-order float32: checksummed and copied out in one
+    /// pass (`Inflate.crc32(_:copyingFrom:to:)`). nil when the member does not qualify.
+    private func storedFloat32Fused(_ name: String) throws -> [Float]? {
+        let info = try self.info(name)
+        guard verifyChecksums, let (m, header) = entries[name], m.isStored, info.dtype == .float32,
+              info.byteOrder == .notApplicable || info.byteOrder == ByteOrder.native,
+              !(header.fortranOrder && info.shape.count > 1) else { return nil }
+        try TensorBytes.checkLoadable(info, limits: limits, path: path)
+        let n = info.elementCount
+        guard header.dataByteCount == n * 4 else { return nil }
+        let place = "member '\(m.name)'"
+        return try file.withBytes(offset: m.dataOffset, count: m.compressedSize, place: place) { member in
+            var crc: UInt32 = 0
+            let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                TensorBytes.adviseHugePages(buffer.baseAddress, n * 4)
+                let prefix = UnsafeRawBufferPointer(rebasing: member[0..<(header.dataOffset + header.dataByteCount)])
+                if let dst = buffer.baseAddress {
+                    crc = Inflate.crc32(prefix, copyingFrom: header.dataOffset, to: UnsafeMutableRawPointer(dst))
+                }
+                initialized = n
+            }
+            // The member is exactly header + data (checked when listing); n == 0 has nothing to copy.
+            if n == 0 { crc = Inflate.crc32(member) }
+            guard crc == m.crc32 else {
+                throw WeightFileError(.malformed, path: path, place: place,
+                                      expected: "CRC-32 \(String(m.crc32, radix: 16))", found: String(crc, radix: 16))
+            }
+            return out
+        }
     }
 
     public func loadNativeBytes(_ name: String) throws -> [UInt8] {
