@@ -12,7 +12,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 all: release
 
-## deps: install the system libraries the package links (libhdf5, OpenBLAS + LAPACKE, libcrypto)
+## deps: install the system libraries the package links (libhdf5, OpenBLAS + LAPACKE, libcrypto, libdeflate, zlib)
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \

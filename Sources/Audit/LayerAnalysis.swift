@@ -41,7 +41,10 @@ final class LayerAnalysis: @unchecked Sendable {
         self.spatial = graph.spatialSizes(inputSpatial: configuration.inputShape ?? graph.inputSpatial)
         self.replay = replay
         switch configuration.svd {
-        case .gram, .fast: streaming = replay == nil ? RawTensorSource(store: store).map(StreamedSpectrum.init) : nil
+        case .gram, .fast:
+            // Only worth a second look at the file when some tensor is large enough to stream.
+            let large = store.tensors.contains { $0.elementCount >= StreamedSpectrum.minimumElements }
+            streaming = replay == nil && large ? RawTensorSource(store: store).map(StreamedSpectrum.init) : nil
         default: streaming = nil
         }
     }

@@ -29,9 +29,19 @@ enum Preflight {
             throw WeightFileError(.malformed, path: path, place: "HDF5 metadata",
                                   detail: "libhdf5 crashed reading this file (signal \(signal)); refused")
         case .exit(let status) where status == ExitCodes.malformed || status == ExitCodes.missingInput:
-            throw Refusal(message: child.standardError.trimmingCharacters(in: .whitespacesAndNewlines), status: status)
-        case .exit:
+            // The child's one line (a sanitizer build may have written its own warnings first).
+            let lines = child.standardError.split(separator: "\n").map(String.init)
+            let line = lines.last(where: { $0.hasPrefix("spectral-audit:") }) ?? lines.last ?? ""
+            throw Refusal(message: line.trimmingCharacters(in: .whitespacesAndNewlines), status: status)
+        case .exit(0):
             return
+        case .exit(let status) where status == ExitCodes.interrupted || status == ExitCodes.terminated:
+            exit(status) // the child saw the same SIGINT/SIGTERM as this process
+        case .exit(let status):
+            // Neither a listing nor a refusal: the child died another way (a sanitizer's report
+            // exits 1, the Swift runtime traps with a signal): the same as a crash.
+            throw WeightFileError(.malformed, path: path, place: "HDF5 metadata",
+                                  detail: "libhdf5 crashed reading this file (exit status \(status)); refused")
         }
     }
 

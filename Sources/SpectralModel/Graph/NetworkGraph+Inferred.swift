@@ -35,7 +35,7 @@ extension NetworkGraph {
         var nodes: [Node] = [Node(name: "input", kind: .input, inputs: [])]
         var chainBreak: String?
         let lowerNames = tensors.map { $0.name.lowercased() }
-        if let marker = nonChainMarkers.first(where: { m in lowerNames.contains { $0.contains(m) } }) {
+        if let marker = nonChainMarkers.first(where: { m in lowerNames.contains { Self.has($0, m) } }) {
             chainBreak = "tensor names suggest layers the chain model does not cover ('\(marker)'); pass --arch to describe the network"
         }
         var previousOut: Int?
@@ -59,7 +59,7 @@ extension NetworkGraph {
                                                 epsilon: torch ? 1e-5 : 1e-3))
                 assumptions.append("layer '\(layer)': BatchNorm epsilon assumed \(torch ? "1e-5 (PyTorch" : "1e-3 (Keras") default)")
             } else if let w = find("weight") ?? find("embeddings"), w.shape.count == 2, w.dtype.isFloatingPoint,
-                      ["embed", "wte", "wpe"].contains(where: { layer.lowercased().contains($0) }) || variable(w) == "embeddings" {
+                      ["embed", "wte", "wpe"].contains(where: { Self.has(layer.lowercased(), $0) }) || variable(w) == "embeddings" {
                 // A lookup table [vocab, dim]: per-operator metrics; it breaks the chain (discrete input).
                 kind = .embedding(table: TensorRef(name: w.name, shape: w.shape, orientation: .inOut))
             } else if let w = find("weight") ?? find("kernel"), w.shape.count >= 2, w.dtype.isFloatingPoint {
@@ -194,3 +194,21 @@ extension NodeKind {
         return false
     }
 }
+
+extension NetworkGraph {
+    /// Substring test on UTF-8 bytes. Foundation's `String.contains(_:)` goes through NSString
+    /// (`range(of:)`) and made name scans of checkpoints with tens of thousands of tensors take
+    /// seconds.
+    static func has(_ text: String, _ needle: String) -> Bool {
+        let t = Array(text.utf8), n = Array(needle.utf8)
+        guard !n.isEmpty else { return true }
+        guard t.count >= n.count else { return false }
+        for start in 0...(t.count - n.count) where t[start] == n[0] {
+            var k = 1
+            while k < n.count && t[start + k] == n[k] { k += 1 }
+            if k == n.count { return true }
+        }
+        return false
+    }
+}
+
