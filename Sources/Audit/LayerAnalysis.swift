@@ -129,12 +129,10 @@ final class LayerAnalysis: @unchecked Sendable {
         // Longest first (LPT): the biggest layers start at once and the small ones fill the gaps,
         // so no core idles on one large layer at the end. Rows are stored by node index, so the
         // report does not depend on this order.
-        let todo = work.enumerated()
-            .sorted { a, b in
-                let ca = Self.estimatedCost(graph.nodes[a.element]), cb = Self.estimatedCost(graph.nodes[b.element])
-                return ca != cb ? ca > cb : a.offset < b.offset
-            }
-            .map(\.element)
+        let todo = work.map { (node: $0, cost: Self.estimatedCost(graph.nodes[$0])) }
+            .enumerated()
+            .sorted { a, b in a.element.cost != b.element.cost ? a.element.cost > b.element.cost : a.offset < b.offset }
+            .map(\.element.node)
         let results = ResultSlots(count: graph.nodes.count)
         let next = AtomicCounter()
         let finished = AtomicCounter()

@@ -128,10 +128,7 @@ public enum SVD {
     public static func largestSingularValue(_ a: Matrix) throws -> Double {
         guard a.allFinite else { throw LinearAlgebraError.nonFinite }
         if let trivial = trivialSpectrum(a, method: .gramSyevd) { return trivial.values.first ?? 0 }
-        let x = a.maxAbs.exponent
-        let scale = (x > 200 || x < -200) ? Double(sign: .plus, exponent: -x, significand: 1) : 1
-        let scaled = scale == 1 ? a.storage : a.storage.map { $0 * scale }
-        var g = scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }
+        var (g, scale) = prescaledGram(a)
         let lambda = try LAPACKCalls.largestSymmetricEigenvalue(&g, n: a.rankBound)
         return Swift.max(lambda, 0).squareRoot() / scale
     }
@@ -199,21 +196,22 @@ public enum SVD {
         return nil
     }
 
+    /// The Gram of the smaller side of `a · scale` (lower triangle, `dsyrk`) and `scale`: an exact
+    /// power of two that keeps the squared entries inside float64's range (1 for ordinary data).
+    static func prescaledGram(_ a: Matrix) -> (gram: [Double], scale: Double) {
+        let e = a.maxAbs.exponent
+        guard e > 200 || e < -200 else {
+            return (a.storage.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }, 1)
+        }
+        let scale = Double(sign: .plus, exponent: -e, significand: 1)
+        let scaled = a.storage.map { $0 * scale }
+        return (scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }, scale)
+    }
+
     /// The Gram path; nil when it cannot guarantee `gramAccuracyTarget` (caller falls back).
     static func gramValues(_ a: Matrix) throws -> [Double]? {
         let p = a.rankBound
-        // Exact power-of-two prescaling keeps the squared entries inside float64's range.
-        let amax = a.maxAbs
-        let e = amax.exponent
-        let scaled: Bool = e > 200 || e < -200
-        let scale = scaled ? Double(sign: .plus, exponent: -e, significand: 1) : 1
-        var g: [Double]
-        if scaled {
-            let s = a.storage.map { $0 * scale }
-            g = s.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }
-        } else {
-            g = a.storage.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }
-        }
+        var (g, scale) = prescaledGram(a)
         let lambda = try LAPACKCalls.symmetricEigenvalues(&g, n: p)  // ascending
         guard let lmax = lambda.last, lmax > 0 else { return nil }
         let threshold = lmax * Double(p) * Double.ulpOfOne / (2 * gramAccuracyTarget)

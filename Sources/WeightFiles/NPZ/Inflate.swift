@@ -94,39 +94,21 @@ enum Inflate {
     /// buffers are checksummed in slices on the available cores and the slice CRCs joined with
     /// zlib's `crc32_combine` (the same value as one pass; tested against zlib's `crc32`).
     static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
-        let slices = bytes.count >= parallelThreshold ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
-        if slices <= 1 { return UInt32(truncatingIfNeeded: serialCRC(0, base, bytes.count)) }
-        let total = bytes.count
-        let sliceLength = (total + slices - 1) / slices
-        let parts = CRCParts(count: slices)
-        // The buffer outlives the call; the address crosses threads as an integer.
-        let address = UInt(bitPattern: base)
-        DispatchQueue.concurrentPerform(iterations: slices) { k in
-            let start = k * sliceLength
-            let length = max(0, min(sliceLength, total - start))
-            let pointer = UnsafeRawPointer(bitPattern: address)! + start
-            parts.set(k, serialCRC(0, pointer, length), length)
-        }
-        var c: uLong = 0
-        for k in 0..<slices where parts.lengths[k] > 0 {
-            c = CZlibCompat.combine(c, parts.crcs[k], parts.lengths[k])
-        }
-        return UInt32(truncatingIfNeeded: c)
+        crc32(bytes, copyingFrom: bytes.count, to: nil)
     }
 
-    /// The CRC-32 of all of `bytes`, and a copy of `bytes[copyFrom...]` into `destination`, in one
-    /// pass: each core takes a slice and works through it in 256 KiB blocks, checksumming a block
-    /// and then copying it while it is still in cache (the member is read from memory once, not
-    /// twice). Same value as `crc32(_:)` (tested).
-    static func crc32(_ bytes: UnsafeRawBufferPointer, copyingFrom copyFrom: Int, to destination: UnsafeMutableRawPointer) -> UInt32 {
+    /// The CRC-32 of all of `bytes` and, when `destination` is given, a copy of `bytes[copyFrom...]`
+    /// into it, in one pass: each core takes a slice and works through it in 256 KiB blocks,
+    /// checksumming a block and then copying it while it is still in cache (the member is read from
+    /// memory once, not twice). Same value as zlib's one-pass CRC (tested).
+    static func crc32(_ bytes: UnsafeRawBufferPointer, copyingFrom copyFrom: Int, to destination: UnsafeMutableRawPointer?) -> UInt32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
         precondition(copyFrom >= 0 && copyFrom <= bytes.count)
         let total = bytes.count
         let slices = total >= parallelThreshold ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
         let sliceLength = (total + slices - 1) / slices
         let parts = CRCParts(count: slices)
-        let source = UInt(bitPattern: base), target = UInt(bitPattern: destination)
+        let source = UInt(bitPattern: base), target = destination.map { UInt(bitPattern: $0) }
         let block = 256 << 10
         let work: @Sendable (Int) -> Void = { k in
             let start = k * sliceLength
@@ -140,7 +122,7 @@ enum Inflate {
                 c = serialCRC(c, from, n)
                 // The part of this block at or after `copyFrom`, copied to its place.
                 let lo = max(at, copyFrom), hi = at + n
-                if lo < hi {
+                if let target, lo < hi {
                     (UnsafeMutableRawPointer(bitPattern: target)! + (lo - copyFrom))
                         .copyMemory(from: UnsafeRawPointer(bitPattern: source)! + lo, byteCount: hi - lo)
                 }

@@ -167,15 +167,11 @@ public final class NPZTensorStore: TensorStore {
         }
         try TensorBytes.checkLoadable(info, limits: limits, path: path)
         let place = "member '\(m.name)'"
-        let crcError = { (found: UInt32) in
-            WeightFileError(.malformed, path: self.path, place: place,
-                            expected: "CRC-32 \(String(m.crc32, radix: 16))", found: String(found, radix: 16))
-        }
         if m.isStored {
             return try file.withBytes(offset: m.dataOffset, count: m.compressedSize, place: place) { member in
                 if verifyChecksums {
                     let crc = Inflate.crc32(member)
-                    guard crc == m.crc32 else { throw crcError(crc) }
+                    guard crc == m.crc32 else { throw crcMismatch(m, found: crc) }
                 }
                 let data = UnsafeRawBufferPointer(rebasing: member[header.dataOffset..<(header.dataOffset + header.dataByteCount)])
                 return try body(data, info, header)
@@ -194,7 +190,7 @@ public final class NPZTensorStore: TensorStore {
         let member = UnsafeRawBufferPointer(buffer)
         if verifyChecksums {
             let crc = Inflate.crc32(member)
-            guard crc == m.crc32 else { throw crcError(crc) }
+            guard crc == m.crc32 else { throw crcMismatch(m, found: crc) }
         }
         return try body(UnsafeRawBufferPointer(rebasing: member[header.dataOffset..<(header.dataOffset + header.dataByteCount)]),
                         info, header)
@@ -207,6 +203,11 @@ public final class NPZTensorStore: TensorStore {
     public func loadFloat32(_ name: String) throws -> [Float] {
         if let fused = try storedFloat32Fused(name) { return fused }
         return try withData(name) { TensorBytes.float32($0, $1, fortranOrder: $2.fortranOrder) }
+    }
+
+    private func crcMismatch(_ m: ZIPMember, found: UInt32) -> WeightFileError {
+        WeightFileError(.malformed, path: path, place: "member '\(m.name)'",
+                        expected: "CRC-32 \(String(m.crc32, radix: 16))", found: String(found, radix: 16))
     }
 
     /// A stored member holding native-order, C-order float32: checksummed and copied out in one
@@ -232,10 +233,7 @@ public final class NPZTensorStore: TensorStore {
             }
             // The member is exactly header + data (checked when listing); n == 0 has nothing to copy.
             if n == 0 { crc = Inflate.crc32(member) }
-            guard crc == m.crc32 else {
-                throw WeightFileError(.malformed, path: path, place: place,
-                                      expected: "CRC-32 \(String(m.crc32, radix: 16))", found: String(crc, radix: 16))
-            }
+            guard crc == m.crc32 else { throw crcMismatch(m, found: crc) }
             return out
         }
     }
