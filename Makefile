@@ -77,10 +77,15 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_SCRATCH)/artifacts/$$t; \
 	  echo "== fuzz $$t for $(SECONDS) s or $(FUZZ_RUNS) runs"; \
 	  extra=""; asan=""; [ "$$t" = hdf5 ] && extra="$(FUZZ_HDF5_FLAGS)" && asan="$(FUZZ_HDF5_ASAN)"; \
-	  if ! SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$$asan LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt:print_suppressions=0 nice -n 10 $(FUZZ_BIN) $$t \
+	  rc=0; SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$$asan LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt:print_suppressions=0 nice -n 10 $(FUZZ_BIN) $$t \
 	      -max_total_time=$(SECONDS) -runs=$(FUZZ_RUNS) -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$t/ $(FUZZ_FLAGS) $$extra \
-	      $(FUZZ_SCRATCH)/corpus/$$t > $(FUZZ_SCRATCH)/fuzz-$$t.log 2>&1; then \
-	    tail -40 $(FUZZ_SCRATCH)/fuzz-$$t.log; echo "fuzz $$t: FAILED (reproducer in $(FUZZ_SCRATCH)/artifacts/$$t/)"; exit 1; \
+	      $(FUZZ_SCRATCH)/corpus/$$t > $(FUZZ_SCRATCH)/fuzz-$$t.log 2>&1 || rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ "$$t" = hdf5 ] && grep -q '^INFO: exiting: ' $(FUZZ_SCRATCH)/fuzz-$$t.log; then \
+	    echo "fuzz hdf5: fork mode ended normally; its exit code $$rc is the last job's (a libhdf5 timeout/crash it was told to ignore)"; \
+	    echo "           every hdf5 artifact must still be contained by the CLI: make fuzz-triage"; rc=0; \
+	  fi; \
+	  if [ $$rc -ne 0 ]; then \
+	    tail -40 $(FUZZ_SCRATCH)/fuzz-$$t.log; echo "fuzz $$t: FAILED (exit $$rc; reproducer in $(FUZZ_SCRATCH)/artifacts/$$t/)"; exit 1; \
 	  fi; \
 	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $(FUZZ_SCRATCH)/fuzz-$$t.log || \
 	    grep -E '^#[0-9]+: cov' $(FUZZ_SCRATCH)/fuzz-$$t.log | tail -1; \
@@ -88,12 +93,14 @@ fuzz: fuzz-build
 
 ## fuzz-triage: every artifact the fuzzer wrote for a file-format target (npy, npz, safetensors,
 ##              hdf5) through the release CLI (`inspect FILE`): each must exit 0/65/66, never die
-##              by a signal or hang (the CLI contains libhdf5's own crashes and loops)
-fuzz-triage: release
+##              by a signal or hang (the CLI contains libhdf5's own crashes and loops).
+##              TRIAGE_BIN=.build/debug/spectral-audit triages with the test build instead (CI does).
+TRIAGE_BIN ?= $(BIN)
+fuzz-triage: $(if $(filter $(BIN),$(TRIAGE_BIN)),release,)
 	@fail=""; for t in npy npz safetensors hdf5; do \
 	  for f in $(FUZZ_SCRATCH)/artifacts/$$t/*; do \
 	    [ -f "$$f" ] || continue; rc=0; \
-	    timeout 60 $(BIN) inspect "$$f" >/dev/null 2>$(FUZZ_SCRATCH)/triage.err || rc=$$?; \
+	    timeout 60 $(TRIAGE_BIN) inspect "$$f" >/dev/null 2>$(FUZZ_SCRATCH)/triage.err || rc=$$?; \
 	    echo "$$t $$(basename $$f): exit $$rc: $$(head -c 160 $(FUZZ_SCRATCH)/triage.err)"; \
 	    case $$rc in 0|65|66) ;; *) fail=1;; esac; \
 	  done; \
