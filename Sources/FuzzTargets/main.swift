@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, hdf5). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, hdf5, hdf5-raw). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -37,7 +37,8 @@ enum FuzzTargets {
         FuzzTarget(name: "keras-config", maxLen: 65536, summary: "KerasModelConfig.parse (model_config / config.json)", run: kerasConfig),
         FuzzTarget(name: "manifest", maxLen: 8192, summary: "architecture manifest (--arch) against a fixed tensor list", run: manifest),
         FuzzTarget(name: "policy", maxLen: 4096, summary: "policy file (--policy)", run: policy),
-        FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads", run: hdf5),
+        FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image in memory (.keras zip) through the CLI's containment: probe + loads in a server, in-process when clean", run: hdf5),
+        FuzzTarget(name: "hdf5-raw", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads, no containment", run: hdf5Raw),
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
@@ -80,15 +81,40 @@ enum FuzzTargets {
         for r in p.rules { for n in ["dense_1", "conv2d/kernel", ""] { _ = Policy.matches(r.layers, n) } }
     }
 
+    /// The HDF5 image as the CLI meets it (`HDF5Containment`): libhdf5's own crashes and hangs
+    /// that the CLI contains (probe child, watchdog) end the input; a crash after a clean probe
+    /// is a finding; clean inputs then run in-process.
+    static func hdf5(_ data: UnsafeRawBufferPointer) {
+        let path = hdf5Image(data)
+        let outcome = HDF5Containment.shared.check(path)
+        #if !FUZZING
+        FileHandle.standardError.write(Data("hdf5: containment: \(outcome)\n".utf8))
+        #endif
+        switch outcome {
+        case .clean:
+            openAndLoad(path, limits: ReaderLimits())
+        case .refusedByProbe, .stalled:
+            return
+        case .crashedAfterProbe(let how):
+            FileHandle.standardError.write(Data("hdf5: libhdf5 died (\(how)) reading tensors after a clean probe: the CLI would crash on this input\n".utf8))
+            abort()
+        }
+    }
+
+    /// libhdf5 itself, in-process and uncontained: finds libhdf5's bugs (run in fork mode with
+    /// -ignore_timeouts/-ignore_crashes; `make fuzz-triage` checks the CLI contains each).
+    static func hdf5Raw(_ data: UnsafeRawBufferPointer) {
+        openAndLoad(hdf5Image(data), limits: ReaderLimits())
+    }
+
     /// The input is the HDF5 image; it is stored (uncompressed) as `model.weights.h5` of a
     /// `.keras` zip so that `KerasZip.open` reaches `HDF5File.openImage` and the store's walk.
-    static func hdf5(_ data: UnsafeRawBufferPointer) {
+    static func hdf5Image(_ data: UnsafeRawBufferPointer) -> String {
         let zip = StoredZip.make([
             ("config.json", Array(#"{"class_name": "Sequential", "config": {"name": "m", "layers": []}}"#.utf8)),
             ("model.weights.h5", [UInt8](data)),
         ])
-        let path = zip.withUnsafeBytes { Scratch.write($0, as: "fuzz.keras") }
-        openAndLoad(path, limits: ReaderLimits())
+        return zip.withUnsafeBytes { Scratch.write($0, as: "fuzz.keras") }
     }
 
     /// Opens `path` through format detection and loads every listed tensor.
@@ -198,6 +224,11 @@ func usage() -> Never {
     for t in FuzzTargets.all { text += "  \(t.name.padding(toLength: 18, withPad: " ", startingAt: 0))\(t.summary)\n" }
     FileHandle.standardError.write(Data(text.utf8))
     exit(2)
+}
+
+// The hdf5 target's containment server (HDF5Containment) is this binary with $SPECTRAL_FUZZ_SERVE.
+if ProcessInfo.processInfo.environment[HDF5Containment.serveVariable] == "hdf5" {
+    HDF5Containment.serve()
 }
 
 // The target is argv[1], or $SPECTRAL_FUZZ_TARGET. libFuzzer's -fork/-jobs modes re-run this
