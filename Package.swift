@@ -37,14 +37,17 @@ let package = Package(
         .target(name: "Audit", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles", "AuditReport"]),
         // Text, JSON, JUnit, Markdown, GitHub, HTML, annotated HDF5.
         .target(name: "ReportWriters", dependencies: ["AuditReport", "HDF5Kit", "WeightFiles"]),
+        // posix_spawn + waitpid for crash isolation (the HDF5 preflight, the hdf5 fuzz target).
+        .target(name: "ChildProcesses"),
         .executableTarget(name: "spectral-audit", dependencies: [
-            "Audit", "AuditReport", "ReportWriters", "WeightFiles", "CMalloc",
+            "Audit", "AuditReport", "ReportWriters", "WeightFiles", "CMalloc", "ChildProcesses",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Fixture readers shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "HDF5Kit"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "TestSupport"]),
         .testTarget(name: "SpectralModelTests", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles", "TestSupport"]),
@@ -60,7 +63,7 @@ let package = Package(
         // `.build-fuzz` makes it a libFuzzer binary. FuzzDriver only declares LLVMFuzzerRunDriver.
         .target(name: "FuzzDriver"),
         .executableTarget(name: "spectral-fuzz", dependencies: [
-            "FuzzDriver", "WeightFiles", "HDF5Kit", "SpectralModel", "Audit",
+            "FuzzDriver", "WeightFiles", "HDF5Kit", "SpectralModel", "Audit", "ChildProcesses",
         ], path: "Sources/FuzzTargets"),
     ]
 )

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import HDF5Kit
 import WeightFiles
@@ -138,15 +139,10 @@ final class HDF5Containment: @unchecked Sendable {
         close(replyFD)
         requestFD = -1
         replyFD = -1
-        var status: Int32 = 0
-        var waited = waitpid(pid, &status, WNOHANG)
-        if waited == 0 {
-            kill(pid, SIGKILL)
-            repeat { waited = waitpid(pid, &status, 0) } while waited < 0 && errno == EINTR
-        }
+        kill(pid, SIGKILL)  // a no-op on a server that already died (it stays a zombie until reaped)
+        let how = ChildProcess.wait(pid)?.description ?? "not a child"
         pid = 0
-        let signal = status & 0x7F
-        return signal == 0 ? "exit \((status >> 8) & 0xFF)" : "signal \(signal)"
+        return how
     }
 
     private func startServerIfNeeded() -> Bool {
@@ -158,43 +154,20 @@ final class HDF5Containment: @unchecked Sendable {
             return false
         }
         for fd in request + reply { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, request[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, reply[1], 1)
-        // The server's own sanitizer reports and stall lines are expected (they are libhdf5's);
-        // SPECTRAL_FUZZ_SERVER_STDERR=1 keeps them for debugging.
-        if ProcessInfo.processInfo.environment["SPECTRAL_FUZZ_SERVER_STDERR"] == nil {
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t(), allSignals = sigset_t()
-        sigemptyset(&noSignals)
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         var environment = ProcessInfo.processInfo.environment
         environment[Self.serveVariable] = "hdf5"
         environment["SWIFT_BACKTRACE"] = "enable=no"
         // Leaks are looked for in the parent's in-process run of every clean input.
         environment["ASAN_OPTIONS"] = (environment["ASAN_OPTIONS"].map { $0 + ":" } ?? "") + "detect_leaks=0"
-        let executable = "/proc/self/exe"
-        let argv = [strdup(executable), nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        // The server's own sanitizer reports and stall lines are expected (they are libhdf5's);
+        // SPECTRAL_FUZZ_SERVER_STDERR=1 keeps them for debugging.
+        let keepStderr = environment["SPECTRAL_FUZZ_SERVER_STDERR"] != nil
+        let child = ChildProcess.spawn(executable: "/proc/self/exe", arguments: [], environment: environment,
+                                       standardInput: .descriptor(request[0]), standardOutput: .descriptor(reply[1]),
+                                       standardError: keepStderr ? .inherit : .devNull)
         close(request[0])
         close(reply[1])
-        guard spawned == 0 else {
+        guard let child else {
             close(request[1]); close(reply[0])
             return false
         }

@@ -244,7 +244,7 @@ if arguments.count >= 2, let t = FuzzTargets.named(arguments[1]) {
 } else {
     usage()
 }
-nonisolated(unsafe) let target = selected
+let target = selected
 
 #if FUZZING
 // A libhdf5 call that never returns is reported by libFuzzer's -timeout as a timeout artifact,
