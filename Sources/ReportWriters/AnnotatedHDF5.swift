@@ -151,13 +151,19 @@ public enum AnnotatedHDF5 {
         try g.createStringDataset(reportDataset, value: json)
     }
 
-    /// The report stored in an annotated file, or nil when the file has none.
+    /// The report stored in an annotated file, or nil when the file has none. libhdf5 runs under
+    /// `HDF5Watchdog` (a corrupt global heap can make it spin); callers that must survive a
+    /// crashing libhdf5 read the file in a `Preflight` child first.
     public static func readReport(path: String) throws -> AuditReportV1? {
         guard HDF5File.hasSignature(try ModelFile.readPrefix(path, count: 8)) else { return nil }
-        let f = try HDF5File.openReadOnly(path: path)
-        let root = try f.root
-        guard try root.exists(groupName + "/" + reportDataset) else { return nil }
-        let text = try root.openDataset(groupName + "/" + reportDataset).readStrings().first ?? ""
+        let text: String? = try HDF5Watchdog.guarded(seconds: ReaderLimits().maxHDF5Seconds, file: path,
+                                                     activity: "reading its stored audit") {
+            let f = try HDF5File.openReadOnly(path: path)
+            let root = try f.root
+            guard try root.exists(groupName + "/" + reportDataset) else { return nil }
+            return try root.openDataset(groupName + "/" + reportDataset).readStrings().first ?? ""
+        }
+        guard let text else { return nil }
         return try AuditReportV1.decode(Data(text.utf8))
     }
 

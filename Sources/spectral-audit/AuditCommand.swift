@@ -148,6 +148,7 @@ struct AuditCommand: ParsableCommand {
             configuration.policyPath = p
         }
         if let b = baseline {
+            try Preflight.checkBaseline(b)
             configuration.baseline = try Baseline.load(b)
             configuration.baselinePath = b
             configuration.maxIncreasePercent = maxIncrease ?? 0

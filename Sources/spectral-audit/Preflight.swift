@@ -1,27 +1,43 @@
 import ArgumentParser
 import ChildProcesses
 import Foundation
+import ReportWriters
 import WeightFiles
 
-/// libhdf5 1.10 has open memory-safety bugs on hostile files (a heap overflow in `H5HG_read`
-/// while reading variable-length string attributes; fixtures/README-hostile.md). A crash inside a
-/// C library cannot be caught, so HDF5-based inputs (HDF5 files and `.keras` zips) are first
-/// opened and listed in a child process — this same binary, hidden command `__probe` — and a child
-/// killed by a signal turns into the usual one-line refusal (exit 65) instead of a crash of the
-/// audit. A child that refused the file (exit 65/66, e.g. the HDF5 watchdog's deadline) passes its
-/// one-line message on, so a hanging file costs one deadline, not two; a clean child lets the audit
-/// proceed in-process.
+/// libhdf5 1.10 has open memory-safety bugs on hostile files (heap overflows in `H5HG_read`
+/// while reading variable-length strings; fixtures/README-hostile.md). A crash inside a C library
+/// cannot be caught, so every HDF5-based input is first read in a child process — this same
+/// binary, hidden command `__probe` — doing what the parent will do with libhdf5's metadata: a
+/// model (HDF5 file or `.keras` zip) is opened and listed and its stored audit
+/// (`/spectral_audit/report_json`, read by `inspect`) is read; a `--baseline` HDF5 file is loaded
+/// as a baseline. A child killed by a signal turns into the usual one-line refusal (exit 65)
+/// instead of a crash of the audit. A child that refused the file (exit 65/66, e.g. the HDF5
+/// watchdog's deadline) passes its one-line message on, so a hanging file costs one deadline, not
+/// two; a clean child lets the work proceed in-process. Tensor data is then read in-process
+/// (contiguous datasets straight from the file mapping, others through `H5Dread`).
 enum Preflight {
     static let commandName = "__probe"
 
+    /// A model file (`inspect`, the audit).
     static func checkModel(_ path: String) throws {
         guard let prefix = try? ModelFile.readPrefix(path, count: 8) else { return }
         let hdf5 = prefix.starts(with: [0x89, 0x48, 0x44, 0x46])
         let keras = prefix.starts(with: [0x50, 0x4B]) && ((try? ModelFile.isKerasZip(path)) ?? false)
         guard hdf5 || keras else { return }
+        try probe(path, arguments: [path])
+    }
+
+    /// A `--baseline` file: only an HDF5 one goes through libhdf5.
+    static func checkBaseline(_ path: String) throws {
+        guard let prefix = try? ModelFile.readPrefix(path, count: 8),
+              prefix.starts(with: [0x89, 0x48, 0x44, 0x46]) else { return }
+        try probe(path, arguments: ["--baseline", path])
+    }
+
+    private static func probe(_ path: String, arguments: [String]) throws {
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
-        guard let child = ChildProcess.run(executable: "/proc/self/exe", arguments: [commandName, path],
+        guard let child = ChildProcess.run(executable: "/proc/self/exe", arguments: [commandName] + arguments,
                                            environment: environment) else {
             return // cannot spawn (e.g. no /proc): audit in-process as before
         }
@@ -53,15 +69,22 @@ enum Preflight {
     }
 }
 
-/// The child side of `Preflight`: open and list the model, nothing else.
+/// The child side of `Preflight`: the parent's libhdf5 metadata reads, nothing else.
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: Preflight.commandName,
-                                                    abstract: "Internal: open and list a model file (crash isolation).",
+                                                    abstract: "Internal: read a file's HDF5 metadata as the parent will (crash isolation).",
                                                     shouldDisplay: false)
 
-    @Argument var model: String
+    @Flag(help: "The file is a --baseline, not a model.") var baseline = false
+    @Argument var file: String
 
     func run() throws {
-        _ = try ModelFile.open(model)
+        if baseline {
+            _ = try Baseline.load(file)
+        } else {
+            _ = try ModelFile.open(file)
+            // `inspect` shows a stored audit; an unreadable one is ignored there too.
+            _ = try? AnnotatedHDF5.readReport(path: file)
+        }
     }
 }

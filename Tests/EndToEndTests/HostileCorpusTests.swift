@@ -26,13 +26,15 @@ final class HostileCorpusTests: XCTestCase {
     }
 
     /// Fixture paths in `args` (`{file}`, `fixtures/...`) made absolute: the child runs elsewhere.
+    /// An audit gets `--no-progress`; `inspect` has no progress bar.
     func arguments(for name: String, _ e: Expectation) -> [String] {
         let file = Self.folder.appendingPathComponent(name).path
-        return (e.args ?? ["{file}"]).map { a in
+        let args = (e.args ?? ["{file}"]).map { a in
             if a == "{file}" { return file }
             if a.hasPrefix("fixtures/") { return Binary.repoRoot.appendingPathComponent(a).path }
             return a
-        } + ["--no-progress"]
+        }
+        return args.first == "inspect" ? args : args + ["--no-progress"]
     }
 
     func testEveryHostileFileIsHandled() throws {
