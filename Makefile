@@ -53,14 +53,14 @@ FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_CONFIG  ?= release
 FUZZ_BIN     := $(FUZZ_SCRATCH)/$(FUZZ_CONFIG)/spectral-fuzz
 FUZZ_RUNS    ?= -1
-FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy hdf5
+FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy hdf5 hdf5-file
 SECONDS      ?= 60
 FUZZ_FLAGS   ?= -malloc_limit_mb=1024 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 # libhdf5 1.10 itself loops forever, crashes and mallocs absurd sizes on some corrupt files; the
 # CLI contains that (preflight child + HDF5Watchdog: exit 65, fixtures/README-hostile.md). The
-# `hdf5` target replays exactly that containment per input (a server process runs the probe and
-# the loads; only a crash after a clean probe, or a hang the watchdog misses, is a finding), so it
-# runs like every other target. `hdf5-raw` (not in the default list) calls libhdf5 uncontained to
+# `hdf5` (an image in a .keras zip) and `hdf5-file` (a file on disk) targets replay exactly that
+# containment per input (a server process runs the probe and the loads; only a crash after a clean
+# probe, or a hang the watchdog misses, is a finding), so they run like every other target. `hdf5-raw` (not in the default list) calls libhdf5 uncontained to
 # hunt libhdf5's own bugs: fork mode, not stopping at timeouts or crashes; triage what it writes
 # with `make fuzz-triage` (each must end in exit 65 through the CLI, never in a signal).
 FUZZ_HDF5_RAW_FLAGS ?= -fork=1 -ignore_timeouts=1 -ignore_crashes=1 -ignore_ooms=1
@@ -79,7 +79,7 @@ fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_SCRATCH)/artifacts/$$t; \
 	  echo "== fuzz $$t for $(SECONDS) s or $(FUZZ_RUNS) runs"; \
-	  extra=""; asan=""; case $$t in hdf5) asan="$(FUZZ_HDF5_ASAN)";; hdf5-raw) extra="$(FUZZ_HDF5_RAW_FLAGS)"; asan="$(FUZZ_HDF5_ASAN)";; esac; \
+	  extra=""; asan=""; case $$t in hdf5|hdf5-file) asan="$(FUZZ_HDF5_ASAN)";; hdf5-raw) extra="$(FUZZ_HDF5_RAW_FLAGS)"; asan="$(FUZZ_HDF5_ASAN)";; esac; \
 	  rc=0; SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$$asan LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt:print_suppressions=0 nice -n 10 $(FUZZ_BIN) $$t \
 	      -max_total_time=$(SECONDS) -runs=$(FUZZ_RUNS) -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$t/ $(FUZZ_FLAGS) $$extra \
 	      $(FUZZ_SCRATCH)/corpus/$$t > $(FUZZ_SCRATCH)/fuzz-$$t.log 2>&1 || rc=$$?; \
@@ -100,7 +100,7 @@ fuzz: fuzz-build
 ##              TRIAGE_BIN=.build/debug/spectral-audit triages with the test build instead (CI does).
 TRIAGE_BIN ?= $(BIN)
 fuzz-triage: $(if $(filter $(BIN),$(TRIAGE_BIN)),release,)
-	@fail=""; for t in npy npz safetensors hdf5 hdf5-raw; do \
+	@fail=""; for t in npy npz safetensors hdf5 hdf5-file hdf5-raw; do \
 	  for f in $(FUZZ_SCRATCH)/artifacts/$$t/*; do \
 	    [ -f "$$f" ] || continue; rc=0; \
 	    timeout 60 $(TRIAGE_BIN) inspect --load-all "$$f" >/dev/null 2>$(FUZZ_SCRATCH)/triage.err || rc=$$?; \

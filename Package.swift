@@ -63,7 +63,7 @@ let package = Package(
         // `.build-fuzz` makes it a libFuzzer binary. FuzzDriver only declares LLVMFuzzerRunDriver.
         .target(name: "FuzzDriver"),
         .executableTarget(name: "spectral-fuzz", dependencies: [
-            "FuzzDriver", "WeightFiles", "HDF5Kit", "SpectralModel", "Audit", "ChildProcesses",
+            "FuzzDriver", "WeightFiles", "HDF5Kit", "SpectralModel", "Audit", "ChildProcesses", "ReportWriters",
         ], path: "Sources/FuzzTargets"),
     ]
 )

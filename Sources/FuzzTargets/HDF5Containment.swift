@@ -1,6 +1,7 @@
 import ChildProcesses
 import Foundation
 import HDF5Kit
+import ReportWriters
 import WeightFiles
 #if canImport(Glibc)
 import Glibc
@@ -193,11 +194,25 @@ final class HDF5Containment: @unchecked Sendable {
             guard write(1, &byte, 1) == 1 else { exit(0) }
         }
         while let path = readLine() {
-            _ = try? ModelFile.open(path)
+            probeLikeTheCLI(path)
             reply(listedByte)
-            FuzzTargets.openAndLoad(path, limits: ReaderLimits())
+            readLikeTheCLI(path)
             reply(doneByte)
         }
         exit(0)
+    }
+
+    /// What the CLI's `__probe` child does with a model (`ProbeCommand`): open and list it, read
+    /// its stored audit. (A `--baseline` HDF5 file is probed by `readReport` alone.)
+    static func probeLikeTheCLI(_ path: String) {
+        _ = try? ModelFile.open(path)
+        _ = try? AnnotatedHDF5.readReport(path: path)
+    }
+
+    /// What the CLI then does in-process: the stored audit (`inspect`, `--baseline`), and the
+    /// model opened, listed and every tensor loaded (the audit, `inspect --load-all`).
+    static func readLikeTheCLI(_ path: String) {
+        _ = try? AnnotatedHDF5.readReport(path: path)
+        FuzzTargets.openAndLoad(path, limits: ReaderLimits())
     }
 }

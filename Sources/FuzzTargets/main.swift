@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, hdf5, hdf5-raw). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, hdf5, hdf5-file, hdf5-raw). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -38,6 +38,7 @@ enum FuzzTargets {
         FuzzTarget(name: "manifest", maxLen: 8192, summary: "architecture manifest (--arch) against a fixed tensor list", run: manifest),
         FuzzTarget(name: "policy", maxLen: 4096, summary: "policy file (--policy)", run: policy),
         FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image in memory (.keras zip) through the CLI's containment: probe + loads in a server, in-process when clean", run: hdf5),
+        FuzzTarget(name: "hdf5-file", maxLen: 65536, summary: "HDF5 file on disk (legacy Keras .h5, annotated outputs: stored report) through the CLI's containment", run: hdf5File),
         FuzzTarget(name: "hdf5-raw", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads, no containment", run: hdf5Raw),
     ]
 
@@ -85,14 +86,24 @@ enum FuzzTargets {
     /// that the CLI contains (probe child, watchdog) end the input; a crash after a clean probe
     /// is a finding; clean inputs then run in-process.
     static func hdf5(_ data: UnsafeRawBufferPointer) {
-        let path = hdf5Image(data)
+        contained(hdf5Image(data))
+    }
+
+    /// The input as an HDF5 file on disk (`fuzz.h5`): the file driver, the legacy Keras layout
+    /// (`model_config`, `layer_names`, `weight_names` attributes) and an annotated file's stored
+    /// report (`inspect`, `--baseline`), through the same containment.
+    static func hdf5File(_ data: UnsafeRawBufferPointer) {
+        contained(Scratch.write(data, as: "fuzz.h5"))
+    }
+
+    static func contained(_ path: String) {
         let outcome = HDF5Containment.shared.check(path)
         #if !FUZZING
         FileHandle.standardError.write(Data("hdf5: containment: \(outcome)\n".utf8))
         #endif
         switch outcome {
         case .clean:
-            openAndLoad(path, limits: ReaderLimits())
+            HDF5Containment.readLikeTheCLI(path)
         case .refusedByProbe, .stalled:
             return
         case .crashedAfterProbe(let how):
