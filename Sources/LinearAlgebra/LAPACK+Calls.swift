@@ -186,6 +186,20 @@ enum LAPACKCalls {
         return w[0]
     }
 
+    /// Whether the symmetric `n × n` column-major matrix whose lower triangle is set is
+    /// numerically positive definite: its Cholesky factorisation (`dpotrf`, level-3 blocked,
+    /// n³/3 flops) runs to the end. Destroys `a`. `info > 0` (a non-positive pivot) is the
+    /// answer "no", not an error.
+    static func choleskySucceeds(_ a: inout [Double], n: Int) throws -> Bool {
+        BLASRuntime.ensureConfigured()
+        if n == 0 { return true }
+        let info = a.withUnsafeMutableBufferPointer { ap in
+            LAPACKE_dpotrf(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "L")), Int32(n), ap.baseAddress, Int32(n))
+        }
+        if info < 0 { throw LinearAlgebraError.lapack(routine: "dpotrf", info: Int(info)) }
+        return info == 0
+    }
+
     /// Singular values (descending) of a row-major `rows × cols` matrix (`dgesdd`, `jobz = 'N'`).
     /// The row-major matrix is handed over as its column-major transpose: same singular values.
     static func gesddValues(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {

@@ -87,6 +87,59 @@ final class SVDTests: XCTestCase {
         for (g, r) in zip(gram.values, ref) { XCTAssertEqual(g, r, accuracy: 1e-11 * ref[0]) }
     }
 
+    /// The Cholesky certificate: nil only when σ_max ≤ ceiling, otherwise the same value, to the
+    /// bit, as `largestSingularValue(_:)`; at a ceiling equal to σ_max (within the certificate's
+    /// δ) the value is computed.
+    func testLargestSingularValueUnlessAtMostCertifiesOrComputes() throws {
+        var rng = SplitMix64(seed: 41)
+        for (m, n) in [(7, 5), (5, 7), (40, 40), (300, 120), (2, 1)] {
+            let a = Matrix(rows: m, cols: n, storage: (0..<(m * n)).map { _ in rng.nextSigned() })
+            let exact = try SVD.largestSingularValue(a)
+            for factor in [0.5, 0.9, 0.999999, 1.0, 1.000001, 1.01, 2.0] {
+                let got = try SVD.largestSingularValue(a, unlessAtMost: exact * factor)
+                if let got {
+                    XCTAssertEqual(got.bitPattern, exact.bitPattern, "\(m)×\(n) factor \(factor)")
+                } else {
+                    XCTAssertGreaterThanOrEqual(factor, 1, "\(m)×\(n): certified σ_max ≤ \(factor)·σ_max")
+                }
+            }
+            // Far above: always certified (the shifted Gram is comfortably positive definite).
+            XCTAssertNil(try SVD.largestSingularValue(a, unlessAtMost: exact * 1.01), "\(m)×\(n)")
+        }
+        // A rank-deficient Gram (40×3 of rank 1): certified above, computed below.
+        let u = (0..<40).map { _ in rng.nextSigned() }
+        var r1Storage = [Double](repeating: 0, count: 120)
+        for i in 0..<40 { for j in 0..<3 { r1Storage[i * 3 + j] = u[i] * Double(j + 1) } }
+        let r1 = Matrix(rows: 40, cols: 3, storage: r1Storage)
+        let top = try SVD.largestSingularValue(r1)
+        XCTAssertNil(try SVD.largestSingularValue(r1, unlessAtMost: top * 1.001))
+        XCTAssertEqual(try SVD.largestSingularValue(r1, unlessAtMost: top * 0.999), top)
+    }
+
+    /// The power-method floor is a lower bound, and a tight one for a dominant singular value.
+    func testLargestSingularValueLowerBound() throws {
+        var rng = SplitMix64(seed: 43)
+        for (m, n) in [(9, 4), (4, 9), (64, 64), (200, 30)] {
+            let a = Matrix(rows: m, cols: n, storage: (0..<(m * n)).map { _ in rng.nextSigned() })
+            let exact = try SVD.singularValues(a, method: .gesdd).values[0]
+            let floor = SVD.largestSingularValueLowerBound(a)
+            XCTAssertLessThanOrEqual(floor, exact, "\(m)×\(n)")
+            XCTAssertGreaterThan(floor, 0.5 * exact, "\(m)×\(n)")
+        }
+        // Dominant direction (σ₁ = 10, the rest ≤ 1): within 1e-6 after 8 steps.
+        let u = (0..<50).map { _ in rng.nextSigned() }, v = (0..<20).map { _ in rng.nextSigned() }
+        let nu = u.reduce(0) { $0 + $1 * $1 }.squareRoot(), nv = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let noise = (0..<1000).map { _ in 0.01 * rng.nextSigned() }
+        var storage = [Double](repeating: 0, count: 1000)
+        for i in 0..<50 { for j in 0..<20 { storage[i * 20 + j] = 10 * (u[i] / nu) * (v[j] / nv) + noise[i * 20 + j] } }
+        let a = Matrix(rows: 50, cols: 20, storage: storage)
+        let exact = try SVD.singularValues(a, method: .gesdd).values[0]
+        let floor = SVD.largestSingularValueLowerBound(a)
+        XCTAssertLessThanOrEqual(floor, exact)
+        XCTAssertEqual(floor, exact, accuracy: 1e-6 * exact)
+        XCTAssertEqual(SVD.largestSingularValueLowerBound(Matrix(rows: 3, cols: 3)), 0)
+    }
+
     func testDegenerateShapesNeverReachLAPACK() throws {
         XCTAssertEqual(try SVD.singularValues(Matrix(rows: 0, cols: 3)).values, [])
         XCTAssertEqual(try SVD.singularValues(Matrix(rows: 3, cols: 0), method: .gesdd).values, [])

@@ -173,6 +173,34 @@ final class OperatorTests: XCTestCase {
         }
     }
 
+    /// Visiting blocks by Frobenius norm and certifying the rest by Cholesky returns the same σ_max,
+    /// to the bit, as computing every block — on random kernels, grouped ones, a kernel whose
+    /// blocks all tie (a single centre tap: every K̂(f) has the same singular values), a
+    /// rank-one one, and a zero one.
+    func testPrunedCircularNormIsBitIdenticalToEveryBlock() throws {
+        var kernels = try SpectraFixtures.manifest.convs.map(kernel)
+        for s in 0..<8 {
+            kernels.append(randomKernel(out: (3 + 2 * s) * (1 + s % 3), inPerGroup: 2 + 3 * s, groups: 1 + s % 3,
+                                        ks: s % 2 == 0 ? [3, 3] : [3], seed: UInt64(700 + s)))
+        }
+        var rng = SplitMix64(seed: 77)
+        var centre = [Double](repeating: 0, count: 6 * 5 * 9)
+        for o in 0..<6 { for i in 0..<5 { centre[(o * 5 + i) * 9 + 4] = rng.nextSigned() } }
+        kernels.append(ConvKernel(outChannels: 6, inChannels: 5, groups: 1, kernelSize: [3, 3], weights: centre))
+        let u = (0..<6).map { _ in rng.nextSigned() }, v = (0..<(5 * 9)).map { _ in rng.nextSigned() }
+        kernels.append(ConvKernel(outChannels: 6, inChannels: 5, groups: 1, kernelSize: [3, 3],
+                                  weights: (0..<(6 * 45)).map { u[$0 / 45] * v[$0 % 45] }))
+        kernels.append(ConvKernel(outChannels: 4, inChannels: 4, groups: 1, kernelSize: [3, 3], weights: [Double](repeating: 0, count: 144)))
+        for k in kernels {
+            for extra in [0, 1, 5] {
+                let size = k.kernelSize.map { $0 + extra }
+                let pruned = try k.circularSpectralNorm(inputSize: size)
+                let every = try k.circularSpectralNorm(inputSize: size, pruning: false)
+                XCTAssertEqual(pruned.bitPattern, every.bitPattern, "\(k.outChannels)×\(k.inChannels)/\(k.groups) \(size): \(pruned) vs \(every)")
+            }
+        }
+    }
+
     /// Pruning never changes the answer: for cutoffs around the full bound (and the tight DFT
     /// norms the audit uses), the pruned call returns the full bound when it is below the cutoff
     /// and nil exactly when it is not.
