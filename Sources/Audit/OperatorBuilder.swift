@@ -29,7 +29,7 @@ enum OperatorBuilder {
 
     /// Largest cost (≈ blocks · c_out · c_in · min(c_out, c_in) flops) spent on a DFT spectrum
     /// before falling back to the input-size-independent bound.
-    static let fftBudget = 4.0e9
+    static let fftBudget = 1.6e10
 
     struct ConvNorm {
         var norm: Double

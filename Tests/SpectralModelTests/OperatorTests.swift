@@ -155,9 +155,13 @@ final class OperatorTests: XCTestCase {
         }
         for k in kernels {
             let bound = try k.operatorNormUpperBound()
-            XCTAssertEqual(bound.value, min(bound.tapSum, bound.reshapeBounds.values.min()!) * (1 + 1e-10),
-                           accuracy: 1e-12 * bound.value)
-            XCTAssertEqual(bound.reshapeBounds.count, 1 << k.kernelSize.count)
+            // Every candidate computed: the bound is the smallest, and pruning gives the same.
+            let every = try XCTUnwrap(k.operatorNormUpperBound(unlessAtLeast: .infinity, pruning: false))
+            XCTAssertEqual(every.value, min(every.tapSum, every.reshapeBounds.values.min()!) * (1 + 1e-10),
+                           accuracy: 1e-12 * every.value)
+            XCTAssertEqual(every.reshapeBounds.count, 1 << k.kernelSize.count)
+            XCTAssertEqual(bound.value.bitPattern, every.value.bitPattern, "\(k.kernelSize)")
+            XCTAssertEqual(bound.method, every.method, "\(k.kernelSize)")
             let d = k.kernelSize.count
             for n in [k.kernelSize.max()!, 7, 9, 16] where n >= k.kernelSize.max()! {
                 let exact = try k.exactCircularSpectrum(inputSize: [Int](repeating: n, count: d))[0]
@@ -212,7 +216,7 @@ final class OperatorTests: XCTestCase {
         }
         var pruned = 0
         for k in kernels {
-            let full = try k.operatorNormUpperBound().value
+            let full = try XCTUnwrap(k.operatorNormUpperBound(unlessAtLeast: .infinity, pruning: false)).value
             let dft = try k.circularSpectralNorm(inputSize: k.kernelSize.map { $0 + 6 })
             for cutoff in [full * 0.5, full * 0.999, full, full * 1.001, full * 2, dft] {
                 let got = try k.operatorNormUpperBound(unlessAtLeast: cutoff)

@@ -287,13 +287,19 @@ public struct ConvKernel: Sendable, Equatable {
     }
 
     /// The same bound, when it is below `cutoff`; nil when it provably is not (then the caller
-    /// keeps its own, smaller value). A candidate is skipped without its SVD when a rigorous lower
-    /// bound already reaches the cutoff: first `‖A‖₂ ≥ ‖A‖_F / sqrt(min(m, n))` (the tap sum is at
-    /// least `Σ_t ‖K_t‖_F / sqrt(min(c_out_g, c_in_g))`, a reshaping's bound at least
-    /// `sqrt(∏k) · ‖K‖_F / sqrt(min(rows, cols))`: every reshaping holds the same entries), then
-    /// the power method's `‖Ax‖/‖x‖` (`SVD.largestSingularValueLowerBound`, 8 steps). With a tight
-    /// DFT norm as the cutoff this skips every SVD of a typical 3×3 layer.
+    /// keeps its own, smaller value). Only the smallest candidate matters, so each candidate gets
+    /// a rigorous lower bound first — `‖A‖₂ ≥ ‖A‖_F / sqrt(min(m, n))` (every reshaping holds the
+    /// same entries), and the power method's `‖Ax‖/‖x‖` (`SVD.largestSingularValueLowerBound`,
+    /// 8 steps) — and the exact norms are computed in increasing order of those floors, skipping
+    /// every candidate whose floor reaches the cutoff or the smallest value found so far. With a
+    /// tight DFT norm as the cutoff this skips every SVD of a typical 3×3 layer. The result is the
+    /// same as computing every candidate (tested).
     public func operatorNormUpperBound(unlessAtLeast cutoff: Double) throws -> ConvOperatorBound? {
+        try operatorNormUpperBound(unlessAtLeast: cutoff, pruning: true)
+    }
+
+    /// `pruning: false` computes every candidate (the reference for the tests).
+    func operatorNormUpperBound(unlessAtLeast cutoff: Double, pruning: Bool) throws -> ConvOperatorBound? {
         let d = kernelSize.count
         let axisNames = d == 1 ? ["w"] : d == 2 ? ["h", "w"] : ["d", "h", "w"]
         let cog = outPerGroup, cig = inPerGroup, taps = tapCount
@@ -306,52 +312,69 @@ public struct ConvKernel: Sendable, Equatable {
             var tapFrobenius = [Double](repeating: 0, count: taps)
             for (j, v) in w.enumerated() { tapFrobenius[j % taps] += v * v }
             let p = Double(Swift.max(1, Swift.min(cog, cig)))
-            let tapSumFloor = tapFrobenius.reduce(0) { $0 + $1.squareRoot() } / p.squareRoot() * margin
             let frobenius = tapFrobenius.reduce(0, +).squareRoot()
-            // tap sum
-            var tapSum = Double.infinity
-            if tapSumFloor < cutoff {
-                let tapMatrices = (0..<taps).map { t in
+
+            // The candidates: the tap sum, then one reshaping per split of the spatial axes.
+            struct Candidate {
+                var name: String
+                var floor: Double
+                var matrices: () -> [Matrix]
+                var scale: Double
+            }
+            var candidates: [Candidate] = []
+            let tapMatrices = {
+                (0..<taps).map { t in
                     var m = [Double](repeating: 0, count: cog * cig)
                     for o in 0..<cog { for i in 0..<cig { m[o * cig + i] = w[(o * cig + i) * taps + t] } }
                     return Matrix(rows: cog, cols: cig, storage: m)
                 }
-                // A tighter floor first: power-method lower bounds of each ‖K_t‖₂.
-                let floor = cutoff.isFinite ? tapMatrices.reduce(0) { $0 + SVD.largestSingularValueLowerBound($1) } : 0
-                if floor < cutoff {
-                    tapSum = 0
-                    for m in tapMatrices { tapSum += try SVD.largestSingularValue(m) }
-                }
             }
-            var groupBest = (value: tapSum, method: "tap_sum")
-            var reshapes: [String: Double] = [:]
+            candidates.append(Candidate(name: "tap_sum", floor: tapFrobenius.reduce(0) { $0 + $1.squareRoot() } / p.squareRoot() * margin,
+                                        matrices: tapMatrices, scale: 1))
             for mask in 0..<(1 << d) {
                 let sAxes = (0..<d).filter { mask & (1 << $0) != 0 }
                 let tAxes = (0..<d).filter { mask & (1 << $0) == 0 }
                 let ks = sAxes.reduce(1) { $0 * kernelSize[$1] }, kt = tAxes.reduce(1) { $0 * kernelSize[$1] }
                 let rows = cog * ks, cols = cig * kt
-                let floor = rootTaps * frobenius / Double(Swift.max(1, Swift.min(rows, cols))).squareRoot() * margin
-                if floor >= cutoff { continue }
-                var r = [Double](repeating: 0, count: rows * cols)
-                for t in 0..<taps {
-                    // split tap t into its S-part and T-part indices
-                    var rem = t
-                    var idx = [Int](repeating: 0, count: d)
-                    for a in stride(from: d - 1, through: 0, by: -1) { idx[a] = rem % kernelSize[a]; rem /= kernelSize[a] }
-                    var si = 0, ti = 0
-                    for a in sAxes { si = si * kernelSize[a] + idx[a] }
-                    for a in tAxes { ti = ti * kernelSize[a] + idx[a] }
-                    for o in 0..<cog {
-                        for i in 0..<cig { r[(o * ks + si) * cols + i * kt + ti] = w[(o * cig + i) * taps + t] }
+                let reshaped = {
+                    var r = [Double](repeating: 0, count: rows * cols)
+                    for t in 0..<taps {
+                        // split tap t into its S-part and T-part indices
+                        var rem = t
+                        var idx = [Int](repeating: 0, count: d)
+                        for a in stride(from: d - 1, through: 0, by: -1) { idx[a] = rem % self.kernelSize[a]; rem /= self.kernelSize[a] }
+                        var si = 0, ti = 0
+                        for a in sAxes { si = si * self.kernelSize[a] + idx[a] }
+                        for a in tAxes { ti = ti * self.kernelSize[a] + idx[a] }
+                        for o in 0..<cog {
+                            for i in 0..<cig { r[(o * ks + si) * cols + i * kt + ti] = w[(o * cig + i) * taps + t] }
+                        }
                     }
+                    return [Matrix(rows: rows, cols: cols, storage: r)]
                 }
-                let reshaped = Matrix(rows: rows, cols: cols, storage: r)
-                if cutoff.isFinite && rootTaps * SVD.largestSingularValueLowerBound(reshaped) >= cutoff { continue }
-                let norm = try SVD.largestSingularValue(reshaped)
                 let name = "reshape[out×\(sAxes.map { axisNames[$0] }.joined()); in×\(tAxes.map { axisNames[$0] }.joined())]"
-                let value = rootTaps * norm
-                reshapes[name] = value
-                if value < groupBest.value { groupBest = (value, name) }
+                candidates.append(Candidate(name: name, floor: rootTaps * frobenius / Double(Swift.max(1, Swift.min(rows, cols))).squareRoot() * margin,
+                                            matrices: reshaped, scale: rootTaps))
+            }
+            // Tighter floors by the power method, where the cheap one does not already decide.
+            var floors = pruning ? candidates.map(\.floor) : candidates.map { _ in -Double.infinity }
+            if pruning {
+                for (j, c) in candidates.enumerated() where c.floor < cutoff {
+                    floors[j] = Swift.max(c.floor, c.scale * c.matrices().reduce(0) { $0 + SVD.largestSingularValueLowerBound($1) })
+                }
+            }
+            // Ties go to the earlier candidate (tap sum first, then the splits in order).
+            var groupBest = (value: Double.infinity, method: "tap_sum", index: Int.max)
+            var tapSum = Double.infinity
+            var reshapes: [String: Double] = [:]
+            for j in floors.indices.sorted(by: { (floors[$0], $0) < (floors[$1], $1) }) {
+                if pruning && (floors[j] > groupBest.value || floors[j] >= cutoff) { continue }
+                let c = candidates[j]
+                var value = 0.0
+                for m in c.matrices() { value += try SVD.largestSingularValue(m) }
+                value *= c.scale
+                if j == 0 { tapSum = value } else { reshapes[c.name] = value }
+                if value < groupBest.value || (value == groupBest.value && j < groupBest.index) { groupBest = (value, c.name, j) }
             }
             // Every candidate of this group is at least the cutoff: so is the bound (a maximum over groups).
             if groupBest.value * (1 + 1e-10) >= cutoff { return nil }
@@ -369,9 +392,11 @@ public struct ConvOperatorBound: Sendable, Equatable {
     public var value: Double
     /// Which candidate gave it: `tap_sum` or `reshape[out×…; in×…]`.
     public var method: String
-    /// `Σ_t ‖K_t‖₂` of the binding group.
+    /// `Σ_t ‖K_t‖₂` of the binding group (infinity when it provably could not be the smallest
+    /// candidate and was not computed).
     public var tapSum: Double
-    /// `sqrt(∏k)·‖R_S‖₂` for every split S of the binding group.
+    /// `sqrt(∏k)·‖R_S‖₂` for the splits S of the binding group that were computed (the others
+    /// provably could not be the smallest).
     public var reshapeBounds: [String: Double]
     /// The group whose bound is the largest (the block-diagonal operator's norm is the max).
     public var group: Int
