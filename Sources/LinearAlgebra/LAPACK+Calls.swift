@@ -200,6 +200,52 @@ enum LAPACKCalls {
         return info == 0
     }
 
+    /// The Hermitian Gram of the smaller side of a complex row-major `rows × cols` matrix given as
+    /// interleaved (re, im) doubles (`zherk`, lower triangle, column-major, interleaved). For
+    /// `cols ≤ rows` this is `conj(AᴴA)`, otherwise `conj(AAᴴ)`: the conjugate has the same
+    /// (real) eigenvalues and definiteness, which is all its callers use.
+    static func complexGramSmallerSide(_ a: UnsafeBufferPointer<Double>, rows: Int, cols: Int) -> [Double] {
+        BLASRuntime.ensureConfigured()
+        let p = Swift.min(rows, cols)
+        var g = [Double](repeating: 0, count: 2 * p * p)
+        g.withUnsafeMutableBufferPointer { gp in
+            // Row-major A (rows × cols) is column-major Aᵀ (cols × rows, lda = cols).
+            if cols <= rows {
+                // (Aᵀ)(Aᵀ)ᴴ = AᵀĀ = conj(AᴴA).
+                cblas_zherk(CblasColMajor, CblasLower, CblasNoTrans, Int32(p), Int32(rows),
+                            1.0, a.baseAddress, Int32(cols), 0.0, gp.baseAddress, Int32(p))
+            } else {
+                // (Aᵀ)ᴴ(Aᵀ) = ĀAᵀ = conj(AAᴴ).
+                cblas_zherk(CblasColMajor, CblasLower, CblasConjTrans, Int32(p), Int32(cols),
+                            1.0, a.baseAddress, Int32(cols), 0.0, gp.baseAddress, Int32(p))
+            }
+        }
+        return g
+    }
+
+    /// `choleskySucceeds` for a Hermitian matrix (interleaved complex, lower triangle; `zpotrf`).
+    static func complexCholeskySucceeds(_ a: inout [Double], n: Int) throws -> Bool {
+        BLASRuntime.ensureConfigured()
+        if n == 0 { return true }
+        let info = a.withUnsafeMutableBufferPointer { spectral_zpotrf_lower(Int32(n), $0.baseAddress, Int32(n)) }
+        if info < 0 { throw LinearAlgebraError.lapack(routine: "zpotrf", info: Int(info)) }
+        return info == 0
+    }
+
+    /// The largest eigenvalue of a Hermitian `n × n` matrix (interleaved complex, lower triangle;
+    /// `zheevr`, values only, one eigenvalue). Destroys `a`.
+    static func largestHermitianEigenvalue(_ a: inout [Double], n: Int) throws -> Double {
+        BLASRuntime.ensureConfigured()
+        if n == 0 { return 0 }
+        var found: Int32 = 0
+        var w = [Double](repeating: 0, count: n)
+        let info = a.withUnsafeMutableBufferPointer { ap in
+            w.withUnsafeMutableBufferPointer { spectral_zheevr_largest(Int32(n), ap.baseAddress, Int32(n), $0.baseAddress, &found) }
+        }
+        if info != 0 || found != 1 { throw LinearAlgebraError.lapack(routine: "zheevr", info: Int(info)) }
+        return w[0]
+    }
+
     /// Singular values (descending) of a row-major `rows × cols` matrix (`dgesdd`, `jobz = 'N'`).
     /// The row-major matrix is handed over as its column-major transpose: same singular values.
     static func gesddValues(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {

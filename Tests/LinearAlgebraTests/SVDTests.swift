@@ -116,6 +116,27 @@ final class SVDTests: XCTestCase {
         XCTAssertEqual(try SVD.largestSingularValue(r1, unlessAtMost: top * 0.999), top)
     }
 
+    /// The complex path (zherk + zheevr on the Hermitian Gram, both orientations) against dgesdd
+    /// on the real embedding, and its Cholesky certificate (zpotrf); also huge and tiny scales.
+    func testComplexLargestSingularValueAgainstGesddAndCertificate() throws {
+        var rng = SplitMix64(seed: 47)
+        for (m, n, magnitude) in [(6, 4, 1.0), (4, 6, 1.0), (33, 33, 1.0), (80, 30, 1e250), (30, 80, 1e-250), (1, 5, 1.0)] {
+            let re = Matrix(rows: m, cols: n, storage: (0..<(m * n)).map { _ in rng.nextSigned() * magnitude })
+            let im = Matrix(rows: m, cols: n, storage: (0..<(m * n)).map { _ in rng.nextSigned() * magnitude })
+            let reference = try SVD.complexSingularValues(real: re, imaginary: im)[0]
+            let top = try SVD.complexLargestSingularValue(real: re, imaginary: im)
+            XCTAssertEqual(top, reference, accuracy: 1e-12 * reference, "\(m)×\(n) ×\(magnitude)")
+            for factor in [0.5, 0.999999, 1.0, 1.000001, 1.01, 3.0] {
+                if let got = try SVD.complexLargestSingularValue(real: re, imaginary: im, unlessAtMost: top * factor) {
+                    XCTAssertEqual(got.bitPattern, top.bitPattern, "\(m)×\(n) factor \(factor)")
+                } else {
+                    XCTAssertGreaterThanOrEqual(factor, 1, "\(m)×\(n): certified σ_max ≤ \(factor)·σ_max")
+                }
+            }
+            XCTAssertNil(try SVD.complexLargestSingularValue(real: re, imaginary: im, unlessAtMost: top * 1.01), "\(m)×\(n)")
+        }
+    }
+
     /// The power-method floor is a lower bound, and a tight one for a dominant singular value.
     func testLargestSingularValueLowerBound() throws {
         var rng = SplitMix64(seed: 43)

@@ -134,16 +134,17 @@ public struct ConvKernel: Sendable, Equatable {
     }
 
     /// σ_max of the same stride-1 circular convolution: `max_f ‖K̂(f)‖₂`, each block's norm from
-    /// `SVD.complexLargestSingularValue` (Gram of the real embedding + `dsyevr`; relative error of
+    /// `SVD.complexLargestSingularValue` (Hermitian Gram by `zherk` + `zheevr`; relative error of
     /// order p·ε, tested equal to `exactCircularSpectrum(inputSize:)[0]` to 1e-12). What the padded
     /// and strided bounds need.
     ///
     /// Blocks are visited in decreasing Frobenius norm; once the largest block's σ_max is known,
     /// every other block is first checked by a Cholesky factorisation to have σ_max ≤ that value
-    /// (`SVD.largestSingularValue(_:unlessAtMost:)`, rigorous in floating point) and only computed
-    /// when the check fails. The result is the same value, to the bit, as computing every block
-    /// (tested), at a fraction of the cost: on VGG-11's 512-channel layers most blocks need only
-    /// their Gram and a p³/3 factorisation instead of a 4p³/3 tridiagonal reduction.
+    /// (`SVD.complexLargestSingularValue(real:imaginary:unlessAtMost:)`, rigorous in floating
+    /// point) and only computed when the check fails. The result is the same value, to the bit, as
+    /// computing every block (tested), at a fraction of the cost: on VGG-11's 512-channel layers
+    /// most blocks need only their Gram and a p³/3 factorisation instead of a tridiagonal
+    /// reduction (4p³/3, half of it in memory-bound level-2 BLAS).
     public func circularSpectralNorm(inputSize: [Int]) throws -> Double {
         try circularSpectralNorm(inputSize: inputSize, pruning: true)
     }
