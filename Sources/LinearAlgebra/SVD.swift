@@ -170,7 +170,12 @@ public enum SVD {
     /// (`zpotrf` of `μI − G`), with δ = 4p(p+1)ε for complex arithmetic (Higham's γ constants
     /// for complex operations are at most twice the real ones).
     public static func complexLargestSingularValue(real re: Matrix, imaginary im: Matrix, unlessAtMost ceiling: Double) throws -> Double? {
-        guard let (gram, scale, p) = try prescaledComplexGram(re, im) else { return 0 <= ceiling ? nil : 0 }
+        try complexLargestSingularValue(interleaved: interleave(re, im), rows: re.rows, cols: re.cols, unlessAtMost: ceiling)
+    }
+
+    /// The same for a complex `rows × cols` matrix given as interleaved (re, im) doubles.
+    public static func complexLargestSingularValue(interleaved z: [Double], rows: Int, cols: Int, unlessAtMost ceiling: Double) throws -> Double? {
+        guard let (gram, scale, p) = try prescaledComplexGram(z, rows: rows, cols: cols) else { return 0 <= ceiling ? nil : 0 }
         var g = gram
         let delta = 4 * Double(p) * Double(p + 1) * Double.ulpOfOne
         let scaledCeiling = ceiling * scale
@@ -184,25 +189,44 @@ public enum SVD {
         return Swift.max(lambda, 0).squareRoot() / scale
     }
 
-    /// The Hermitian Gram of the smaller side of `(Re + i·Im)·scale` (interleaved, lower
-    /// triangle), `scale` a power of two as in `prescaledGram`, and its order; nil for an empty
-    /// or all-zero matrix (σ_max = 0).
-    static func prescaledComplexGram(_ re: Matrix, _ im: Matrix) throws -> (gram: [Double], scale: Double, order: Int)? {
+    /// `[re₀, im₀, re₁, im₁, …]`, checking the shapes agree.
+    static func interleave(_ re: Matrix, _ im: Matrix) throws -> [Double] {
         guard re.rows == im.rows, re.cols == im.cols else {
             throw LinearAlgebraError.dimensionMismatch("real \(re.rows)×\(re.cols), imaginary \(im.rows)×\(im.cols)")
         }
-        guard re.allFinite && im.allFinite else { throw LinearAlgebraError.nonFinite }
-        let m = re.rows, n = re.cols, p = Swift.min(m, n)
-        let peak = Swift.max(re.maxAbs, im.maxAbs)
+        var z = [Double](repeating: 0, count: 2 * re.storage.count)
+        for k in re.storage.indices {
+            z[2 * k] = re.storage[k]
+            z[2 * k + 1] = im.storage[k]
+        }
+        return z
+    }
+
+    /// The Hermitian Gram of the smaller side of `Z·scale` (interleaved complex, `rows × cols`;
+    /// lower triangle), `scale` a power of two as in `prescaledGram`, and its order; nil for an
+    /// empty or all-zero matrix (σ_max = 0).
+    static func prescaledComplexGram(_ z: [Double], rows m: Int, cols n: Int) throws -> (gram: [Double], scale: Double, order: Int)? {
+        guard z.count == 2 * m * n else {
+            throw LinearAlgebraError.dimensionMismatch("\(z.count) doubles for a complex \(m)×\(n) matrix")
+        }
+        var peak = 0.0
+        for v in z {
+            guard v.isFinite else { throw LinearAlgebraError.nonFinite }
+            peak = Swift.max(peak, Swift.abs(v))
+        }
+        let p = Swift.min(m, n)
         guard p > 0, peak > 0 else { return nil }
         let e = peak.exponent
-        let scale = (e > 200 || e < -200) ? Double(sign: .plus, exponent: -e, significand: 1) : 1
-        var interleaved = [Double](repeating: 0, count: 2 * m * n)
-        for k in 0..<(m * n) {
-            interleaved[2 * k] = re.storage[k] * scale
-            interleaved[2 * k + 1] = im.storage[k] * scale
+        let g: [Double]
+        let scale: Double
+        if e > 200 || e < -200 {
+            scale = Double(sign: .plus, exponent: -e, significand: 1)
+            let scaled = z.map { $0 * scale }
+            g = scaled.withUnsafeBufferPointer { LAPACKCalls.complexGramSmallerSide($0, rows: m, cols: n) }
+        } else {
+            scale = 1
+            g = z.withUnsafeBufferPointer { LAPACKCalls.complexGramSmallerSide($0, rows: m, cols: n) }
         }
-        let g = interleaved.withUnsafeBufferPointer { LAPACKCalls.complexGramSmallerSide($0, rows: m, cols: n) }
         return (g, scale, p)
     }
 
@@ -255,7 +279,12 @@ public enum SVD {
     /// embedding, to 1e-12). Half the flops of the same computation on the real embedding
     /// `[[Re, −Im], [Im, Re]]`, whose Gram has twice the order.
     public static func complexLargestSingularValue(real re: Matrix, imaginary im: Matrix) throws -> Double {
-        guard let (gram, scale, p) = try prescaledComplexGram(re, im) else { return 0 }
+        try complexLargestSingularValue(interleaved: interleave(re, im), rows: re.rows, cols: re.cols)
+    }
+
+    /// The same for a complex `rows × cols` matrix given as interleaved (re, im) doubles.
+    public static func complexLargestSingularValue(interleaved z: [Double], rows: Int, cols: Int) throws -> Double {
+        guard let (gram, scale, p) = try prescaledComplexGram(z, rows: rows, cols: cols) else { return 0 }
         var g = gram
         let lambda = try LAPACKCalls.largestHermitianEigenvalue(&g, n: p)
         return Swift.max(lambda, 0).squareRoot() / scale

@@ -155,21 +155,20 @@ public struct ConvKernel: Sendable, Equatable {
         var order: [(frequency: Int, group: Int, frobenius: Double)] = []
         order.reserveCapacity(blocks.frequencies.count * groups)
         for f in blocks.frequencies {
-            for g in 0..<groups {
-                let (re, im) = blocks.block(frequency: f.index, group: g)
-                order.append((f.index, g, re.storage.reduce(0) { $0 + $1 * $1 } + im.storage.reduce(0) { $0 + $1 * $1 }))
-            }
+            for g in 0..<groups { order.append((f.index, g, try blocks.frobeniusSquared(frequency: f.index, group: g))) }
         }
-        if pruning { order.sort { $0.frobenius > $1.frobenius } }
+        // Only the visiting order depends on these norms (rounding in them cannot change the result).
+        if pruning { order.sort { ($0.frobenius, $1.frequency, $1.group) > ($1.frobenius, $0.frequency, $0.group) } }
         var top = 0.0
+        let rows = outPerGroup, cols = inPerGroup
         for item in order {
-            let (re, im) = blocks.block(frequency: item.frequency, group: item.group)
+            let block = try blocks.interleavedBlock(frequency: item.frequency, group: item.group)
             if pruning && top > 0 {
-                if let value = try SVD.complexLargestSingularValue(real: re, imaginary: im, unlessAtMost: top) {
+                if let value = try SVD.complexLargestSingularValue(interleaved: block, rows: rows, cols: cols, unlessAtMost: top) {
                     top = Swift.max(top, value)
                 }
             } else {
-                top = Swift.max(top, try SVD.complexLargestSingularValue(real: re, imaginary: im))
+                top = Swift.max(top, try SVD.complexLargestSingularValue(interleaved: block, rows: rows, cols: cols))
             }
         }
         return top
@@ -179,10 +178,13 @@ public struct ConvKernel: Sendable, Equatable {
     /// frequency of each conjugate pair {f, −f}, and the pair's size (1 when f = −f, else 2).
     private func forEachFrequencyBlock(inputSize: [Int], _ body: (Matrix, Matrix, Int) throws -> Void) throws {
         let blocks = try FrequencyBlocks(self, inputSize: inputSize)
+        let count = outPerGroup * inPerGroup
         for f in blocks.frequencies {
             for g in 0..<groups {
-                let (re, im) = blocks.block(frequency: f.index, group: g)
-                try body(re, im, f.multiplicity)
+                let z = try blocks.interleavedBlock(frequency: f.index, group: g)
+                let re = (0..<count).map { z[2 * $0] }, im = (0..<count).map { z[2 * $0 + 1] }
+                try body(Matrix(rows: outPerGroup, cols: inPerGroup, storage: re),
+                         Matrix(rows: outPerGroup, cols: inPerGroup, storage: im), f.multiplicity)
             }
         }
     }
@@ -198,6 +200,10 @@ public struct ConvKernel: Sendable, Equatable {
         let tables: [[(Double, Double)]]
         /// One frequency (row-major index over the torus) of each pair {f, −f}, with the pair's size.
         let frequencies: [(index: Int, multiplicity: Int)]
+        /// Each group's weights, `(c_out_g·c_in_g) × taps` (their storage order).
+        let groupMatrices: [Matrix]
+        /// `WᵀW` of each group, `taps × taps`.
+        let autocorrelations: [Matrix]
 
         init(_ kernel: ConvKernel, inputSize: [Int]) throws {
             let d = kernel.kernelSize.count
@@ -224,6 +230,9 @@ public struct ConvKernel: Sendable, Equatable {
                 list.append((f, neg == f ? 1 : 2))
             }
             frequencies = list
+            let rows = kernel.outPerGroup * kernel.inPerGroup, taps = kernel.tapCount
+            groupMatrices = (0..<kernel.groups).map { Matrix(rows: rows, cols: taps, storage: Array(kernel.groupWeights($0))) }
+            autocorrelations = try groupMatrices.map { try $0.transposed().multiplied(by: $0) }
         }
 
         static func multiIndex(_ f: Int, _ n: [Int]) -> [Int] {
@@ -233,36 +242,37 @@ public struct ConvKernel: Sendable, Equatable {
             return idx
         }
 
-        /// `K̂(f)` of group `g`: real and imaginary parts, `c_out_g × c_in_g`.
-        func block(frequency f: Int, group g: Int) -> (Matrix, Matrix) {
+        /// `[cos θ_t(f), sin θ_t(f)]` per tap, `taps × 2` row-major: `K̂(f) = W · phases`.
+        func phases(frequency f: Int) -> Matrix {
             let fIdx = Self.multiIndex(f, n)
             let taps = tapIndex.count
-            var phC = [Double](repeating: 0, count: taps), phS = phC
+            var p = [Double](repeating: 0, count: 2 * taps)
             for t in 0..<taps {
                 var c = 1.0, s = 0.0
                 for a in 0..<n.count {
                     let (tc, ts) = tables[a][(tapIndex[t][a] * fIdx[a]) % n[a]]
                     (c, s) = (c * tc - s * ts, c * ts + s * tc)
                 }
-                phC[t] = c
-                phS[t] = s
+                p[2 * t] = c
+                p[2 * t + 1] = s
             }
-            let cog = kernel.outPerGroup, cig = kernel.inPerGroup
-            var re = [Double](repeating: 0, count: cog * cig), im = re
-            let w = kernel.groupWeights(g)
-            let base = w.startIndex
-            for oi in 0..<(cog * cig) {
-                var accR = 0.0, accI = 0.0
-                let off = base + oi * taps
-                for t in 0..<taps {
-                    let v = w[off + t]
-                    accR += v * phC[t]
-                    accI += v * phS[t]
-                }
-                re[oi] = accR
-                im[oi] = accI
-            }
-            return (Matrix(rows: cog, cols: cig, storage: re), Matrix(rows: cog, cols: cig, storage: im))
+            return Matrix(rows: taps, cols: 2, storage: p)
+        }
+
+        /// `K̂(f)` of group `g`, `c_out_g × c_in_g` complex as interleaved (re, im) doubles: the
+        /// group's weights as a `(c_out_g·c_in_g) × taps` matrix times the phases (`dgemm`).
+        func interleavedBlock(frequency f: Int, group g: Int) throws -> [Double] {
+            try groupMatrices[g].multiplied(by: phases(frequency: f)).storage
+        }
+
+        /// `‖K̂(f)‖_F² = Σ_{t,t'} C[t,t'] (c_t c_t' + s_t s_t')` with `C = WᵀW` of the group: from
+        /// the taps × taps autocorrelation, without forming the block.
+        func frobeniusSquared(frequency f: Int, group g: Int) throws -> Double {
+            let p = phases(frequency: f)
+            let cp = try autocorrelations[g].multiplied(by: p)
+            var total = 0.0
+            for k in 0..<p.storage.count { total += p.storage[k] * cp.storage[k] }
+            return total
         }
     }
 
