@@ -202,11 +202,13 @@ final class HDF5Containment: @unchecked Sendable {
         exit(0)
     }
 
-    /// What the CLI's `__probe` child does with a model (`ProbeCommand`): open and list it, read
-    /// its stored audit. (A `--baseline` HDF5 file is probed by `readReport` alone.)
+    /// What the CLI's `__probe` child does before an audit (`ProbeCommand`): open and list the
+    /// model, read its stored audit, read every tensor libhdf5 itself serves. (A `--baseline`
+    /// HDF5 file is probed by `readReport` alone.)
     static func probeLikeTheCLI(_ path: String) {
-        _ = try? ModelFile.open(path)
+        let store = try? ModelFile.open(path)
         _ = try? AnnotatedHDF5.readReport(path: path)
+        (store as? HDF5TensorStore)?.readLibraryServedTensors()
     }
 
     /// What the CLI then does in-process: the stored audit (`inspect`, `--baseline`), and the

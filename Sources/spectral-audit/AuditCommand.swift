@@ -157,7 +157,7 @@ struct AuditCommand: ParsableCommand {
         for p in outputs.files + [output].compactMap({ $0 }) {
             try AtomicOutput.checkDestination(p, force: outputs.force, protected: [model])
         }
-        try Preflight.checkModel(model)
+        try Preflight.checkModel(model, tensors: .float64)
         let bar = ProgressBar(enabled: Terminal.stderrIsTTY && !noProgress)
         configuration.progress = { done, total, name in bar.update(done: done, total: total, label: name) }
         let report = try Auditor.run(path: model, configuration: configuration)

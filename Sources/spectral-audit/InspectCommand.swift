@@ -26,7 +26,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         var limits = ReaderLimits()
         if let b = maxTensorBytes { limits.maxTensorBytes = b }
-        try Preflight.checkModel(model)
+        try Preflight.checkModel(model, tensors: loadAll ? .float32 : .none)
         let store = try ModelFile.open(model, limits: limits)
         if loadAll {
             for t in store.tensors where t.elementCount > 0 { _ = try store.loadFloat32(t.name) }

@@ -7,24 +7,31 @@ import WeightFiles
 /// libhdf5 1.10 has open memory-safety bugs on hostile files (heap overflows in `H5HG_read`
 /// while reading variable-length strings; fixtures/README-hostile.md). A crash inside a C library
 /// cannot be caught, so every HDF5-based input is first read in a child process — this same
-/// binary, hidden command `__probe` — doing what the parent will do with libhdf5's metadata: a
-/// model (HDF5 file or `.keras` zip) is opened and listed and its stored audit
-/// (`/spectral_audit/report_json`, read by `inspect`) is read; a `--baseline` HDF5 file is loaded
-/// as a baseline. A child killed by a signal turns into the usual one-line refusal (exit 65)
+/// binary, hidden command `__probe` — doing every libhdf5 read the parent will do: a model (HDF5
+/// file or `.keras` zip) is opened and listed, its stored audit (`/spectral_audit/report_json`,
+/// read by `inspect`) is read, and — when the parent will read tensors (the audit, `inspect
+/// --load-all`) — every tensor libhdf5 itself reads (all but the contiguous, unfiltered datasets
+/// of a file on disk, decoded from the mapping) is read once, as the parent will; a `--baseline`
+/// HDF5 file is loaded as a baseline. A child killed by a signal turns into the usual one-line refusal (exit 65)
 /// instead of a crash of the audit. A child that refused the file (exit 65/66, e.g. the HDF5
 /// watchdog's deadline) passes its one-line message on, so a hanging file costs one deadline, not
-/// two; a clean child lets the work proceed in-process. Tensor data is then read in-process
-/// (contiguous datasets straight from the file mapping, others through `H5Dread`).
+/// two; a clean child lets the work proceed in-process.
 enum Preflight {
     static let commandName = "__probe"
 
-    /// A model file (`inspect`, the audit).
-    static func checkModel(_ path: String) throws {
+    /// How the parent will read the model's tensors, which the probe then does first.
+    enum TensorReads: String {
+        case none, float64, float32
+    }
+
+    /// A model file: the audit reads its tensors as Float64, `inspect --load-all` as Float32,
+    /// plain `inspect` not at all.
+    static func checkModel(_ path: String, tensors: TensorReads) throws {
         guard let prefix = try? ModelFile.readPrefix(path, count: 8) else { return }
         let hdf5 = prefix.starts(with: [0x89, 0x48, 0x44, 0x46])
         let keras = prefix.starts(with: [0x50, 0x4B]) && ((try? ModelFile.isKerasZip(path)) ?? false)
         guard hdf5 || keras else { return }
-        try probe(path, arguments: [path])
+        try probe(path, arguments: ["--tensors", tensors.rawValue, path])
     }
 
     /// A `--baseline` file: only an HDF5 one goes through libhdf5.
@@ -43,7 +50,7 @@ enum Preflight {
         }
         switch child.termination {
         case .signal(let signal):
-            throw WeightFileError(.malformed, path: path, place: "HDF5 metadata",
+            throw WeightFileError(.malformed, path: path, place: "HDF5 objects",
                                   detail: "libhdf5 crashed reading this file (signal \(signal)); refused")
         case .exit(let status) where status == ExitCodes.malformed || status == ExitCodes.missingInput:
             // The child's one line (a sanitizer build may have written its own warnings first).
@@ -57,7 +64,7 @@ enum Preflight {
         case .exit(let status):
             // Neither a listing nor a refusal: the child died another way (a sanitizer's report
             // exits 1, the Swift runtime traps with a signal): the same as a crash.
-            throw WeightFileError(.malformed, path: path, place: "HDF5 metadata",
+            throw WeightFileError(.malformed, path: path, place: "HDF5 objects",
                                   detail: "libhdf5 crashed reading this file (exit status \(status)); refused")
         }
     }
@@ -76,15 +83,21 @@ struct ProbeCommand: ParsableCommand {
                                                     shouldDisplay: false)
 
     @Flag(help: "The file is a --baseline, not a model.") var baseline = false
+    @Option(help: "How the parent reads the tensors: none, float64, float32.") var tensors = "float64"
     @Argument var file: String
 
     func run() throws {
         if baseline {
             _ = try Baseline.load(file)
         } else {
-            _ = try ModelFile.open(file)
+            let store = try ModelFile.open(file)
             // `inspect` shows a stored audit; an unreadable one is ignored there too.
             _ = try? AnnotatedHDF5.readReport(path: file)
+            // The tensors libhdf5 itself reads (not served from the file mapping): its raw-data
+            // path has crashes of its own on files whose metadata lists cleanly.
+            if tensors != Preflight.TensorReads.none.rawValue {
+                (store as? HDF5TensorStore)?.readLibraryServedTensors(asFloat32: tensors == Preflight.TensorReads.float32.rawValue)
+            }
         }
     }
 }

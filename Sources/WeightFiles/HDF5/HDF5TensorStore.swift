@@ -168,6 +168,25 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
         return try readHDF5(name, info) { try d.readNativeBytes() }
     }
 
+    /// Reads, once and discarding the data, every tensor whose load goes through libhdf5's
+    /// `H5Dread` — all but the contiguous, unfiltered datasets of a file on disk, which are decoded
+    /// from the mapping — as `loadFloat64` (or `loadFloat32`) would. For a crash-isolation probe
+    /// (the CLI's `Preflight`): libhdf5 1.10 can crash reading the raw data of a file whose
+    /// metadata lists cleanly (fixtures/README-hostile.md). Read errors are ignored here: the
+    /// parent reports them per tensor; a watchdog deadline still ends the process.
+    /// Returns the number of tensors read.
+    @discardableResult
+    public func readLibraryServedTensors(asFloat32: Bool = false) -> Int {
+        var count = 0
+        for t in tensors where t.elementCount > 0 {
+            guard let (d, info) = try? dataset(t.name) else { continue }
+            if bytes != nil, info.dtype != .bfloat16, (try? d.contiguousDataOffset()) ?? nil != nil { continue }
+            count += 1
+            if asFloat32 { _ = try? loadFloat32(t.name) } else { _ = try? loadFloat64(t.name) }
+        }
+        return count
+    }
+
     private func readHDF5<T>(_ name: String, _ info: TensorInfo, _ body: () throws -> T) throws -> T {
         do {
             let seconds = limits.maxHDF5Seconds + Double(info.byteCount) / 50e6
