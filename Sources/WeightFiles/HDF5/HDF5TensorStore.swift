@@ -149,9 +149,15 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
     /// Contiguous, unfiltered, allocated data of a file on disk: decoded straight from the mapping
     /// (the same bytes HDF5 would copy out), nil when the dataset is stored any other way.
     private func directBytes<T>(_ d: HDF5Dataset, _ info: TensorInfo, _ decode: (UnsafeRawBufferPointer) -> T) throws -> T? {
-        guard let bytes, info.dtype != .bfloat16, info.elementCount > 0,
-              let offset = try d.contiguousDataOffset() else { return nil }
+        guard let bytes, let offset = try mappedOffset(d, info) else { return nil }
         return try bytes.withBytes(offset: offset, count: info.byteCount, place: "tensor '\(info.name)'") { decode($0) }
+    }
+
+    /// The file offset of a tensor served from the mapping (contiguous, unfiltered, allocated
+    /// data of a file on disk, not bf16); nil when libhdf5 reads it.
+    private func mappedOffset(_ d: HDF5Dataset, _ info: TensorInfo) throws -> Int? {
+        guard bytes != nil, info.dtype != .bfloat16, info.elementCount > 0 else { return nil }
+        return try d.contiguousDataOffset()
     }
 
     public func loadFloat32(_ name: String) throws -> [Float] {
@@ -180,7 +186,8 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
         var count = 0
         for t in tensors where t.elementCount > 0 {
             guard let (d, info) = try? dataset(t.name) else { continue }
-            if bytes != nil, info.dtype != .bfloat16, (try? d.contiguousDataOffset()) ?? nil != nil { continue }
+            // Served from the mapping, or refused before any read (then the parent refuses too).
+            guard case .success(nil) = Result(catching: { try mappedOffset(d, info) }) else { continue }
             count += 1
             if asFloat32 { _ = try? loadFloat32(t.name) } else { _ = try? loadFloat64(t.name) }
         }
