@@ -132,7 +132,7 @@ fuzz-replay: deps
 ## asan-hostile: the hostile-corpus and fault end-to-end tests against an AddressSanitizer build
 asan-hostile: deps
 	$(SWIFT) build -c debug --scratch-path $(ASAN_SCRATCH) --product spectral-audit -Xswiftc -sanitize=address
-	SPECTRAL_AUDIT_BIN=$$PWD/$(ASAN_SCRATCH)/debug/spectral-audit SWIFT_BACKTRACE=enable=no \
+	SPECTRAL_AUDIT_BIN=$$PWD/$(ASAN_SCRATCH)/debug/spectral-audit SPECTRAL_AUDIT_ASAN=1 SWIFT_BACKTRACE=enable=no \
 	  ASAN_OPTIONS=allocator_may_return_null=1 \
 	  LSAN_OPTIONS=suppressions=$$PWD/fixtures/hostile/fuzz/lsan-suppressions.txt:print_suppressions=0 \
 	  $(SWIFT) test --filter EndToEndTests.Hostile

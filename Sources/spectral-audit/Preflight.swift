@@ -87,10 +87,15 @@ struct ProbeCommand: ParsableCommand {
     @Argument var file: String
 
     func run() throws {
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        ProbeMemory.cap(fileSize + ProbeMemory.listingAllowance)
         if baseline {
             _ = try Baseline.load(file)
         } else {
             let store = try ModelFile.open(file)
+            // Room for the largest tensor as Float64, twice (the array and libhdf5's conversion buffer).
+            let largest = store.tensors.map { $0.elementCount.multipliedReportingOverflow(by: 16).partialValue }.max() ?? 0
+            ProbeMemory.cap(fileSize + ProbeMemory.listingAllowance + largest)
             // `inspect` shows a stored audit; an unreadable one is ignored there too.
             _ = try? AnnotatedHDF5.readReport(path: file)
             // The tensors libhdf5 itself reads (not served from the file mapping): its raw-data
@@ -99,5 +104,23 @@ struct ProbeCommand: ParsableCommand {
                 (store as? HDF5TensorStore)?.readLibraryServedTensors(asFloat32: tensors == Preflight.TensorReads.float32.rawValue)
             }
         }
+    }
+}
+
+/// libhdf5 can allocate without bound while it spins on a hostile file (a 37 KB file reached
+/// 3.9 GB in the 6 s before the watchdog fired; fixtures/README-hostile.md): the probe caps its own
+/// address space (`RLIMIT_AS`, soft limit), so such an allocation fails — the probe dies or errs
+/// and the parent refuses the file — instead of pressing the machine's memory. Listing gets the
+/// file's size + 4 GiB; tensor reads get room for the largest tensor on top. Skipped under
+/// AddressSanitizer, whose shadow memory needs terabytes of address space.
+enum ProbeMemory {
+    static let listingAllowance = 4 << 30
+
+    static func cap(_ bytes: Int) {
+        #if os(Linux)
+        guard dlsym(nil, "__asan_init") == nil, bytes > 0 else { return }
+        var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t.max)  // RLIM_INFINITY
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
+        #endif
     }
 }
