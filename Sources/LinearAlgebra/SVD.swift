@@ -126,11 +126,8 @@ public enum SVD {
     /// ill-conditioned matrices to 1e-13). For norms that must be certified upper bounds, callers
     /// add their own relative margin.
     public static func largestSingularValue(_ a: Matrix) throws -> Double {
-        guard a.allFinite else { throw LinearAlgebraError.nonFinite }
-        if let trivial = trivialSpectrum(a, method: .gramSyevd) { return trivial.values.first ?? 0 }
-        var (g, scale) = prescaledGram(a)
-        let lambda = try LAPACKCalls.largestSymmetricEigenvalue(&g, n: a.rankBound)
-        return Swift.max(lambda, 0).squareRoot() / scale
+        // No ceiling is ever certified: the value is always computed.
+        try largestSingularValue(a, unlessAtMost: -.infinity)!
     }
 
     /// `σ_max(a)`, or nil when it is certified not to exceed `ceiling` — then no eigenvalue is
@@ -153,22 +150,30 @@ public enum SVD {
         }
         let p = a.rankBound
         var (g, scale) = prescaledGram(a)
-        let delta = 2 * Double(p) * Double(p + 1) * Double.ulpOfOne
-        let scaledCeiling = ceiling * scale
-        let mu = scaledCeiling * scaledCeiling * (1 - delta)
-        if delta < 0.5, mu.isFinite, mu > 0 {
-            var shifted = g.map { -$0 }
-            for i in 0..<p { shifted[i * p + i] += mu }
-            if try LAPACKCalls.choleskySucceeds(&shifted, n: p) { return nil }
-        }
+        if try certifiedAtMost(ceiling, gram: g, scale: scale, order: p, complex: false) { return nil }
         let lambda = try LAPACKCalls.largestSymmetricEigenvalue(&g, n: p)
         return Swift.max(lambda, 0).squareRoot() / scale
     }
 
+    /// Whether `λ_max(G) ≤ (ceiling·scale)²` is certified by the Cholesky factorisation of
+    /// `μI − G`, `μ = (ceiling·scale)²(1 − δ)` (see `largestSingularValue(_:unlessAtMost:)`).
+    /// `complex`: `G` is Hermitian, interleaved (re, im), and δ = 4p(p+1)ε instead of 2p(p+1)ε
+    /// (Higham's γ constants for complex operations are at most twice the real ones). False
+    /// without a factorisation when there is nothing to certify (ceiling ≤ 0 or not finite).
+    private static func certifiedAtMost(_ ceiling: Double, gram g: [Double], scale: Double, order p: Int, complex: Bool) throws -> Bool {
+        let delta = (complex ? 4 : 2) * Double(p) * Double(p + 1) * Double.ulpOfOne
+        let scaledCeiling = ceiling * scale
+        let mu = scaledCeiling * scaledCeiling * (1 - delta)
+        guard delta < 0.5, ceiling > 0, mu.isFinite, mu > 0 else { return false }
+        var shifted = g.map { -$0 }
+        let stride = complex ? 2 : 1
+        for i in 0..<p { shifted[stride * (i * p + i)] += mu }
+        return complex ? try LAPACKCalls.complexCholeskySucceeds(&shifted, n: p) : try LAPACKCalls.choleskySucceeds(&shifted, n: p)
+    }
+
     /// `complexLargestSingularValue(real:imaginary:)`, or nil when certified not to exceed
     /// `ceiling`: the check of `largestSingularValue(_:unlessAtMost:)` on the Hermitian Gram
-    /// (`zpotrf` of `μI − G`), with δ = 4p(p+1)ε for complex arithmetic (Higham's γ constants
-    /// for complex operations are at most twice the real ones).
+    /// (`zpotrf` of `μI − G`), with δ = 4p(p+1)ε for complex arithmetic.
     public static func complexLargestSingularValue(real re: Matrix, imaginary im: Matrix, unlessAtMost ceiling: Double) throws -> Double? {
         try complexLargestSingularValue(interleaved: interleave(re, im), rows: re.rows, cols: re.cols, unlessAtMost: ceiling)
     }
@@ -177,14 +182,7 @@ public enum SVD {
     public static func complexLargestSingularValue(interleaved z: [Double], rows: Int, cols: Int, unlessAtMost ceiling: Double) throws -> Double? {
         guard let (gram, scale, p) = try prescaledComplexGram(z, rows: rows, cols: cols) else { return 0 <= ceiling ? nil : 0 }
         var g = gram
-        let delta = 4 * Double(p) * Double(p + 1) * Double.ulpOfOne
-        let scaledCeiling = ceiling * scale
-        let mu = scaledCeiling * scaledCeiling * (1 - delta)
-        if delta < 0.5, mu.isFinite, mu > 0 {
-            var shifted = g.map { -$0 }
-            for i in 0..<p { shifted[2 * (i * p + i)] += mu }
-            if try LAPACKCalls.complexCholeskySucceeds(&shifted, n: p) { return nil }
-        }
+        if try certifiedAtMost(ceiling, gram: g, scale: scale, order: p, complex: true) { return nil }
         let lambda = try LAPACKCalls.largestHermitianEigenvalue(&g, n: p)
         return Swift.max(lambda, 0).squareRoot() / scale
     }
@@ -216,18 +214,9 @@ public enum SVD {
         }
         let p = Swift.min(m, n)
         guard p > 0, peak > 0 else { return nil }
-        let e = peak.exponent
-        let g: [Double]
-        let scale: Double
-        if e > 200 || e < -200 {
-            scale = Double(sign: .plus, exponent: -e, significand: 1)
-            let scaled = z.map { $0 * scale }
-            g = scaled.withUnsafeBufferPointer { LAPACKCalls.complexGramSmallerSide($0, rows: m, cols: n) }
-        } else {
-            scale = 1
-            g = z.withUnsafeBufferPointer { LAPACKCalls.complexGramSmallerSide($0, rows: m, cols: n) }
-        }
-        return (g, scale, p)
+        let scale = prescale(peak: peak)
+        let scaled = scale == 1 ? z : z.map { $0 * scale }
+        return (scaled.withUnsafeBufferPointer { LAPACKCalls.complexGramSmallerSide($0, rows: m, cols: n) }, scale, p)
     }
 
     /// A certified lower bound on `σ_max(a)`: `‖A x‖/‖x‖` after `iterations` steps of the power
@@ -284,10 +273,8 @@ public enum SVD {
 
     /// The same for a complex `rows × cols` matrix given as interleaved (re, im) doubles.
     public static func complexLargestSingularValue(interleaved z: [Double], rows: Int, cols: Int) throws -> Double {
-        guard let (gram, scale, p) = try prescaledComplexGram(z, rows: rows, cols: cols) else { return 0 }
-        var g = gram
-        let lambda = try LAPACKCalls.largestHermitianEigenvalue(&g, n: p)
-        return Swift.max(lambda, 0).squareRoot() / scale
+        // No ceiling is ever certified: the value is always computed.
+        try complexLargestSingularValue(interleaved: z, rows: rows, cols: cols, unlessAtMost: -.infinity)!
     }
 
     /// `[[Re, −Im], [Im, Re]]`, `2·rows × 2·cols`.
@@ -345,13 +332,16 @@ public enum SVD {
     /// The Gram of the smaller side of `a · scale` (lower triangle, `dsyrk`) and `scale`: an exact
     /// power of two that keeps the squared entries inside float64's range (1 for ordinary data).
     static func prescaledGram(_ a: Matrix) -> (gram: [Double], scale: Double) {
-        let e = a.maxAbs.exponent
-        guard e > 200 || e < -200 else {
-            return (a.storage.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }, 1)
-        }
-        let scale = Double(sign: .plus, exponent: -e, significand: 1)
-        let scaled = a.storage.map { $0 * scale }
+        let scale = prescale(peak: a.maxAbs)
+        let scaled = scale == 1 ? a.storage : a.storage.map { $0 * scale }
         return (scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }, scale)
+    }
+
+    /// 1, or the power of two `2^−e` (`e` the exponent of `peak`) when squared entries of that
+    /// size would leave float64's range (|e| > 200): exact, so it changes no digit.
+    static func prescale(peak: Double) -> Double {
+        let e = peak.exponent
+        return (e > 200 || e < -200) ? Double(sign: .plus, exponent: -e, significand: 1) : 1
     }
 
     /// The Gram path; nil when it cannot guarantee `gramAccuracyTarget` (caller falls back).

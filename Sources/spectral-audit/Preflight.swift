@@ -20,7 +20,7 @@ enum Preflight {
     static let commandName = "__probe"
 
     /// How the parent will read the model's tensors, which the probe then does first.
-    enum TensorReads: String {
+    enum TensorReads: String, ExpressibleByArgument {
         case none, float64, float32
     }
 
@@ -83,7 +83,7 @@ struct ProbeCommand: ParsableCommand {
                                                     shouldDisplay: false)
 
     @Flag(help: "The file is a --baseline, not a model.") var baseline = false
-    @Option(help: "How the parent reads the tensors: none, float64, float32.") var tensors = "float64"
+    @Option(help: "How the parent reads the tensors: none, float64, float32.") var tensors = Preflight.TensorReads.float64
     @Argument var file: String
 
     func run() throws {
@@ -100,8 +100,8 @@ struct ProbeCommand: ParsableCommand {
             _ = try? AnnotatedHDF5.readReport(path: file)
             // The tensors libhdf5 itself reads (not served from the file mapping): its raw-data
             // path has crashes of its own on files whose metadata lists cleanly.
-            if tensors != Preflight.TensorReads.none.rawValue {
-                (store as? HDF5TensorStore)?.readLibraryServedTensors(asFloat32: tensors == Preflight.TensorReads.float32.rawValue)
+            if tensors != .none {
+                (store as? HDF5TensorStore)?.readLibraryServedTensors(asFloat32: tensors == .float32)
             }
         }
     }

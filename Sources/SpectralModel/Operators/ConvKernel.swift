@@ -163,12 +163,10 @@ public struct ConvKernel: Sendable, Equatable {
         let rows = outPerGroup, cols = inPerGroup
         for item in order {
             let block = try blocks.interleavedBlock(frequency: item.frequency, group: item.group)
-            if pruning && top > 0 {
-                if let value = try SVD.complexLargestSingularValue(interleaved: block, rows: rows, cols: cols, unlessAtMost: top) {
-                    top = Swift.max(top, value)
-                }
-            } else {
-                top = Swift.max(top, try SVD.complexLargestSingularValue(interleaved: block, rows: rows, cols: cols))
+            // Without pruning (or before the first value) nothing is certified: every block is computed.
+            if let value = try SVD.complexLargestSingularValue(interleaved: block, rows: rows, cols: cols,
+                                                               unlessAtMost: pruning ? top : -.infinity) {
+                top = Swift.max(top, value)
             }
         }
         return top
