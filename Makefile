@@ -8,7 +8,7 @@ DEMO_MODEL   := fixtures/models/cnn.h5
 BIN          := .build/release/spectral-audit
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps build release demo test bench install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
+.PHONY: all deps build release demo test test-kernels bench install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
 
 all: release
 
@@ -37,6 +37,15 @@ demo: release
 test: deps
 	$(SWIFT) build --product spectral-audit
 	$(SWIFT) test
+
+## test-kernels: the whole suite once per OpenBLAS kernel family (KERNELS), to check on one machine
+##               that no test assumes the CPU the goldens were recorded on (Intel picks SkylakeX,
+##               AMD machines here run Haswell kernels). Developers only: CI runs `make test` with
+##               the machine's own settings.
+KERNELS ?= Haswell Sandybridge Prescott
+test-kernels: deps
+	$(SWIFT) build --product spectral-audit
+	@set -e; for k in $(KERNELS); do echo "== OPENBLAS_CORETYPE=$$k"; OPENBLAS_CORETYPE=$$k $(SWIFT) test; done
 
 ## bench: spectral-audit vs numpy / WeightWatcher on BERT, VGG, TinyLlama-shaped inputs -> bench/RESULTS.md
 ##        (bench/bench_spectra.py: the singular-value micro-benchmark; never part of `make test`)

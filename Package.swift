@@ -55,7 +55,7 @@ let package = Package(
         // Benchmark of the spectral paths (`make bench`; never a unit test).
         .executableTarget(name: "spectral-bench", dependencies: ["LinearAlgebra", "Audit"]),
         // Runs the built binary on fixtures (exit codes, outputs, golden reports, man pages).
-        .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport", "HDF5Kit"], exclude: ["Golden"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport", "HDF5Kit", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ReportWritersTests", dependencies: ["ReportWriters", "AuditReport"], exclude: ["Golden"]),
 
         // Fuzz targets (`make fuzz`; fixtures/README-hostile.md). A plain build links
