@@ -75,6 +75,8 @@ public struct AuditConfiguration: Sendable {
     public var seed: UInt64 = 0
     /// With probe inputs (`--probe`): the data audit of SPEC §5; gmsi then comes from it.
     public var data: DataAuditOptions?
+    /// The domain of a transformer's local bounds (`--seq-len`, `--norm-input-scale`).
+    public var transformerDomain = TransformerDomainOptions()
     /// How the data-mode components combine into gmsi (SPEC §5: `max` unless asked).
     public var gmsiAggregate: GMSIAggregate = .max
     /// `--shard I/N`: analyse only this shard's operator layers (a partial report for `merge`).

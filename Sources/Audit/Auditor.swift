@@ -77,6 +77,7 @@ public enum Auditor {
             input: input, settings: settings, layers: layers, network: bounds.report,
             gmsi: gmsi, gmsiMode: "weights", gmsiComponents: ["jacobian_bound": gmsi],
             gmsiReason: gmsiReason, checks: [], verdict: .pass, assumptions: assumptions)
+        try TransformerAudit.apply(to: &report, store: store, configuration: configuration)
         if let options = configuration.data {
             let result = try DataAudit.run(store: store, graph: graph, options: options,
                                            lipschitzBound: bounds.report.lipschitzBound,

@@ -28,6 +28,9 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
     public var assumptions: [String]
     /// Partial audits (`--shard I/N`) say which part they hold.
     public var shard: ShardInfo?
+    /// Transformers whose structure came from a Hugging Face `config.json`: per-head spectra and
+    /// local bounds on a stated domain.
+    public var transformer: TransformerReportV1?
 
     public init(created: String? = nil, input: InputInfo, settings: Settings, layers: [LayerReport],
                 network: NetworkReport, gmsi: Double?, gmsiMode: String, gmsiComponents: [String: Double?],
@@ -53,6 +56,7 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
         case schemaVersion = "schema_version", definitions, tool, created, input, settings, layers, network, gmsi
         case gmsiMode = "gmsi_mode", gmsiComponents = "gmsi_components", gmsiReason = "gmsi_reason"
         case data, checks, verdict, assumptions, shard
+        case transformer
     }
 
     /// Failed checks, in report order.
@@ -71,7 +75,7 @@ public struct InputInfo: Codable, Sendable, Equatable {
     public var format: String
     public var sha256: String
     public var bytes: Int
-    /// Where the network structure came from: `keras_config`, `manifest`, `inferred`.
+    /// Where the network structure came from: `keras_config`, `manifest`, `inferred`, `hf_config`.
     public var architectureSource: String
 
     public init(path: String, format: String, sha256: String, bytes: Int, architectureSource: String) {

@@ -246,6 +246,28 @@ enum LAPACKCalls {
         return w[0]
     }
 
+    /// The `cols × cols` upper-triangular factor R of `A = QR` for a row-major `rows × cols`
+    /// matrix with `rows ≥ cols` (`dgeqrf`; Householder, backward stable), returned row-major
+    /// with zeros below the diagonal. Q is not formed.
+    static func qrR(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {
+        BLASRuntime.ensureConfigured()
+        precondition(rows >= cols && cols > 0 && a.count == rows * cols)
+        // Row-major A is A's transpose in column-major order: factor it as a row-major matrix.
+        var work = a
+        var tau = [Double](repeating: 0, count: cols)
+        let info = work.withUnsafeMutableBufferPointer { ap in
+            tau.withUnsafeMutableBufferPointer { tp in
+                LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(rows), Int32(cols), ap.baseAddress, Int32(cols), tp.baseAddress)
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgeqrf", info: Int(info)) }
+        var r = [Double](repeating: 0, count: cols * cols)
+        for i in 0..<cols {
+            for j in i..<cols { r[i * cols + j] = work[i * cols + j] }
+        }
+        return r
+    }
+
     /// Singular values (descending) of a row-major `rows × cols` matrix (`dgesdd`, `jobz = 'N'`).
     /// The row-major matrix is handed over as its column-major transpose: same singular values.
     static func gesddValues(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {

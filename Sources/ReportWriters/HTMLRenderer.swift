@@ -156,8 +156,10 @@ public enum HTMLRenderer {
             rows.append(("chain", n.chain.map { "\($0.layer) \($0.kind) \(f($0.value))" }.joined(separator: " × ")))
         }
         if n.lipschitzBound != nil, let reason = n.reason { rows.append(("note", reason)) }
+        if let t = report.transformer { rows.append(("domain", TransformerSection.domainLabel(t))) }
         h += rows.map { "<tr><th>\(e($0.0))</th><td>\(e($0.1))</td></tr>" }.joined(separator: "\n")
         h += "\n</tbody>\n</table>\n</section>\n"
+        if let t = report.transformer { h += TransformerSection.html(t) }
 
         h += "<section>\n<h2>GMSI</h2>\n<table class=\"kv\">\n<tbody>\n"
         h += "<tr><th>GMSI (\(e(report.gmsiMode)))</th><td>\(e(report.gmsi == nil ? "unavailable" + (report.gmsiReason.map { ": " + $0 } ?? "") : f(report.gmsi)))</td></tr>\n"

@@ -60,6 +60,7 @@ public enum MarkdownRenderer {
         } else {
             md.append("- Lipschitz bound unavailable" + (n.reason.map { ": " + e($0) } ?? ""))
         }
+        if let t = report.transformer { md.append("- domain: " + e(TransformerSection.domainLabel(t))) }
         if n.typicalBound != nil || n.typicalBoundStableRank != nil {
             let d = n.inputDimension.map { ", d = \($0)" } ?? ""
             md.append("- typical bound T = \(f(n.typicalBound)) (e^H form\(d)); stable-rank form \(f(n.typicalBoundStableRank))")
@@ -69,6 +70,10 @@ public enum MarkdownRenderer {
             md.append("- largest layer shares: " + shares.map { "\(e($0.name)) \(ReportNumber.percent($0.share))" }.joined(separator: ", "))
         }
 
+        if let t = report.transformer {
+            md.append("")
+            md += TransformerSection.markdown(t)
+        }
         md.append("")
         md.append("### GMSI")
         md.append("")

@@ -15,6 +15,11 @@ public enum TextRenderer {
         layerTable(report, style, nameWidth: max(8, nameWidth), &out)
         out.append("")
         network(report, style, &out)
+        if let t = report.transformer {
+            out.append("")
+            out.append(style.bold("Transformer") + " (structure from \(clean(t.config)))")
+            out += TransformerSection.text(t).map(clean)
+        }
         out.append("")
         gmsi(report, style, &out)
         if let data = report.data {
@@ -93,6 +98,7 @@ public enum TextRenderer {
         } else {
             rows.append([Cell("Lipschitz bound L"), Cell("unavailable" + (n.reason.map { ": " + clean($0) } ?? ""), style: s.yellow)])
         }
+        if let t = r.transformer { rows.append([Cell("domain"), Cell(TransformerSection.domainLabel(t))]) }
         if n.typicalBound != nil || n.typicalBoundStableRank != nil {
             let d = n.inputDimension.map { "d = \($0)" } ?? "d unknown"
             rows.append([Cell("typical bound T"), Cell("\(ReportNumber.format(n.typicalBound))  (e^H form, \(d))")])

@@ -1,3 +1,5 @@
+import Foundation
+
 // Entry points of the single-format readers, kept apart from the detection logic.
 extension ModelFile {
     static func openNPY(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
@@ -14,5 +16,28 @@ extension ModelFile {
 
     static func openShardedSafetensors(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
         try SafetensorsShardedStore(indexPath: path, limits: limits)
+    }
+}
+
+// A Hugging Face model folder (`save_pretrained`): the weights file inside it.
+extension ModelFile {
+    /// The weight files a model folder may hold, in the order they are preferred.
+    public static let folderWeightNames = ["model.safetensors.index.json", "model.safetensors"]
+
+    /// `path` itself when it is not a directory; for a directory (a Hugging Face model folder),
+    /// the first of `folderWeightNames` it holds. A folder with none is `missing` (exit 66),
+    /// naming what was looked for.
+    public static func resolveFolder(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return path
+        }
+        let base = path.hasSuffix("/") ? String(path.dropLast()) : path
+        for name in folderWeightNames where FileManager.default.fileExists(atPath: base + "/" + name) {
+            return base + "/" + name
+        }
+        throw WeightFileError(.missing, path: path, place: "folder",
+                              expected: "a model folder holding " + folderWeightNames.joined(separator: " or "),
+                              found: "none of them")
     }
 }

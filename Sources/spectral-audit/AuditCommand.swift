@@ -12,7 +12,7 @@ struct AuditCommand: ParsableCommand {
         abstract: "Audit a model file: per-layer spectra, network bounds, GMSI, verdict (the default command)."
     )
 
-    @Argument(help: "The model file (.h5, .weights.h5, .keras, .npy, .npz, .safetensors, model.safetensors.index.json).")
+    @Argument(help: "The model file (.h5, .weights.h5, .keras, .npy, .npz, .safetensors, model.safetensors.index.json), or a Hugging Face model folder.")
     var model: String
 
     // Verdict
@@ -75,6 +75,8 @@ struct AuditCommand: ParsableCommand {
     // Outputs
     @OptionGroup var outputs: ReportOutputOptions
 
+    @OptionGroup var transformer: TransformerOptions
+
     @Flag(help: "Print GitHub Actions annotations (::error …) for failed checks.")
     var github = false
 
@@ -125,7 +127,10 @@ struct AuditCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A Hugging Face model folder stands for the weights file inside it (config.json beside it).
+        let model = try ModelFile.resolveFolder(self.model)
         var configuration = AuditConfiguration()
+        configuration.transformerDomain = transformer.domain
         configuration.svd = SVDChoice(argument: svd)!
         configuration.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         configuration.threshold = threshold

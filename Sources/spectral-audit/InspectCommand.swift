@@ -11,7 +11,7 @@ struct InspectCommand: ParsableCommand {
         abstract: "List the tensors of a model file (name, role, layer, shape, dtype, layout) and any stored audit."
     )
 
-    @Argument(help: "The model file.")
+    @Argument(help: "The model file, or a Hugging Face model folder.")
     var model: String
 
     @Flag(help: "Print JSON (schema: schemas/inspect.schema.json) instead of a table.")
@@ -26,6 +26,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         var limits = ReaderLimits()
         if let b = maxTensorBytes { limits.maxTensorBytes = b }
+        let model = try ModelFile.resolveFolder(self.model)
         try Preflight.checkModel(model, tensors: loadAll ? .float32 : .none)
         let store = try ModelFile.open(model, limits: limits)
         if loadAll {

@@ -190,4 +190,24 @@ enum SampleReports {
         r.assumptions = [hostile]
         return r
     }
+
+    /// A transformer section; `complete: false` leaves every optional unset (schema tests).
+    static func transformerSection(complete: Bool) -> TransformerReportV1 {
+        let qk = spectrum(count: 4, top: 0.52, decay: 3), ov = spectrum(count: 4, top: 1.1, decay: 2)
+        let head = AttentionHeadV1(layer: 0, head: 1, keyValueHead: 0, qk: metrics(qk, m: 16, n: 16), ov: metrics(ov, m: 16, n: 16),
+                                   qkSingularValues: complete ? qk : nil, ovSingularValues: complete ? ov : nil,
+                                   bound: complete ? 35.2 : nil)
+        return TransformerReportV1(
+            family: "llama", modelType: "qwen2", config: "model/config.json", hiddenSize: 16, layers: 1, heads: 4,
+            keyValueHeads: 2, headDim: 4, activation: "silu", rotary: true,
+            domain: TransformerDomainV1(sequenceLength: 512, normInputScale: 1, sequenceLengthSource: "config",
+                                        normInputScaleSource: "default"),
+            attentionHeads: [head],
+            norms: [NormReportV1(name: "layers.0.input_layernorm", kind: "rms_norm", maxAbsGamma: 1.5, betaNorm: 0,
+                                 epsilon: 1e-6, outlierDimensions: complete ? [3] : [], lipschitz: 1.5)],
+            blocks: [BlockBoundV1(index: 0, attentionBound: complete ? 160 : nil, mlpBound: complete ? 25 : nil,
+                                  mlpBoundKind: "local", blockBound: complete ? 4300 : nil)],
+            networkBound: complete ? 4300 : nil, log10NetworkBound: complete ? 3.633 : nil,
+            reason: complete ? "note" : nil)
+    }
 }

@@ -46,6 +46,7 @@ import AuditReport
         r.gmsiComponents = ["jacobian_bound": nil]
         r.data = DataReport(probeCount: 0, probePath: "p.npy", labelsPath: nil, loss: nil, seed: 0, perSample: .init())
         r.shard = ShardInfo(index: 1, count: 2)
+        r.transformer = SampleReports.transformerSection(complete: false)
         return r
     }
 
@@ -73,6 +74,7 @@ import AuditReport
         r.checks = [Check(id: "x", layer: "conv1", metric: "m", value: 1, limit: 2, comparison: "<=", passed: true,
                           message: "")]
         r.data!.gHReason = "labels given"
+        r.transformer = SampleReports.transformerSection(complete: true)
         return r
     }
 
@@ -110,6 +112,17 @@ import AuditReport
         for factor in report["network"]?["chain"]?.arrayValue ?? [] { add("chain_factor", factor) }
         for check in report["checks"]?.arrayValue ?? [] { add("check", check) }
         add("per_sample", report["data"]?["per_sample"])
+        if let t = report["transformer"] {
+            add("transformer", t)
+            add("transformer_domain", t["domain"])
+            for h in t["attention_heads"]?.arrayValue ?? [] {
+                add("attention_head", h)
+                add("metrics", h["qk"])
+                add("metrics", h["ov"])
+            }
+            for n in t["norms"]?.arrayValue ?? [] { add("norm", n) }
+            for b in t["blocks"]?.arrayValue ?? [] { add("block_bound", b) }
+        }
         return out
     }
 
