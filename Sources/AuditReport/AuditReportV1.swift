@@ -118,7 +118,7 @@ public struct Settings: Codable, Sendable, Equatable {
     }
 }
 
-public enum LayerStatus: String, Codable, Sendable, Equatable {
+public enum LayerStatus: String, Codable, Sendable, Equatable, CaseIterable {
     /// Metrics computed.
     case analyzed
     /// Deliberately not analysed (1-D tensors, optimizer state, integer buffers, pass-through layers).
