@@ -73,6 +73,13 @@ import AuditReport
         r.checks = [Check(id: "x", layer: "conv1", metric: "m", value: 1, limit: 2, comparison: "<=", passed: true,
                           message: "")]
         r.data!.gHReason = "labels given"
+        // Schema 2.0.0 additions.
+        r.settings.dataThreshold = 20
+        r.dataGmsiReason = "n/a"
+        r.dataGmsiNullReasons = ["sqrt_g_H": "no labels"]
+        r.warnings = ["baseline: analysed layers not in the baseline: conv1"]
+        r.network.typicalBoundReason = "n/a"
+        r.layers[0].nullReasons = ["rank": "topk"]
         return r
     }
 
