@@ -110,10 +110,21 @@ public enum AtomicOutput {
         }
     }
 
-    /// Removes every temporary file still in flight (for SIGINT/SIGTERM handlers).
+    /// Removes every temporary file still in flight, and cuts every append in flight back to
+    /// the file's earlier length (for SIGINT/SIGTERM handlers).
     public static func removeInFlight() {
-        lock.lock(); let paths = inFlight; lock.unlock()
+        lock.lock(); let paths = inFlight; let appends = appendsInFlight; lock.unlock()
         for p in paths { unlink(p) }
+        for (p, size) in appends { _ = truncate(p, size) }
+    }
+
+    /// Files being appended to, with their length before the append.
+    nonisolated(unsafe) static var appendsInFlight: [String: off_t] = [:]
+
+    static func trackAppend(_ path: String, originalSize: off_t?) {
+        lock.lock()
+        appendsInFlight[path] = originalSize
+        lock.unlock()
     }
 }
 
@@ -149,6 +160,8 @@ extension AtomicOutput {
             bytes.append(contentsOf: last == 0x0A ? [0x0A] : [0x0A, 0x0A])
         }
         bytes.append(data)
+        if regular { trackAppend(path, originalSize: original) }
+        defer { if regular { trackAppend(path, originalSize: nil) } }
         do {
             try bytes.withUnsafeBytes { raw in
                 var offset = 0

@@ -158,6 +158,17 @@ final class GateTests: XCTestCase {
                                    "--allow-unavailable", "--quiet"])
         XCTAssertEqual(allowed.status, 0, allowed.stderr)
 
+        // A report of schema 1 whose gmsi was the data-mode aggregate.
+        let old = dir.appendingPathComponent("old.json").path
+        XCTAssertEqual(try CLI.run([cnn, "--json", old, "--quiet"]).status, 0)
+        var text1 = try String(contentsOfFile: old, encoding: .utf8)
+        text1 = text1.replacingOccurrences(of: "\"gmsi_mode\" : \"weights\"", with: "\"gmsi_mode\" : \"data\"")
+            .replacingOccurrences(of: "\"schema_version\" : \"2.0.0\"", with: "\"schema_version\" : \"1.0.0\"")
+        try text1.write(toFile: old, atomically: true, encoding: .utf8)
+        let o = try json(try CLI.run([cnn, "--baseline", old, "--json", "-"]))
+        let oc = try XCTUnwrap(o["checks"] as? [[String: Any]])
+        XCTAssertTrue(oc.contains { $0["id"] as? String == "baseline.incomparable" && ($0["message"] as? String ?? "").contains("data-mode") }, "\(oc)")
+
         // A baseline of another model: unmatched layers are named.
         let other = dir.appendingPathComponent("mlp.json").path
         XCTAssertEqual(try CLI.run(["fixtures/models/mlp.h5", "--json", other, "--quiet"]).status, 0)

@@ -127,6 +127,24 @@ final class GitHubRecipeTests: XCTestCase {
         XCTAssertTrue(md2.contains("## spectral-audit: ✗ FAIL"), md2)
     }
 
+    /// An append that cannot complete (here: the file-size limit, `ulimit -f`, with SIGXFSZ
+    /// ignored so the write fails with EFBIG) leaves the earlier content exactly as it was.
+    func testFailedAppendKeepsEarlierContent() throws {
+        let ws = try makeWorkspace()
+        defer { try? FileManager.default.removeItem(at: ws) }
+        let summary = ws.appendingPathComponent("step_summary_3")
+        let earlier = String(repeating: "earlier line of the step summary\n", count: 28)  // 924 bytes
+        try earlier.write(to: summary, atomically: true, encoding: .utf8)
+        let r = try runStep("""
+            trap '' XFSZ
+            ulimit -f 1
+            spectral-audit models/classifier.h5 --threshold 50 --markdown "$GITHUB_STEP_SUMMARY" --quiet
+            """, in: ws, summary: summary)
+        XCTAssertEqual(r.status, 73, r.stderr)
+        XCTAssertTrue(r.stderr.contains(summary.path), r.stderr)
+        XCTAssertEqual(try String(contentsOf: summary, encoding: .utf8), earlier, "earlier content must survive a failed append")
+    }
+
     /// `--markdown-append` outside GitHub: appends to any file; without it an existing file is
     /// still refused (exit 73) and kept.
     func testMarkdownAppendFlag() throws {
