@@ -83,6 +83,10 @@ public struct AuditConfiguration: Sendable {
     public var shard: ShardSpec?
     /// Called as layers finish: (done, total, layer name). Must be thread-safe.
     public var progress: (@Sendable (Int, Int, String) -> Void)?
+    /// `--data-threshold`: fails the audit when `data_gmsi` (the data-mode aggregate) exceeds it.
+    public var dataThreshold: Double?
+    /// `--force-input-shape`: use `inputShape` even when the model stores another input shape.
+    public var forceInputShape = false
 
     public init() {}
 }

@@ -10,10 +10,13 @@ public enum AuditError: Error, CustomStringConvertible {
     case architecture(String)
     /// A check input (policy, baseline) is unusable.
     case input(String)
+    /// An option contradicts the model (`--input-shape`) or configures a check that would check
+    /// nothing (a policy rule matching no layer): a usage error (exit status 2).
+    case usage(String)
 
     public var description: String {
         switch self {
-        case .architecture(let s), .input(let s): return s
+        case .architecture(let s), .input(let s), .usage(let s): return s
         }
     }
 }
@@ -40,6 +43,7 @@ public enum Auditor {
         // (process exit would otherwise tear OpenSSL down under the running thread).
         defer { digest.cancelAndWait() }
         let graph = try buildGraph(store: store, configuration: configuration)
+        let shapeNotes = try InputShapeCheck.validate(graph: graph, configuration: configuration)
         let attrs = try? FileManager.default.attributesOfItem(atPath: store.path)
         var input = InputInfo(path: store.path, format: store.format.rawValue, sha256: "",
                               bytes: (attrs?[.size] as? NSNumber)?.intValue ?? 0,
@@ -59,7 +63,7 @@ public enum Auditor {
         }
         if configuration.shard?.ownsPassiveRows ?? true { layers += try unreferencedRows(store: store, graph: graph) }
 
-        var assumptions = graph.assumptions
+        var assumptions = graph.assumptions + shapeNotes
         if let d = bounds.report.inputDimension, graph.inputDimension == nil {
             assumptions.append("input dimension d = \(d) taken from the first layer's fan-in")
         }
@@ -67,11 +71,12 @@ public enum Auditor {
         let gmsiReason: String? = gmsi == nil
             ? (bounds.report.reason ?? (bounds.report.log10LipschitzBound != nil ? "Lipschitz bound exceeds Float64; see log10_lipschitz_bound" : nil))
             : nil
-        let settings = Settings(svd: configuration.svd.description, threshold: configuration.threshold,
+        var settings = Settings(svd: configuration.svd.description, threshold: configuration.threshold,
                                 policy: configuration.policyPath, baseline: configuration.baselinePath,
                                 maxIncreasePercent: configuration.maxIncreasePercent,
                                 inputShape: configuration.inputShape, heavyTail: configuration.heavyTail,
                                 seed: configuration.seed)
+        settings.dataThreshold = configuration.dataThreshold
         var report = AuditReportV1(
             created: configuration.timestamps ? ISO8601DateFormatter().string(from: Date()) : nil,
             input: input, settings: settings, layers: layers, network: bounds.report,
@@ -82,17 +87,23 @@ public enum Auditor {
             let result = try DataAudit.run(store: store, graph: graph, options: options,
                                            lipschitzBound: bounds.report.lipschitzBound,
                                            progress: configuration.progress)
+            // SPEC §7: the data aggregate has its own name and gate; `gmsi` stays the weights-only value.
             report.data = result.report
-            report.gmsiMode = "data"
-            report.gmsiComponents = result.components
-            report.gmsi = configuration.gmsiAggregate.combine(result.components.values.compactMap { $0 })
-            report.gmsiReason = report.gmsi == nil ? "no data-mode component could be measured" : nil
-            if configuration.gmsiAggregate != .max {
-                report.assumptions.append("gmsi aggregates the data components by \(configuration.gmsiAggregate.rawValue) (--gmsi-aggregate), not the default max")
-            }
+            report.applyDataGMSI(components: result.components, aggregate: configuration.gmsiAggregate)
             report.assumptions += result.notes
         }
+        NullReasons.fill(&report, svd: configuration.svd)
         report.checks = Checks.evaluate(report: report, configuration: configuration)
+        if let policy = configuration.policy, configuration.shard == nil {
+            let unmatched = Checks.unmatchedRules(report: report, policy: policy)
+            if let rule = unmatched.first(where: { !$0.rule.optional }) {
+                throw AuditError.usage(Checks.unmatchedMessage(rule, report: report, path: configuration.policyPath))
+            }
+            report.addWarnings(unmatched.map { Checks.unmatchedMessage($0, report: report, path: configuration.policyPath) })
+        }
+        if let base = configuration.baseline {
+            report.addWarnings(BaselineComparison(report: report, baseline: base).warnings)
+        }
         if let shard = configuration.shard {
             // A partial report: network-level checks wait for `merge`.
             report.shard = ShardInfo(index: shard.index, count: shard.count, arch: configuration.manifestPath,
@@ -135,7 +146,7 @@ public enum Auditor {
         }
         for t in store.tensors where (t.role == .weights || t.role == .buffer) && !used.contains(t.name) {
             var row = LayerReport(name: t.name, kind: "tensor", tensors: [t.name], status: .skipped,
-                                  reason: t.role == .buffer ? "integer buffer" : "not referenced by the network structure")
+                                  reason: t.role == .buffer ? "integer buffer" : LayerReport.unreferencedReason)
             // Read it anyway: a corrupt tensor makes the file malformed, and non-finite weights
             // fail the audit wherever they are.
             let values = try store.loadFloat64(t.name)
@@ -198,5 +209,16 @@ final class BackgroundDigest: @unchecked Sendable {
         cancelled = !finished
         lock.unlock()
         waitOnce()
+    }
+}
+
+extension Auditor {
+    /// The model's input shape (without the batch dimension) when the file states it (a Keras
+    /// model config), for `inspect`; nil when it does not or the config cannot be read.
+    public static func storedInputShape(store: any TensorStore, limits: ReaderLimits = ReaderLimits()) -> [Int]? {
+        guard store.architectureJSON != nil,
+              let graph = try? buildGraph(store: store, configuration: { var c = AuditConfiguration(); c.limits = limits; return c }())
+        else { return nil }
+        return graph.inputShape
     }
 }

@@ -29,6 +29,7 @@ enum Checks {
             }
         }
         if let t = configuration.threshold { gmsiCheck(id: "gmsi.threshold", limit: t) }
+        if let t = configuration.dataThreshold, report.data != nil { checks.append(dataGMSICheck(report: report, limit: t, allowUnavailable: allowUnavailable)) }
         if let policy {
             if let t = policy.gmsiMax { gmsiCheck(id: "policy.gmsi_max", limit: t) }
             for name in Policy.networkMetrics {
@@ -84,14 +85,21 @@ enum Checks {
                                  allowUnavailable: Bool) -> [Check] {
         var checks: [Check] = []
         let factor = 1 + percent / 100
-        if baseline.gmsi == nil || report.gmsi == nil {
+        let comparison = BaselineComparison(report: report, baseline: baseline)
+        if !comparison.gmsiIncomparable.isEmpty {
+            // Not a regression and not a pass: the two numbers measure different things.
+            checks.append(Check(id: "baseline.incomparable", layer: nil, metric: "gmsi", value: report.gmsi, limit: nil,
+                                comparison: "comparable", passed: allowUnavailable,
+                                message: "gmsi not compared with the baseline: " + comparison.gmsiIncomparable.joined(separator: "; ")
+                                    + (allowUnavailable ? " (allowed)" : " (record a new baseline with the same options, or pass --allow-unavailable to accept)")))
+        } else if baseline.gmsi == nil || report.gmsi == nil {
             let which = report.gmsi == nil ? "this model's gmsi" : "the baseline's gmsi"
             checks.append(Check(id: "baseline.gmsi", layer: nil, metric: "gmsi", value: report.gmsi, limit: baseline.gmsi.map { $0 * factor },
                                 comparison: "<=", passed: allowUnavailable,
                                 message: "\(which) is unavailable; cannot compare with the baseline"
                                     + (allowUnavailable ? " (allowed)" : " (pass --allow-unavailable to accept)")))
         }
-        if let old = baseline.gmsi, let new = report.gmsi {
+        if comparison.gmsiIncomparable.isEmpty, let old = baseline.gmsi, let new = report.gmsi {
             let limit = old * factor
             checks.append(Check(id: "baseline.gmsi", layer: nil, metric: "gmsi", value: new, limit: limit, comparison: "<=",
                                 passed: new <= limit,

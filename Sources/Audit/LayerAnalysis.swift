@@ -272,7 +272,7 @@ final class LayerAnalysis: @unchecked Sendable {
                 // diag(s): singular values are |s_i|.
                 let values = s.map { abs($0) }.sorted(by: >)
                 row.shape = [s.count, s.count]
-                row.method = "diagonal"
+                row.method = AnalysisMethod.diagonal.rawValue
                 let m = SpectrumMetrics.compute(singularValues: values, rows: s.count, cols: s.count)
                 row.metrics = m
                 if configuration.includeSpectra { row.singularValues = values }
@@ -383,7 +383,7 @@ final class LayerAnalysis: @unchecked Sendable {
         var m = SpectrumMetrics.compute(singularValues: values, rows: rows, cols: cols, isComplete: complete, frobenius: frob)
         if let e = estimate {
             m.apply(e, rows: rows, cols: cols)
-            row.method = "lanczos_slq"
+            row.method = AnalysisMethod.lanczosSLQ.rawValue
             row.estimateErrors = ["spectral_entropy": e.entropyError, "erank_rv": e.erankRVError, "nuclear": e.nuclearError,
                                   "probes": Double(e.probes), "lanczos_steps": Double(e.steps)]
         }

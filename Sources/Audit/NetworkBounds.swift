@@ -152,6 +152,16 @@ enum NetworkBounds {
                 report.typicalBoundStableRank = exp(lnL) * (minStable / Double(d)).squareRoot()
             }
         }
+        if report.typicalBound == nil || report.typicalBoundStableRank == nil {
+            // Every null number carries a reason (issue 15).
+            if !isChain {
+                report.typicalBoundReason = "the typical bounds need a single chain of operators (their Frobenius argument); this network has branches or residual connections"
+            } else if report.inputDimension == nil {
+                report.typicalBoundReason = "the input dimension d is unknown: the model stores no input shape and the first operator is not dense (state input_shape in an --arch manifest)"
+            } else {
+                report.typicalBoundReason = "the e^H form needs every operator's spectral entropy, which this --svd method does not compute"
+            }
+        }
         var shares: [Int: Double] = [:]
         if lnL > 0 {
             for (i, f) in factors { shares[i] = log(f.sigma) / lnL }

@@ -45,7 +45,7 @@ enum OperatorBuilder {
     /// σ_max of the convolution as a linear map on its input (SPEC §1 `operator`).
     /// `spatial`: the layer's input spatial size, when known.
     static func convOperatorNorm(_ k: ConvKernel, spec: ConvSpec, spatial: [Int]?, includeSpectrum: Bool) throws -> ConvNorm {
-        let boundOnly = { ConvNorm(norm: try k.operatorNormUpperBound().value, method: "upper_bound", spectrum: nil) }
+        let boundOnly = { ConvNorm(norm: try k.operatorNormUpperBound().value, method: OperatorNormMethod.upperBound.rawValue, spectrum: nil) }
         guard let n = spatial, n.count == k.kernelSize.count else { return try boundOnly() }
         // Circular padding: the operator at stride 1 is the circulant on the n-torus (exact);
         // a stride subsamples its output (norm ≤ 1), so the same spectrum bounds it.
@@ -59,19 +59,19 @@ enum OperatorBuilder {
         guard blocks * co * ci * min(co, ci) * Double(k.groups) <= fftBudget else { return try boundOnly() }
         if circular && includeSpectrum {
             let values = try k.exactCircularSpectrum(inputSize: torus)
-            return ConvNorm(norm: values.first ?? 0, method: "fft_exact", spectrum: values)
+            return ConvNorm(norm: values.first ?? 0, method: OperatorNormMethod.fftExact.rawValue, spectrum: values)
         }
         // Only σ_max is needed: each frequency block's largest singular value alone.
         let top = try k.circularSpectralNorm(inputSize: torus)
         if circular {
-            return ConvNorm(norm: top, method: "fft_exact", spectrum: nil)
+            return ConvNorm(norm: top, method: OperatorNormMethod.fftExact.rawValue, spectrum: nil)
         }
         // Both are sound bounds for the padded operator; keep the smaller (ties: the DFT's). The
         // certified bound's candidates that provably cannot undercut `top` are not computed.
         if let bound = try k.operatorNormUpperBound(unlessAtLeast: top), bound.value < top {
-            return ConvNorm(norm: bound.value, method: "upper_bound", spectrum: nil)
+            return ConvNorm(norm: bound.value, method: OperatorNormMethod.upperBound.rawValue, spectrum: nil)
         }
-        return ConvNorm(norm: top, method: "fft_padded_bound", spectrum: nil)
+        return ConvNorm(norm: top, method: OperatorNormMethod.fftPaddedBound.rawValue, spectrum: nil)
     }
 }
 

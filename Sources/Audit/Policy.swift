@@ -22,6 +22,8 @@ public struct Policy: Sendable, Equatable {
         public var metric: String
         public var max: Double?
         public var min: Double?
+        /// `"optional": true`: matching no layer is allowed (otherwise a usage error, exit 2).
+        public var optional: Bool = false
     }
 
     public var gmsiMax: Double?
@@ -83,7 +85,7 @@ public struct Policy: Sendable, Equatable {
             for (i, r) in list.enumerated() {
                 let place = "rules[\(i)]"
                 guard r.isObject else { throw fail(place, "expected an object") }
-                for k in r.keys where !["layers", "metric", "max", "min"].contains(k) {
+                for k in r.keys where !["layers", "metric", "max", "min", "optional"].contains(k) {
                     throw fail("\(place).\(k)", "unknown key")
                 }
                 guard let metric = r["metric"]?.string else { throw fail("\(place).metric", "expected a metric name") }
@@ -96,7 +98,12 @@ public struct Policy: Sendable, Equatable {
                 if r["min"] != nil && !(minV?.isFinite ?? false) { throw fail("\(place).min", "expected a finite number") }
                 guard maxV != nil || minV != nil else { throw fail(place, "expected \"max\" or \"min\"") }
                 if let l = r["layers"], l.string == nil { throw fail("\(place).layers", "expected a glob string") }
-                policy.rules.append(Rule(layers: r["layers"]?.string ?? "*", metric: metric, max: maxV, min: minV))
+                var optional = false
+                if let o = r["optional"] {
+                    guard let b = o.bool else { throw fail("\(place).optional", "expected true or false") }
+                    optional = b
+                }
+                policy.rules.append(Rule(layers: r["layers"]?.string ?? "*", metric: metric, max: maxV, min: minV, optional: optional))
             }
         }
         return policy

@@ -25,6 +25,15 @@ extension AuditReportV1 {
         try c.encode(assumptions, forKey: .assumptions)
         try c.encodeIfPresent(shard, forKey: .shard)
         try c.encodeIfPresent(transformer, forKey: .transformer)
+        // Schema 2.0.0 additions: present only when they say something.
+        if data != nil || dataGmsiComponents != nil {
+            try c.encode(dataGmsi.finiteOrNil, forKey: .dataGmsi)
+            try c.encode(dataGmsiReason, forKey: .dataGmsiReason)
+            try c.encodeIfPresent(dataGmsiComponents?.mapValues { $0?.finiteOrNil }, forKey: .dataGmsiComponents)
+            try c.encodeIfPresent(dataGmsiNullReasons, forKey: .dataGmsiNullReasons)
+            try c.encodeIfPresent(dataGmsiAggregate, forKey: .dataGmsiAggregate)
+        }
+        if let w = warnings, !w.isEmpty { try c.encode(w, forKey: .warnings) }
     }
 }
 
@@ -76,6 +85,7 @@ extension NetworkReport {
         try c.encode(inputDimension, forKey: .inputDimension)
         try c.encode(chain, forKey: .chain)
         try c.encode(reason, forKey: .reason)
+        try c.encodeIfPresent(typicalBoundReason, forKey: .typicalBoundReason)
     }
 }
 
@@ -153,6 +163,7 @@ extension LayerReport {
         try c.encodeIfPresent(singularValues.map { $0.filter(\.isFinite) }, forKey: .singularValues)
         try c.encodeIfPresent(operatorSingularValues.map { $0.filter(\.isFinite) }, forKey: .operatorSingularValues)
         try c.encodeIfPresent(estimateErrors.map { $0.filter { $0.value.isFinite } }, forKey: .estimateErrors)
+        try c.encodeIfPresent(nullReasons.flatMap { $0.isEmpty ? nil : $0 }, forKey: .nullReasons)
     }
 }
 

@@ -32,6 +32,22 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
     /// local bounds on a stated domain.
     public var transformer: TransformerReportV1?
 
+    // MARK: Added in schema 2.0.0 (issue 15: one meaning per gate, no silent gates)
+    /// The data-mode aggregate of SPEC §5 (`--probe`), judged by `--data-threshold` (check
+    /// `data_gmsi.threshold`); never replaces `gmsi`. Absent without probes; `null` when no
+    /// component could be measured (`data_gmsi_reason`).
+    public var dataGmsi: Double?
+    /// The components that went into `data_gmsi` (`g_J`, `g_theta`, `sqrt_g_K`, `sqrt_g_H`).
+    public var dataGmsiComponents: [String: Double?]?
+    /// Why a component of `data_gmsi` is null, by component name.
+    public var dataGmsiNullReasons: [String: String]?
+    public var dataGmsiReason: String?
+    /// `max` (default) or `sum` (`--gmsi-aggregate`).
+    public var dataGmsiAggregate: String?
+    /// Things the reader must know to trust the verdict: baselines that cannot be compared,
+    /// optional policy rules that matched no layer. Omitted when empty.
+    public var warnings: [String]?
+
     public init(created: String? = nil, input: InputInfo, settings: Settings, layers: [LayerReport],
                 network: NetworkReport, gmsi: Double?, gmsiMode: String, gmsiComponents: [String: Double?],
                 gmsiReason: String?, data: DataReport? = nil, checks: [Check], verdict: Verdict,
@@ -57,6 +73,9 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
         case gmsiMode = "gmsi_mode", gmsiComponents = "gmsi_components", gmsiReason = "gmsi_reason"
         case data, checks, verdict, assumptions, shard
         case transformer
+        case dataGmsi = "data_gmsi", dataGmsiComponents = "data_gmsi_components"
+        case dataGmsiNullReasons = "data_gmsi_null_reasons", dataGmsiReason = "data_gmsi_reason"
+        case dataGmsiAggregate = "data_gmsi_aggregate", warnings
     }
 
     /// Failed checks, in report order.
@@ -103,6 +122,8 @@ public struct Settings: Codable, Sendable, Equatable {
     public var inputShape: [Int]?
     public var heavyTail: Bool
     public var seed: UInt64
+    /// `--data-threshold` (schema 2.0.0).
+    public var dataThreshold: Double?
 
     public init(svd: String = "gram", threshold: Double? = nil, policy: String? = nil, baseline: String? = nil,
                 maxIncreasePercent: Double? = nil, inputShape: [Int]? = nil, heavyTail: Bool = false, seed: UInt64 = 0) {
@@ -119,10 +140,11 @@ public struct Settings: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case svd, threshold, policy, baseline, maxIncreasePercent = "max_increase_percent"
         case inputShape = "input_shape", heavyTail = "heavy_tail", seed
+        case dataThreshold = "data_threshold"
     }
 }
 
-public enum LayerStatus: String, Codable, Sendable, Equatable {
+public enum LayerStatus: String, Codable, Sendable, Equatable, CaseIterable {
     /// Metrics computed.
     case analyzed
     /// Deliberately not analysed (1-D tensors, optimizer state, integer buffers, pass-through layers).
@@ -176,6 +198,8 @@ public struct LayerReport: Codable, Sendable, Equatable {
     /// errors of the stochastic estimate plus the quadrature change), by metric name, and the
     /// estimator's size (`probes`, `lanczos_steps`).
     public var estimateErrors: [String: Double]?
+    /// Why a metric in `metrics` (or `heavy_tail`) is null, by field name (schema 2.0.0).
+    public var nullReasons: [String: String]?
 
     public init(name: String, kind: String, tensors: [String], status: LayerStatus, reason: String? = nil) {
         self.name = name
@@ -193,6 +217,7 @@ public struct LayerReport: Codable, Sendable, Equatable {
         case layerShare = "layer_share", singularValues = "singular_values"
         case operatorSingularValues = "operator_singular_values"
         case estimateErrors = "estimate_errors"
+        case nullReasons = "null_reasons"
     }
 }
 
@@ -338,6 +363,9 @@ public struct NetworkReport: Codable, Sendable, Equatable {
     public var chain: [ChainFactor]
     /// Why the bound is unavailable, when it is.
     public var reason: String?
+    /// Why `typical_bound`/`typical_bound_stable_rank`/`input_dimension` are null while the
+    /// Lipschitz bound is available (schema 2.0.0).
+    public var typicalBoundReason: String?
 
     public init(lipschitzBound: Double? = nil, log10LipschitzBound: Double? = nil, typicalBound: Double? = nil,
                 typicalBoundStableRank: Double? = nil, inputDimension: Int? = nil, chain: [ChainFactor] = [],
@@ -355,6 +383,7 @@ public struct NetworkReport: Codable, Sendable, Equatable {
         case lipschitzBound = "lipschitz_bound", log10LipschitzBound = "log10_lipschitz_bound"
         case typicalBound = "typical_bound", typicalBoundStableRank = "typical_bound_stable_rank"
         case inputDimension = "input_dimension", chain, reason
+        case typicalBoundReason = "typical_bound_reason"
     }
 }
 

@@ -110,9 +110,77 @@ public enum AtomicOutput {
         }
     }
 
-    /// Removes every temporary file still in flight (for SIGINT/SIGTERM handlers).
+    /// Removes every temporary file still in flight, and cuts every append in flight back to
+    /// the file's earlier length (for SIGINT/SIGTERM handlers).
     public static func removeInFlight() {
-        lock.lock(); let paths = inFlight; lock.unlock()
+        lock.lock(); let paths = inFlight; let appends = appendsInFlight; lock.unlock()
         for p in paths { unlink(p) }
+        for (p, size) in appends { _ = truncate(p, size) }
+    }
+
+    /// Files being appended to, with their length before the append.
+    nonisolated(unsafe) static var appendsInFlight: [String: off_t] = [:]
+
+    static func trackAppend(_ path: String, originalSize: off_t?) {
+        lock.lock()
+        appendsInFlight[path] = originalSize
+        lock.unlock()
+    }
+}
+
+// MARK: - Appending (issue 15: `--markdown` onto `$GITHUB_STEP_SUMMARY`, `--markdown-append`)
+
+extension AtomicOutput {
+    /// Appends `data` to `path`, never losing what the file held: the bytes are produced in full
+    /// before the file is touched, written with `O_APPEND` in one loop and flushed; on any
+    /// failure the file is truncated back to its original length. When the file ends without a
+    /// newline, a newline goes first; when it is not empty, a blank line separates the two.
+    /// A missing file is created atomically, as by `write(_:to:)`.
+    public static func append(_ data: Data, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            try write(data, to: path)
+            return
+        }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
+        let regular = (st.st_mode & S_IFMT) == S_IFREG
+        let original = regular ? st.st_size : 0
+        var bytes = Data()
+        if original > 0 {
+            // Read the last byte through a separate read-only descriptor.
+            var last: UInt8 = 0x0A
+            let rfd = open(path, O_RDONLY | O_CLOEXEC)
+            if rfd >= 0 {
+                _ = pread(rfd, &last, 1, original - 1)
+                close(rfd)
+            }
+            bytes.append(contentsOf: last == 0x0A ? [0x0A] : [0x0A, 0x0A])
+        }
+        bytes.append(data)
+        if regular { trackAppend(path, originalSize: original) }
+        defer { if regular { trackAppend(path, originalSize: nil) } }
+        do {
+            try bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw Failure(path: path, reason: String(cString: strerror(errno)))
+                    }
+                    offset += n
+                }
+            }
+            if regular && fsync(fd) != 0 {
+                throw Failure(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            if regular { _ = ftruncate(fd, original) }
+            if let f = error as? Failure { throw f }
+            throw Failure(path: path, reason: "\(error)")
+        }
     }
 }

@@ -15,6 +15,9 @@ public enum GitHubAnnotationsRenderer {
         for c in report.failedChecks {
             lines.append(("error", "\(CheckText.scope(c)): \(c.id) failed (\(CheckText.metricOutcome(c))): \(c.message)"))
         }
+        for w in report.warnings ?? [] {
+            lines.append(("warning", w))
+        }
         for a in report.assumptions {
             lines.append(("warning", "assumption: \(a)"))
         }

@@ -32,6 +32,7 @@ public enum HTMLRenderer {
         if let p = report.settings.policy { meta.append(("policy", p)) }
         if let b = report.settings.baseline { meta.append(("baseline", b)) }
         if let shape = report.settings.inputShape { meta.append(("input shape", ReportText.shape(shape))) }
+        if let t = report.settings.dataThreshold { meta.append(("data threshold", ReportNumber.short(t))) }
         meta.append(("seed", String(report.settings.seed)))
         if let shard = report.shard { meta.append(("shard", "\(shard.index) of \(shard.count) (partial audit)")) }
         if let created = report.created { meta.append(("created", created)) }
@@ -49,7 +50,10 @@ public enum HTMLRenderer {
             cards.append(("Lipschitz bound L", "—", n.reason ?? "unavailable"))
         }
         cards.append(("typical bound T", f(n.typicalBound), "stable-rank form \(f(n.typicalBoundStableRank))"))
-        cards.append(("GMSI", f(report.gmsi), "mode \(report.gmsiMode)" + (report.gmsi == nil ? ": \(report.gmsiReason ?? "unavailable")" : "")))
+        cards.append(("GMSI", f(report.gmsi), (report.gmsiMode == "weights" ? "weights-only bound" : "mode \(report.gmsiMode)") + (report.gmsi == nil ? ": \(report.gmsiReason ?? "unavailable")" : "")))
+        if report.data != nil {
+            cards.append(("data GMSI", f(report.dataGmsi), report.dataGmsi == nil ? (report.dataGmsiReason ?? "unavailable") : "measured on probe inputs"))
+        }
         cards.append(("layers analysed", "\(analysed.count) of \(report.layers.count)", layerStatusSummary(report)))
         if let ratio = report.data?.boundRatio {
             cards.append(("bound looseness", "\(ReportNumber.ratio(ratio))×", "L / g_J on probe inputs"))
@@ -67,7 +71,7 @@ public enum HTMLRenderer {
             for c in CheckText.failedFirst(report.checks) {
                 let value = c.comparison == "finite" ? (c.passed ? "finite" : "not finite") : ReportNumber.short(c.value)
                 h += "<tr class=\"\(c.passed ? "ok" : "failed")\"><td class=\"mark\">\(c.passed ? "✓" : "✗")</td>"
-                h += "<td><code>\(e(c.id))</code></td><td>\(e(CheckText.scope(c)))</td><td>\(e(c.metric))</td>"
+                h += "<td><code>\(e(c.id))</code></td><td>\(e(CheckText.scope(c)))</td><td>\(e(CheckText.quantity(c)))</td>"
                 h += "<td class=\"num\">\(e(value))</td><td class=\"nowrap\">\(e(CheckText.limit(c)))</td><td>\(e(c.message))</td></tr>\n"
             }
             h += "</tbody>\n</table>\n"
@@ -77,7 +81,10 @@ public enum HTMLRenderer {
         // Layers.
         h += "<section>\n<h2>Layers</h2>\n<table class=\"layers\">\n<thead><tr><th>layer</th><th>kind</th><th>shape [out,in]</th>"
         h += "<th class=\"num\">σ_max</th><th class=\"num\">H (nats)</th><th class=\"num\">eff. rank</th>"
-        h += "<th class=\"num\">stable rank</th><th class=\"num\">condition</th><th class=\"num\">op. norm</th><th>status</th></tr></thead>\n<tbody>\n"
+        let heavy = report.settings.heavyTail
+        h += "<th class=\"num\">stable rank</th><th class=\"num\">condition</th><th class=\"num\">op. norm</th>"
+        if heavy { h += "<th class=\"num\">ww_alpha</th><th class=\"num\">ww_alpha_weighted</th>" }
+        h += "<th>status</th></tr></thead>\n<tbody>\n"
         for l in report.layers {
             let m = l.metrics
             let failedHere = report.failedCheckIDs(forLayer: l.name)
@@ -91,19 +98,26 @@ public enum HTMLRenderer {
                 rowClass = "failed"
                 status = "non_finite" + (l.reason.map { ": " + $0 } ?? "")
             case .unsupported, .skipped:
-                rowClass = "warn"
+                // Skipped by design (folded BatchNorm, activations, pooling, flatten): muted.
+                rowClass = l.isExpectedSkip ? "skipped" : "warn"
                 status = l.status.rawValue + (l.reason.map { ": " + $0 } ?? "")
             }
             var opNorm = ""
             if let on = l.operatorNorm {
                 opNorm = (l.operatorNormMethod == "upper_bound" ? "≤ " : "") + f(on)
             }
-            h += "<tr class=\"\(rowClass)\"><td class=\"name\" title=\"\(e(l.name))\">\(e(ReportText.truncateMiddle(l.name, width: 40)))</td>"
+            h += "<tr class=\"\(rowClass)\"><td class=\"name\">\(e(l.name))</td>"
             h += "<td class=\"kind\">\(e(l.kind))</td><td class=\"nowrap\">\(e(ReportText.shape(l.shape)))</td>"
             for v in [m?.spectralNorm, m?.spectralEntropy, m?.effectiveRank, m?.stableRank, m?.condition] {
                 h += "<td class=\"num\">\(m == nil ? "" : e(f(v)))</td>"
             }
-            h += "<td class=\"num\">\(e(opNorm))</td><td class=\"status\">\(e(status))</td></tr>\n"
+            h += "<td class=\"num\">\(e(opNorm))</td>"
+            if heavy {
+                for v in [l.heavyTail?.wwAlpha, l.heavyTail?.wwAlphaWeighted] {
+                    h += "<td class=\"num\">\(l.heavyTail == nil ? "" : e(f(v)))</td>"
+                }
+            }
+            h += "<td class=\"status\">\(e(status))</td></tr>\n"
         }
         h += "</tbody>\n</table>\n</section>\n"
 
@@ -162,12 +176,17 @@ public enum HTMLRenderer {
         if let t = report.transformer { h += TransformerSection.html(t) }
 
         h += "<section>\n<h2>GMSI</h2>\n<table class=\"kv\">\n<tbody>\n"
-        h += "<tr><th>GMSI (\(e(report.gmsiMode)))</th><td>\(e(report.gmsi == nil ? "unavailable" + (report.gmsiReason.map { ": " + $0 } ?? "") : f(report.gmsi)))</td></tr>\n"
+        h += "<tr><th>GMSI (\(e(report.gmsiMode == "weights" ? "weights-only Lipschitz bound, judged by --threshold" : report.gmsiMode)))</th><td>\(e(report.gmsi == nil ? "unavailable" + (report.gmsiReason.map { ": " + $0 } ?? "") : f(report.gmsi)))</td></tr>\n"
         for c in report.sortedGMSIComponents { h += "<tr><th>\(e(c.name))</th><td>\(e(f(c.value)))</td></tr>\n" }
+        if report.data != nil || report.dataGmsiComponents != nil {
+            let agg = report.dataGmsiAggregate ?? "max"
+            h += "<tr><th>data GMSI (\(e(agg)) of the components measured on probe inputs, judged by --data-threshold)</th><td>\(e(report.dataGmsi == nil ? "unavailable" + (report.dataGmsiReason.map { ": " + $0 } ?? "") : f(report.dataGmsi)))</td></tr>\n"
+            for c in report.sortedDataGMSIComponents { h += "<tr><th>\(e(c.name))</th><td>\(e(f(c.value)))</td></tr>\n" }
+        }
         h += "</tbody>\n</table>\n</section>\n"
 
         if let d = report.data {
-            h += "<section>\n<h2>Data (\(d.probeCount) probes)</h2>\n<table class=\"kv\">\n<tbody>\n"
+            h += "<section>\n<h2>Data (\(ReportText.count(d.probeCount, "probe")))</h2>\n<table class=\"kv\">\n<tbody>\n"
             var dr: [(String, String)] = [("probes", d.probePath)]
             if let lp = d.labelsPath { dr.append(("labels", lp)) }
             if let loss = d.loss { dr.append(("loss", loss)) }
@@ -192,6 +211,11 @@ public enum HTMLRenderer {
             h += report.assumptions.map { "<li>\(e($0))</li>" }.joined(separator: "\n")
             h += "\n</ul>\n</section>\n"
         }
+        if let warnings = report.warnings, !warnings.isEmpty {
+            h += "<section>\n<h2>Warnings</h2>\n<ul class=\"warnings\">\n"
+            h += warnings.map { "<li>\(e($0))</li>" }.joined(separator: "\n")
+            h += "\n</ul>\n</section>\n"
+        }
 
         // Spectra.
         let withSpectra = analysed.filter { $0.layer.singularValues != nil }
@@ -207,7 +231,7 @@ public enum HTMLRenderer {
                                        tol: m.tol)
                 var caption = "\(ReportText.shape(l.shape)) · rank \(m.rank.map(String.init) ?? "—") · σ_max \(f(m.spectralNorm))"
                 if let method = l.method { caption += " · \(method)" }
-                h += "<figcaption><span class=\"name\" title=\"\(e(l.name))\">\(e(ReportText.truncateMiddle(l.name, width: 44)))</span><br/>\(e(caption))</figcaption>"
+                h += "<figcaption><span class=\"name\">\(e(l.name))</span><br/>\(e(caption))</figcaption>"
                 h += "</figure>\n"
             }
             h += "</div>\n"
@@ -265,6 +289,8 @@ public enum HTMLRenderer {
     tr.failed td.mark { color: var(--fail); font-weight: 700; }
     tr.ok td.mark { color: var(--pass); font-weight: 700; }
     tr.warn td { background: #fff8c5; }
+    tr.skipped td { color: var(--muted); }
+    ul.warnings li { color: var(--warn); }
     table.kv th { width: 260px; font-weight: 600; color: var(--muted); }
     code { font-size: 12.5px; }
     .muted { color: var(--muted); font-size: 13px; }
@@ -272,7 +298,7 @@ public enum HTMLRenderer {
     .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(310px, 1fr)); gap: 14px; }
     figure { margin: 0; border: 1px solid #eaeef2; border-radius: 6px; padding: 8px; }
     figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
-    figcaption .name { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--ink); }
+    figcaption .name { overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--ink); }
     svg.chart { display: block; max-width: 100%; height: auto; }
     figure svg.chart { width: 100%; }
     svg.chart text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 11px; fill: var(--ink); }

@@ -27,6 +27,7 @@ public enum JUnitRenderer {
             ("tool_version", report.tool.version),
         ]
         if let l = report.network.lipschitzBound { properties.append(("lipschitz_bound", ReportNumber.format(l))) }
+        if report.data != nil { properties.append(("data_gmsi", ReportNumber.format(report.dataGmsi))) }
         for (name, value) in properties {
             x += "      <property name=\"\(a(name))\" value=\"\(a(value))\"/>\n"
         }
@@ -37,7 +38,7 @@ public enum JUnitRenderer {
             if c.passed {
                 x += open + "/>\n"
             } else {
-                let body = CheckText.valueAndLimit(c) + "\nmetric: \(c.metric)\n" + c.message
+                let body = CheckText.valueAndLimit(c) + "\nmetric: \(CheckText.quantity(c))\n" + c.message
                 x += open + ">\n"
                 x += "      <failure message=\"\(a(c.message))\" type=\"\(a(c.id))\">\(Escape.xml(body))</failure>\n"
                 x += "    </testcase>\n"

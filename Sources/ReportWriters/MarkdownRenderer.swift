@@ -4,7 +4,8 @@ import AuditReport
 /// checks (failed first), a per-layer table, network bounds, GMSI, data measurements and
 /// assumptions. Every piece of report text is escaped for table cells.
 public enum MarkdownRenderer {
-    public static func render(_ report: AuditReportV1, nameWidth: Int = 48) -> String {
+    /// Layer names are printed whole (policies select layers by their full names).
+    public static func render(_ report: AuditReportV1) -> String {
         let e = Escape.markdownCell
         let f = { (x: Double?) in ReportNumber.format(x) }
         var md: [String] = []
@@ -26,15 +27,16 @@ public enum MarkdownRenderer {
             md.append("|---|---|---|---|---:|---|---|")
             for c in CheckText.failedFirst(report.checks) {
                 let value = c.comparison == "finite" ? (c.passed ? "finite" : "not finite") : f(c.value)
-                md.append("| \(c.passed ? "✓" : "✗ **fail**") | \(e(c.id)) | \(e(CheckText.scope(c))) | \(e(c.metric)) | \(e(value)) | \(e(CheckText.limit(c))) | \(e(c.message)) |")
+                md.append("| \(c.passed ? "✓" : "✗ **fail**") | \(e(c.id)) | \(e(CheckText.scope(c))) | \(e(CheckText.quantity(c))) | \(e(value)) | \(e(CheckText.limit(c))) | \(e(c.message)) |")
             }
         }
 
         md.append("")
         md.append("### Layers")
         md.append("")
-        md.append("| layer | kind | shape | σ_max | H (nats) | eff. rank | condition | status |")
-        md.append("|---|---|---|---:|---:|---:|---:|---|")
+        let heavy = report.settings.heavyTail
+        md.append("| layer | kind | shape | σ_max | H (nats) | eff. rank | condition |" + (heavy ? " ww_alpha | ww_alpha_weighted |" : "") + " status |")
+        md.append("|---|---|---|---:|---:|---:|---:|" + (heavy ? "---:|---:|" : "") + "---|")
         for l in report.layers {
             let m = l.metrics
             let status: String
@@ -45,8 +47,8 @@ public enum MarkdownRenderer {
             default:
                 status = l.status.rawValue + (l.reason.map { ": " + $0 } ?? "")
             }
-            let name = ReportText.truncateMiddle(l.name, width: nameWidth)
-            md.append("| \(e(name)) | \(e(l.kind)) | \(ReportText.shape(l.shape)) | \(m.map { f($0.spectralNorm) } ?? "") | \(m.map { f($0.spectralEntropy) } ?? "") | \(m.map { f($0.effectiveRank) } ?? "") | \(m.map { f($0.condition) } ?? "") | \(e(status)) |")
+            let ht = heavy ? " \(l.heavyTail.map { f($0.wwAlpha) } ?? "") | \(l.heavyTail.map { f($0.wwAlphaWeighted) } ?? "") |" : ""
+            md.append("| \(e(l.name)) | \(e(l.kind)) | \(ReportText.shape(l.shape)) | \(m.map { f($0.spectralNorm) } ?? "") | \(m.map { f($0.spectralEntropy) } ?? "") | \(m.map { f($0.effectiveRank) } ?? "") | \(m.map { f($0.condition) } ?? "") |\(ht) \(e(status)) |")
         }
 
         let n = report.network
@@ -78,9 +80,25 @@ public enum MarkdownRenderer {
         md.append("### GMSI")
         md.append("")
         if let g = report.gmsi {
-            md.append("GMSI = \(f(g)) (mode \(e(report.gmsiMode)))")
+            md.append("GMSI = \(f(g)) (mode \(e(report.gmsiMode)): the weights-only Lipschitz bound, judged by --threshold)")
         } else {
             md.append("GMSI unavailable (mode \(e(report.gmsiMode)))" + (report.gmsiReason.map { ": " + e($0) } ?? ""))
+        }
+        if report.data != nil || report.dataGmsiComponents != nil {
+            md.append("")
+            let agg = report.dataGmsiAggregate ?? "max"
+            if let g = report.dataGmsi {
+                md.append("data GMSI = \(f(g)) (\(e(agg)) of the components measured on probe inputs, judged by --data-threshold)")
+            } else {
+                md.append("data GMSI unavailable" + (report.dataGmsiReason.map { ": " + e($0) } ?? ""))
+            }
+            let dc = report.sortedDataGMSIComponents
+            if !dc.isEmpty {
+                md.append("")
+                md.append("| data component | value |")
+                md.append("|---|---:|")
+                for c in dc { md.append("| \(e(c.name)) | \(f(c.value)) |") }
+            }
         }
         let components = report.sortedGMSIComponents
         if !components.isEmpty {
@@ -92,7 +110,7 @@ public enum MarkdownRenderer {
 
         if let d = report.data {
             md.append("")
-            md.append("### Data (\(d.probeCount) probes)")
+            md.append("### Data (\(ReportText.count(d.probeCount, "probe")))")
             md.append("")
             md.append("| g_J | g_θ | g_K | g_H |")
             md.append("|---:|---:|---:|---:|")
@@ -112,6 +130,12 @@ public enum MarkdownRenderer {
             md.append("### Assumptions")
             md.append("")
             for a in report.assumptions { md.append("- " + e(a)) }
+        }
+        if let warnings = report.warnings, !warnings.isEmpty {
+            md.append("")
+            md.append("### Warnings")
+            md.append("")
+            for w in warnings { md.append("- " + e(w)) }
         }
         return md.joined(separator: "\n") + "\n"
     }

@@ -81,6 +81,32 @@ enum ReportText {
         return String(out)
     }
 
+    /// Splits a long name into pieces of at most `width` characters, preferring to break after
+    /// a separator (`.`, `/`, `_`, `-`, `:`) in the last third of a piece, so the whole name
+    /// stays readable (policies need full names) instead of losing its middle.
+    static func wrap(_ s: String, width: Int) -> [String] {
+        guard width > 0, s.count > width else { return [s] }
+        var pieces: [String] = []
+        var rest = Substring(s)
+        while rest.count > width {
+            let head = rest.prefix(width)
+            var cut = head.endIndex
+            if let sep = head.lastIndex(where: { "./_-:".contains($0) }),
+               head.distance(from: head.startIndex, to: sep) >= width * 2 / 3 {
+                cut = head.index(after: sep)
+            }
+            pieces.append(String(rest[rest.startIndex..<cut]))
+            rest = rest[cut...]
+        }
+        if !rest.isEmpty { pieces.append(String(rest)) }
+        return pieces
+    }
+
+    /// `1 factor`, `2 factors`.
+    static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
+    }
+
     static func shape(_ s: [Int]?) -> String {
         guard let s else { return "—" }
         return "[" + s.map(String.init).joined(separator: ", ") + "]"
@@ -102,6 +128,8 @@ enum CheckText {
             let op: String
             if c.comparison == "<=" { op = c.passed ? "≤" : ">" } else { op = c.passed ? "≥" : "<" }
             return "\(ReportNumber.short(c.value)) \(op) \(ReportNumber.short(c.limit))"
+        case "comparable":
+            return c.passed ? "incomparable (allowed)" : "incomparable"
         default:
             return "\(ReportNumber.short(c.value)) (limit \(c.comparison) \(ReportNumber.short(c.limit)))"
         }
@@ -113,6 +141,7 @@ enum CheckText {
         case "<=": return "≤ " + ReportNumber.short(c.limit)
         case ">=": return "≥ " + ReportNumber.short(c.limit)
         case "finite": return "finite"
+        case "comparable": return "comparable"
         default: return c.comparison + " " + ReportNumber.short(c.limit)
         }
     }
@@ -120,13 +149,17 @@ enum CheckText {
     /// `value 12.70 limit <= 10` (JUnit failure text, GitHub annotations).
     static func valueAndLimit(_ c: Check) -> String {
         if c.comparison == "finite" { return "value \(c.passed ? "finite" : "not finite") limit finite" }
+        if c.comparison == "comparable" { return "value incomparable limit comparable" }
         return "value \(ReportNumber.short(c.value)) limit \(c.comparison) \(ReportNumber.short(c.limit))"
     }
 
     /// `spectral_norm 12.7 > 10`, or `not finite` for finiteness checks.
     static func metricOutcome(_ c: Check) -> String {
-        c.comparison == "finite" ? outcome(c) : "\(c.metric) \(outcome(c))"
+        c.comparison == "finite" ? outcome(c) : "\(quantity(c)) \(outcome(c))"
     }
+
+    /// The judged quantity, named so a reader knows which GMSI a gate used.
+    static func quantity(_ c: Check) -> String { AuditReportV1.quantityName(c.metric) }
 
     /// Where the check applies: the layer, or `network`.
     static func scope(_ c: Check) -> String { c.layer ?? "network" }
@@ -140,7 +173,12 @@ enum CheckText {
         let failed = r.failedChecks.count
         let total = r.checks.count
         switch r.verdict {
-        case .pass: return total == 0 ? "no checks configured" : "all \(total) checks passed"
+        case .pass:
+            switch total {
+            case 0: return "no checks configured"
+            case 1: return "the 1 check passed"
+            default: return "all \(total) checks passed"
+            }
         case .fail: return "\(failed) of \(total) check\(total == 1 ? "" : "s") failed"
         }
     }
@@ -167,6 +205,12 @@ extension AuditReportV1 {
     /// GMSI components sorted by name (dictionary order is not stable).
     var sortedGMSIComponents: [(name: String, value: Double?)] {
         gmsiComponents.keys.sorted().map { ($0, gmsiComponents[$0] ?? nil) }
+    }
+
+    /// Components of `data_gmsi` sorted by name.
+    var sortedDataGMSIComponents: [(name: String, value: Double?)] {
+        guard let c = dataGmsiComponents else { return [] }
+        return c.keys.sorted().map { ($0, c[$0] ?? nil) }
     }
 
     /// Failed checks that name `layer`.

@@ -4,7 +4,7 @@ import AuditReport
 /// measurements, assumptions, checks and verdict. Deterministic; ANSI colours only with
 /// `colour: true` (the CLI decides: stdout is a TTY and `NO_COLOR` is unset).
 public enum TextRenderer {
-    /// Longest layer name printed before it is shortened in the middle with `…`.
+    /// Width of the layer-name column; longer names wrap onto continuation lines (never cut).
     public static let defaultNameWidth = 36
 
     public static func render(_ report: AuditReportV1, colour: Bool, nameWidth: Int = defaultNameWidth) -> String {
@@ -30,6 +30,11 @@ public enum TextRenderer {
             out.append("")
             out.append(style.bold("Assumptions"))
             for a in report.assumptions { out.append("  " + style.yellow("- " + clean(a))) }
+        }
+        if let warnings = report.warnings, !warnings.isEmpty {
+            out.append("")
+            out.append(style.bold("Warnings"))
+            for w in warnings { out.append("  " + style.yellow("! " + clean(w))) }
         }
         out.append("")
         checks(report, style, &out)
@@ -58,6 +63,7 @@ public enum TextRenderer {
             settings.append(text)
         }
         if let shape = r.settings.inputShape { settings.append("input shape \(ReportText.shape(shape))") }
+        if let t = r.settings.dataThreshold { settings.append("data threshold \(ReportNumber.format(t))") }
         if r.settings.heavyTail { settings.append("heavy-tail") }
         settings.append("seed \(r.settings.seed)")
         rows.append(["settings", settings.joined(separator: ", ")])
@@ -69,21 +75,32 @@ public enum TextRenderer {
     private static func layerTable(_ r: AuditReportV1, _ s: Style, nameWidth: Int, _ out: inout [String]) {
         let analysed = r.layers.filter { $0.status == .analyzed }.count
         out.append(s.bold("Layers") + " (\(r.layers.count), \(analysed) analysed)")
-        let head = ["layer", "kind", "shape [out,in]", "σ_max", "H (nats)", "eff. rank", "condition", "op. norm", "status"]
+        let heavy = r.settings.heavyTail
+        var head = ["layer", "kind", "shape [out,in]", "σ_max", "H (nats)", "eff. rank", "condition", "op. norm"]
+        if heavy { head += ["ww_alpha", "ww_alpha_weighted"] }
+        head.append("status")
         var rows: [[Cell]] = [head.map { Cell($0, style: s.bold) }]
         for l in r.layers {
-            let name = ReportText.truncateMiddle(clean(l.name), width: nameWidth)
-            var row = [Cell(name), Cell(clean(l.kind)), Cell(ReportText.shape(l.shape))]
+            let pieces = ReportText.wrap(clean(l.name), width: nameWidth)
+            var row = [Cell(pieces[0]), Cell(clean(l.kind)), Cell(ReportText.shape(l.shape))]
             let m = l.metrics
             row.append(Cell(m.map { ReportNumber.format($0.spectralNorm) } ?? ""))
             row.append(Cell(m.map { ReportNumber.format($0.spectralEntropy) } ?? ""))
             row.append(Cell(m.map { ReportNumber.format($0.effectiveRank) } ?? ""))
             row.append(Cell(m.map { ReportNumber.format($0.condition) } ?? ""))
             row.append(Cell(operatorNorm(l)))
+            if heavy {
+                row.append(Cell(l.heavyTail.map { ReportNumber.format($0.wwAlpha) } ?? ""))
+                row.append(Cell(l.heavyTail.map { ReportNumber.format($0.wwAlphaWeighted) } ?? ""))
+            }
             row.append(status(l, r, s))
             rows.append(row)
+            // The rest of a long name on continuation lines, in the name column only.
+            for piece in pieces.dropFirst() { rows.append([Cell(piece)]) }
         }
-        let align: [Table.Align] = [.left, .left, .left, .right, .right, .right, .right, .right, .left]
+        var align: [Table.Align] = [.left, .left, .left, .right, .right, .right, .right, .right]
+        if heavy { align += [.right, .right] }
+        align.append(.left)
         out += Table.layout(rows, align: align).map { "  " + $0 }
     }
 
@@ -107,36 +124,52 @@ public enum TextRenderer {
         }
         let shares = r.layersByShare
         if !shares.isEmpty {
-            let top = shares.prefix(3).map {
-                "\(ReportText.truncateMiddle(clean($0.name), width: 28)) \(ReportNumber.percent($0.share))"
-            }
+            let top = shares.prefix(3).map { "\(clean($0.name)) \(ReportNumber.percent($0.share))" }
             rows.append([Cell("largest layer shares"), Cell(top.joined(separator: " · "))])
         }
         if !n.chain.isEmpty {
-            rows.append([Cell("chain"), Cell("\(n.chain.count) factors")])
+            rows.append([Cell("chain"), Cell(ReportText.count(n.chain.count, "factor"))])
         }
         if n.lipschitzBound != nil || n.log10LipschitzBound != nil, let reason = n.reason {
             rows.append([Cell("note"), Cell(clean(reason))])
+        }
+        if let why = n.typicalBoundReason {
+            rows.append([Cell("typical bounds"), Cell("unavailable: " + clean(why), style: { s.dim($0) })])
         }
         out += Table.layout(rows, align: [.left, .left]).map { "  " + $0 }
     }
 
     private static func gmsi(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
         var rows: [[Cell]] = []
+        let what = r.gmsiMode == "weights" ? "weights-only Lipschitz bound (judged by --threshold)" : "mode \(clean(r.gmsiMode))"
         if let g = r.gmsi {
-            rows.append([Cell("GMSI", style: s.bold), Cell(ReportNumber.format(g)), Cell("mode \(clean(r.gmsiMode))")])
+            rows.append([Cell("GMSI", style: s.bold), Cell(ReportNumber.format(g)), Cell(what)])
         } else {
             rows.append([Cell("GMSI", style: s.bold), Cell("unavailable", style: s.yellow),
-                         Cell("mode \(clean(r.gmsiMode))" + (r.gmsiReason.map { ": " + clean($0) } ?? ""))])
+                         Cell(what + (r.gmsiReason.map { ": " + clean($0) } ?? ""))])
         }
         for c in r.sortedGMSIComponents {
             rows.append([Cell("  " + clean(c.name)), Cell(ReportNumber.format(c.value)), Cell("")])
+        }
+        if r.data != nil || r.dataGmsiComponents != nil {
+            let agg = r.dataGmsiAggregate ?? "max"
+            let note = "\(agg) of the components measured on probe inputs (judged by --data-threshold)"
+            if let g = r.dataGmsi {
+                rows.append([Cell("data GMSI", style: s.bold), Cell(ReportNumber.format(g)), Cell(note)])
+            } else {
+                rows.append([Cell("data GMSI", style: s.bold), Cell("unavailable", style: s.yellow),
+                             Cell(note + (r.dataGmsiReason.map { ": " + clean($0) } ?? ""))])
+            }
+            for c in r.sortedDataGMSIComponents {
+                rows.append([Cell("  " + clean(c.name)), Cell(ReportNumber.format(c.value)),
+                             Cell(r.dataGmsiNullReasons?[c.name].map(clean) ?? "")])
+            }
         }
         out += Table.layout(rows, align: [.left, .left, .left])
     }
 
     private static func dataSection(_ r: AuditReportV1, _ d: DataReport, _ s: Style, _ out: inout [String]) {
-        var what = ["\(d.probeCount) probes from \(clean(d.probePath))"]
+        var what = ["\(ReportText.count(d.probeCount, "probe")) from \(clean(d.probePath))"]
         if let l = d.labelsPath { what.append("labels \(clean(l))") }
         if let loss = d.loss { what.append("loss \(clean(loss))") }
         what.append("seed \(d.seed)")
@@ -178,8 +211,8 @@ public enum TextRenderer {
             rows.append([
                 c.passed ? Cell("pass", style: s.green) : Cell("FAIL", style: s.red),
                 Cell(clean(c.id)),
-                Cell(ReportText.truncateMiddle(clean(CheckText.scope(c)), width: 28)),
-                Cell(clean(c.metric)),
+                Cell(clean(CheckText.scope(c))),
+                Cell(clean(CheckText.quantity(c))),
                 Cell(CheckText.outcome(c)),
                 Cell(clean(c.message)),
             ])
@@ -214,7 +247,9 @@ public enum TextRenderer {
         case .nonFinite, .unsupported, .skipped:
             let text = l.status.rawValue + (l.reason.map { ": " + clean($0) } ?? "")
             if l.status == .nonFinite { return Cell(text, style: s.red) }
-            return Cell(text, style: s.yellow)
+            // Skipped by design (folded BatchNorm, activations, pooling, flatten): dim, not a warning.
+            if l.isExpectedSkip { return Cell(text, style: { s.dim($0) }) }
+            return Cell(text, style: { s.yellow($0) })
         }
     }
 
@@ -270,6 +305,7 @@ struct Style {
     func green(_ s: String) -> String { wrap("32", s) }
     func red(_ s: String) -> String { wrap("31", s) }
     func yellow(_ s: String) -> String { wrap("33", s) }
+    func dim(_ s: String) -> String { wrap("2", s) }
     func boldGreen(_ s: String) -> String { wrap("1;32", s) }
     func boldRed(_ s: String) -> String { wrap("1;31", s) }
 }

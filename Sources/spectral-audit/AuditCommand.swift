@@ -16,8 +16,14 @@ struct AuditCommand: ParsableCommand {
     var model: String
 
     // Verdict
-    @Option(help: "Fail the audit when gmsi exceeds T.")
+    // `.unconditional`: a negative value (`--threshold -5`) reaches validate() and gets a clear
+    // message instead of being taken for an option.
+    @Option(parsing: .unconditional, help: "Fail the audit when gmsi (the weights-only Lipschitz bound, with or without --probe) exceeds T (T ≥ 0).")
     var threshold: Double?
+
+    @Option(name: .customLong("data-threshold"), parsing: .unconditional,
+            help: "With --probe: fail the audit when data_gmsi (the aggregate measured on the probe inputs) exceeds T (T ≥ 0).")
+    var dataThreshold: Double?
 
     @Option(help: "Policy file (JSON) with per-metric and per-layer limits; see spectral-audit-formats(5).")
     var policy: String?
@@ -25,7 +31,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Earlier report (JSON, or an annotated HDF5 file) to compare against.")
     var baseline: String?
 
-    @Option(name: .customLong("max-increase"), help: "With --baseline: fail when gmsi or a layer's spectral_norm grows by more than PCT percent.")
+    @Option(name: .customLong("max-increase"), parsing: .unconditional, help: "With --baseline: fail when gmsi or a layer's spectral_norm grows by more than PCT percent.")
     var maxIncrease: Double?
 
     @Flag(help: "Pass checks whose value is unavailable (gmsi, network and layer policy limits, baseline); the reason is still reported.")
@@ -44,8 +50,12 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Layers analysed in parallel (default: the number of cores).")
     var jobs: Int?
 
-    @Option(name: .customLong("input-shape"), help: "Spatial input size for exact convolution spectra, e.g. 32x32.")
+    @Option(name: .customLong("input-shape"), parsing: .unconditional,
+            help: "Spatial input size for convolution spectra, e.g. 32x32 (channels excluded; each at least the kernel size).")
     var inputShape: String?
+
+    @Flag(name: .customLong("force-input-shape"), help: "Use --input-shape even when the model stores a different input shape.")
+    var forceInputShape = false
 
     @Flag(name: .customLong("heavy-tail"), help: "Also compute WeightWatcher-compatible heavy-tail metrics (ww_alpha, …).")
     var heavyTail = false
@@ -54,7 +64,7 @@ struct AuditCommand: ParsableCommand {
     var maxTensorBytes: Int?
 
     // Data audit (SPEC §5)
-    @Option(help: "Probe inputs (.npy, [N, ...] in the model's input layout) for the data audit: input and parameter Jacobians, NTK, loss Hessian, attribution stability; gmsi then comes from them.")
+    @Option(help: "Probe inputs (.npy, [N, ...] in the model's input layout) for the data audit: input and parameter Jacobians, NTK, loss Hessian, attribution stability, reported as data_gmsi (gmsi stays the weights-only bound).")
     var probe: String?
 
     @Option(help: "Labels for --probe (.npy): class ids or one-hot rows (cross_entropy), or real targets (mse).")
@@ -69,7 +79,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Seed for the randomised parts (attribution perturbations, Lanczos start vectors); recorded in the report.")
     var seed: UInt64 = 0
 
-    @Option(name: .customLong("gmsi-aggregate"), help: "How data-mode components combine into gmsi: max (default) or sum.")
+    @Option(name: .customLong("gmsi-aggregate"), help: "How data-mode components combine into data_gmsi: max (default) or sum.")
     var gmsiAggregate: String = "max"
 
     // Outputs
@@ -89,7 +99,7 @@ struct AuditCommand: ParsableCommand {
     @Flag(name: .customLong("omit-spectra"), help: "Leave full singular-value spectra out of the report.")
     var omitSpectra = false
 
-    @Flag(name: .customLong("no-progress"), help: "Never draw a progress bar.")
+    @Flag(name: .customLong("no-progress"), help: "Never draw a progress bar, nor print progress lines on a non-terminal stderr.")
     var noProgress = false
 
     func validate() throws {
@@ -101,8 +111,16 @@ struct AuditCommand: ParsableCommand {
         }
         if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
         if let t = threshold, !t.isFinite { throw ValidationError("--threshold must be a finite number") }
+        if let t = threshold, t < 0 {
+            throw ValidationError("--threshold must be ≥ 0, not \(ReportNumber.short(t)): gmsi is a gain (a product of norms), never negative, so a negative threshold fails every model")
+        }
+        if let t = dataThreshold, !(t.isFinite && t >= 0) {
+            throw ValidationError("--data-threshold must be a finite number ≥ 0, not \(t): data_gmsi is a gain, never negative")
+        }
+        if dataThreshold != nil && probe == nil { throw ValidationError("--data-threshold needs --probe (it judges data_gmsi, measured on the probe inputs)") }
+        if let m = maxIncrease, !(m >= 0) { throw ValidationError("--max-increase must be a percentage ≥ 0, not \(m)") }
         if maxIncrease != nil && baseline == nil { throw ValidationError("--max-increase needs --baseline") }
-        if let m = maxIncrease, !(m >= 0) { throw ValidationError("--max-increase must be ≥ 0") }
+        if forceInputShape && inputShape == nil { throw ValidationError("--force-input-shape needs --input-shape") }
         if let b = maxTensorBytes, b < 1 { throw ValidationError("--max-tensor-bytes must be positive") }
         if probe == nil && (labels != nil || loss != nil || probeLimit != nil) {
             throw ValidationError("--labels, --loss and --probe-limit need --probe")
@@ -112,18 +130,21 @@ struct AuditCommand: ParsableCommand {
         guard GMSIAggregate(rawValue: gmsiAggregate) != nil else {
             throw ValidationError("--gmsi-aggregate must be max or sum, not '\(gmsiAggregate)'")
         }
-        if inputShape != nil && parsedInputShape == nil {
-            throw ValidationError("--input-shape must look like 32x32 or 32,32 (positive integers)")
+        if let s = inputShape, parsedInputShape == nil {
+            throw ValidationError("--input-shape must be positive integers separated by x, × or a comma, one per spatial dimension (e.g. 32x32), not '\(s)'")
         }
         try outputs.validate(extraStdoutUsers: github ? 1 : 0, protected: [model])
         if output == model { throw ValidationError("refusing to write an output over the input file '\(model)'") }
     }
 
+    /// `32x32`, `32,32`, `32×32`: every part a positive decimal integer (no sign, no empty part).
     var parsedInputShape: [Int]? {
         guard let s = inputShape else { return nil }
-        let parts = s.split(whereSeparator: { $0 == "x" || $0 == "," || $0 == "×" }).map { Int($0) }
-        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
-        return parts.map { $0! }
+        let parts = s.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "x" || $0 == "," || $0 == "×" })
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
+        let values = parts.compactMap { Int($0) }
+        guard values.count == parts.count, values.allSatisfy({ $0 > 0 }) else { return nil }
+        return values
     }
 
     func run() throws {
@@ -134,6 +155,8 @@ struct AuditCommand: ParsableCommand {
         configuration.svd = SVDChoice(argument: svd)!
         configuration.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         configuration.threshold = threshold
+        configuration.dataThreshold = dataThreshold
+        configuration.forceInputShape = forceInputShape
         configuration.allowUnavailable = allowUnavailable
         configuration.inputShape = parsedInputShape
         configuration.heavyTail = heavyTail
@@ -160,12 +183,24 @@ struct AuditCommand: ParsableCommand {
         }
         // Refuse unwritable destinations before spending time on the audit.
         for p in outputs.files + [output].compactMap({ $0 }) {
-            try AtomicOutput.checkDestination(p, force: outputs.force, protected: [model])
+            try AtomicOutput.checkDestination(p, force: outputs.force || outputs.appends(to: p), protected: [model])
         }
         try Preflight.checkModel(model, tensors: .float64)
         let bar = ProgressBar(enabled: Terminal.stderrIsTTY && !noProgress)
-        configuration.progress = { done, total, name in bar.update(done: done, total: total, label: name) }
-        let report = try Auditor.run(path: model, configuration: configuration)
+        // CI logs (stderr not a terminal): one line every ~10 s of a long run, never on short ones.
+        let log = ProgressLog(enabled: !Terminal.stderrIsTTY && !noProgress && !outputs.quiet)
+        configuration.progress = { done, total, name in
+            bar.update(done: done, total: total, label: name)
+            log.update(done: done, total: total, label: name)
+        }
+        let report: AuditReportV1
+        do {
+            report = try Auditor.run(path: model, configuration: configuration)
+        } catch {
+            log.stop()
+            throw error
+        }
+        log.stop()
         bar.finish()
 
         try Outputs(report: report, model: model, options: outputs).write(output: output, github: github)

@@ -43,7 +43,7 @@ enum ExitCodes {
             code = e.missing ? missingInput : malformed
             message = e.description
         case let e as AuditError:
-            code = malformed
+            if case .usage = e { code = usage } else { code = malformed }
             message = e.description
         case let e as DataAuditError:
             // The probe data cannot be used with this model (shape, layout, uncovered layers).

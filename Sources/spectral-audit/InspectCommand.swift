@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import AuditReport
 import Foundation
 import ReportWriters
@@ -33,7 +34,8 @@ struct InspectCommand: ParsableCommand {
             for t in store.tensors where t.elementCount > 0 { _ = try store.loadFloat32(t.name) }
         }
         let stored = try? AnnotatedHDF5.readReport(path: model)
-        let listing = InspectListing(store: store, storedAudit: stored)
+        let listing = InspectListing(store: store, storedAudit: stored,
+                                     inputShape: Auditor.storedInputShape(store: store, limits: limits))
         if json {
             Terminal.writeStdout(String(decoding: try listing.jsonData(), as: UTF8.self))
         } else {

@@ -4,7 +4,7 @@ import WeightFiles
 
 /// The `inspect` output: the file's tensors as the readers see them.
 struct InspectListing: Encodable {
-    static let schemaVersion = "1.0.0"
+    static let schemaVersion = "1.1.0"
 
     struct Tensor: Encodable {
         var name: String
@@ -38,16 +38,19 @@ struct InspectListing: Encodable {
     var path: String
     var format: String
     var hasArchitecture: Bool
+    /// The model's input shape (no batch dimension) when the file states it (schema 1.1.0).
+    var inputShape: [Int]?
     var tensors: [Tensor]
     var storedAudit: StoredAudit?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", path, format, tensors
-        case hasArchitecture = "has_architecture", storedAudit = "stored_audit"
+        case hasArchitecture = "has_architecture", storedAudit = "stored_audit", inputShape = "input_shape"
     }
 
-    init(store: any TensorStore, storedAudit: AuditReportV1?) {
+    init(store: any TensorStore, storedAudit: AuditReportV1?, inputShape: [Int]? = nil) {
         path = store.path
+        self.inputShape = inputShape
         format = store.format.rawValue
         hasArchitecture = store.architectureJSON != nil
         tensors = store.tensors.map {
@@ -71,6 +74,9 @@ struct InspectListing: Encodable {
 
     func table() -> String {
         var out = "\(path)\nformat: \(format)\(hasArchitecture ? "  (architecture stored in the file)" : "")\n"
+        if let s = inputShape {
+            out += "input shape: [\(s.map(String.init).joined(separator: ", "))] (without the batch dimension)\n"
+        }
         if let a = storedAudit {
             out += "stored audit: verdict \(a.verdict), gmsi \(a.gmsi.map { String(format: "%.6g", $0) } ?? "unavailable") (\(a.gmsiMode)), \(a.layers) layers, definitions \(a.definitions)\n"
         }

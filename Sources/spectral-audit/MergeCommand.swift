@@ -37,7 +37,7 @@ struct MergeCommand: ParsableCommand {
         }
         let modelPath = model ?? partial.first?.input.path ?? ""
         for p in outputs.files {
-            try AtomicOutput.checkDestination(p, force: outputs.force, protected: [modelPath] + reports)
+            try AtomicOutput.checkDestination(p, force: outputs.force || outputs.appends(to: p), protected: [modelPath] + reports)
         }
         let report: AuditReportV1
         do {

@@ -15,7 +15,15 @@ struct Outputs {
     func write(output: String?, github: Bool) throws {
         if let json = options.json { try emit(try report.jsonData(), to: json) }
         if let junit = options.junit { try emit(Data(JUnitRenderer.render(report).utf8), to: junit) }
-        if let markdown = options.markdown { try emit(Data(MarkdownRenderer.render(report).utf8), to: markdown) }
+        if let markdown = options.markdown {
+            let data = Data(MarkdownRenderer.render(report).utf8)
+            if options.appends(to: markdown) {
+                try AtomicOutput.checkDestination(markdown, force: true, protected: [model])
+                try AtomicOutput.append(data, to: markdown)
+            } else {
+                try emit(data, to: markdown)
+            }
+        }
         if let html = options.html { try emit(Data(HTMLRenderer.render(report).utf8), to: html) }
         if let output {
             try AnnotatedHDF5.write(report: report, modelPath: model, to: output, force: force,

@@ -54,3 +54,57 @@ final class ProgressBar: @unchecked Sendable {
         drawn = false
     }
 }
+
+/// Progress for logs (issue 15): when stderr is not a terminal (CI), a long run prints one plain
+/// line every `interval` seconds (10 s) with the last progress reported, so a 7-minute data audit
+/// is visibly alive; a run shorter than the interval prints nothing. The interval can be
+/// shortened for tests through the internal `SPECTRAL_AUDIT_PROGRESS_INTERVAL` (seconds).
+final class ProgressLog: @unchecked Sendable {
+    static let defaultInterval: TimeInterval = 10
+
+    private let lock = NSLock()
+    private let stopped = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private var state = (done: 0, total: 0, label: "starting")
+    private let enabled: Bool
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+        guard enabled else { return }
+        let env = ProcessInfo.processInfo.environment["SPECTRAL_AUDIT_PROGRESS_INTERVAL"].flatMap(Double.init)
+        let interval = env.map { $0 > 0 ? $0 : Self.defaultInterval } ?? Self.defaultInterval
+        let start = Date()
+        Thread.detachNewThread { [self] in
+            while stopped.wait(timeout: .now() + interval) == .timedOut {
+                lock.lock()
+                let s = state
+                lock.unlock()
+                let elapsed = Int(Date().timeIntervalSince(start).rounded())
+                let place = s.total > 0 ? "\(s.done)/\(s.total) \(ReportLine.clean(s.label))" : ReportLine.clean(s.label)
+                Terminal.writeStderr("spectral-audit: progress \(place), \(elapsed) s elapsed\n")
+            }
+            finished.signal()
+        }
+    }
+
+    func update(done: Int, total: Int, label: String) {
+        guard enabled else { return }
+        lock.lock()
+        state = (done, total, label)
+        lock.unlock()
+    }
+
+    /// Stops the thread and waits for it, so no line follows the report.
+    func stop() {
+        guard enabled else { return }
+        stopped.signal()
+        finished.wait()
+    }
+}
+
+enum ReportLine {
+    /// One line, no control characters (layer names come from the file).
+    static func clean(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.map { u -> Unicode.Scalar in u.value < 0x20 || (0x7F...0x9F).contains(u.value) ? " " : u }))
+    }
+}

@@ -39,7 +39,10 @@ final class ManualTests: XCTestCase {
         names += ["lipschitz_bound", "log10_lipschitz_bound", "typical_bound", "typical_bound_stable_rank",
                   "layer_share", "gmsi", "gmsi_mode", "gmsi_components", "operator_norm", "operator_norm_method",
                   "ww_alpha", "ww_alpha_weighted", "ww_xmin", "ww_ks_distance", "ww_mp_bulk_edge", "ww_mp_spikes",
-                  "g_J", "g_theta", "g_K", "g_H"]
+                  "g_J", "g_theta", "g_K", "g_H",
+                  // report schema 2.0.0
+                  "data_gmsi", "data_gmsi_components", "data_gmsi_null_reasons", "data_gmsi_reason", "data_gmsi_aggregate",
+                  "warnings", "null_reasons", "typical_bound_reason", "data_threshold"]
         for name in names {
             XCTAssertTrue(manual.contains(name), "\(name) is a report field but not in man/spectral-audit-metrics.7")
         }

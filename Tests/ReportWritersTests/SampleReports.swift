@@ -124,7 +124,7 @@ enum SampleReports {
                           "input dimension d = 3072 taken from the Keras config input shape [32, 32, 3]"])
     }
 
-    /// The same model measured on probe inputs (GMSI mode `data`), all checks passing.
+    /// The same model measured on probe inputs (`data_gmsi` beside the weights-only `gmsi`), all checks passing.
     static func withData() -> AuditReportV1 {
         var r = weightsOnly()
         var d = DataReport(probeCount: 256, probePath: "probes/mnist_256.npy", labelsPath: "probes/labels_256.npy",
@@ -149,11 +149,14 @@ enum SampleReports {
         d.attributionInstabilityMax = 0.03
         d.attributionEpsilon = 0.01
         r.data = d
-        r.gmsiMode = "data"
-        r.gmsi = 40.1
-        r.gmsiComponents = ["g_J": 11.1, "g_theta": 40.1, "sqrt_g_K": 812.5.squareRoot(), "sqrt_g_H": 2.214.squareRoot()]
+        // Definitions spectral-audit/2: gmsi stays the weights-only bound; the data aggregate is data_gmsi.
+        r.dataGmsi = 40.1
+        r.dataGmsiComponents = ["g_J": 11.1, "g_theta": 40.1, "sqrt_g_K": 812.5.squareRoot(), "sqrt_g_H": 2.214.squareRoot()]
+        r.dataGmsiAggregate = "max"
+        r.settings.dataThreshold = 50
         r.checks = r.checks.filter(\.passed)
-        r.checks[0].value = 40.1
+        r.checks.append(Check(id: "data_gmsi.threshold", layer: nil, metric: "data_gmsi", value: 40.1, limit: 50,
+                              comparison: "<=", passed: true, message: "data_gmsi 40.1 ≤ 50 (measured on 256 probe inputs)"))
         r.verdict = .pass
         return r
     }

@@ -75,6 +75,13 @@ import AuditReport
                           message: "")]
         r.data!.gHReason = "labels given"
         r.transformer = SampleReports.transformerSection(complete: true)
+        // Schema 2.0.0 additions.
+        r.settings.dataThreshold = 20
+        r.dataGmsiReason = "n/a"
+        r.dataGmsiNullReasons = ["sqrt_g_H": "no labels"]
+        r.warnings = ["baseline: analysed layers not in the baseline: conv1"]
+        r.network.typicalBoundReason = "n/a"
+        r.layers[0].nullReasons = ["rank": "topk"]
         return r
     }
 

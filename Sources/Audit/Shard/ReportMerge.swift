@@ -48,6 +48,9 @@ public enum ReportMerge {
         c.baselinePath = report.settings.baseline
         c.maxIncreasePercent = report.settings.maxIncreasePercent
         c.inputShape = report.settings.inputShape
+        // The partial audits validated the shape (and any --force-input-shape) already.
+        c.forceInputShape = true
+        c.dataThreshold = report.settings.dataThreshold
         c.heavyTail = report.settings.heavyTail
         c.seed = report.settings.seed
         c.manifestPath = report.shard?.arch
