@@ -152,6 +152,9 @@ extension LayerReport {
         try c.encodeIfPresent(singularValues.map { $0.filter(\.isFinite) }, forKey: .singularValues)
         try c.encodeIfPresent(operatorSingularValues.map { $0.filter(\.isFinite) }, forKey: .operatorSingularValues)
         try c.encodeIfPresent(estimateErrors.map { $0.filter { $0.value.isFinite } }, forKey: .estimateErrors)
+        try c.encodeIfPresent(folded, forKey: .folded)
+        try c.encodeIfPresent(guessed, forKey: .guessed)
+        try c.encodeIfPresent(gate, forKey: .gate)
     }
 }
 

@@ -172,6 +172,14 @@ public struct LayerReport: Codable, Sendable, Equatable {
     /// errors of the stochastic estimate plus the quadrature change), by metric name, and the
     /// estimator's size (`probes`, `lanczos_steps`).
     public var estimateErrors: [String: Double]?
+    // Issue 16 (AuditReportV1+Structure.swift): the folded view, guesses, recurrent gates.
+    /// The operator with its BatchNorm folded in (`diag(s)·A`); `metrics` stay those of the
+    /// tensor as stored. Products and bounds use this view.
+    public var folded: FoldedViewV1?
+    /// What the structure builder guessed about this layer (pairing, activation, flatten, …).
+    public var guessed: [String]?
+    /// Rows of one gate of a stacked recurrent matrix: the gate's label (`i`, `f`, `g`, `o`…).
+    public var gate: String?
 
     public init(name: String, kind: String, tensors: [String], status: LayerStatus, reason: String? = nil) {
         self.name = name
@@ -189,6 +197,7 @@ public struct LayerReport: Codable, Sendable, Equatable {
         case layerShare = "layer_share", singularValues = "singular_values"
         case operatorSingularValues = "operator_singular_values"
         case estimateErrors = "estimate_errors"
+        case folded, guessed, gate
     }
 }
 
@@ -334,6 +343,8 @@ public struct NetworkReport: Codable, Sendable, Equatable {
     public var chain: [ChainFactor]
     /// Why the bound is unavailable, when it is.
     public var reason: String?
+    /// Issue 16: the structure's provenance and its guesses.
+    public var structure: StructureReportV1?
 
     public init(lipschitzBound: Double? = nil, log10LipschitzBound: Double? = nil, typicalBound: Double? = nil,
                 typicalBoundStableRank: Double? = nil, inputDimension: Int? = nil, chain: [ChainFactor] = [],
@@ -351,6 +362,7 @@ public struct NetworkReport: Codable, Sendable, Equatable {
         case lipschitzBound = "lipschitz_bound", log10LipschitzBound = "log10_lipschitz_bound"
         case typicalBound = "typical_bound", typicalBoundStableRank = "typical_bound_stable_rank"
         case inputDimension = "input_dimension", chain, reason
+        case structure
     }
 }
 

@@ -3,7 +3,7 @@
 /// set of formulas in SPEC.md and changes only together with them.
 public enum ReportVersion {
     public static let schemaVersion = "1.0.0"
-    public static let definitions = "spectral-audit/1"
+    public static let definitions = "spectral-audit/2"
     public static let toolName = "spectral-audit"
     public static let toolVersion = "0.1.0"
 }

@@ -67,7 +67,7 @@ public enum TextRenderer {
         let head = ["layer", "kind", "shape [out,in]", "σ_max", "H (nats)", "eff. rank", "condition", "op. norm", "status"]
         var rows: [[Cell]] = [head.map { Cell($0, style: s.bold) }]
         for l in r.layers {
-            let name = ReportText.truncateMiddle(clean(l.name), width: nameWidth)
+            let name = ReportText.truncateMiddle(clean(StructureText.layerName(l)), width: nameWidth)
             var row = [Cell(name), Cell(clean(l.kind)), Cell(ReportText.shape(l.shape))]
             let m = l.metrics
             row.append(Cell(m.map { ReportNumber.format($0.spectralNorm) } ?? ""))
@@ -77,9 +77,11 @@ public enum TextRenderer {
             row.append(Cell(operatorNorm(l)))
             row.append(status(l, r, s))
             rows.append(row)
+            if let f = l.folded { rows.append(foldedRow(f, s)) }
         }
         let align: [Table.Align] = [.left, .left, .left, .right, .right, .right, .right, .right, .left]
         out += Table.layout(rows, align: align).map { "  " + $0 }
+        if r.layers.contains(where: { $0.guessed != nil }) { out.append("  " + s.yellow(StructureText.guessLegend)) }
     }
 
     private static func network(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
@@ -112,7 +114,33 @@ public enum TextRenderer {
         if n.lipschitzBound != nil || n.log10LipschitzBound != nil, let reason = n.reason {
             rows.append([Cell("note"), Cell(clean(reason))])
         }
+        if let line = StructureText.networkLine(r) {
+            let inferred = r.network.structure?.declared == false
+            rows.append([Cell("structure"), inferred ? Cell(clean(line), style: s.yellow) : Cell(clean(line))])
+        }
         out += Table.layout(rows, align: [.left, .left]).map { "  " + $0 }
+        let guesses = StructureText.guessLines(r)
+        if !guesses.isEmpty {
+            out.append("")
+            out.append(s.bold("Structure") + " (guessed, not read from the file)")
+            for g in guesses { out.append("  " + s.yellow("- " + clean(g))) }
+        }
+    }
+
+    /// The folded view of an operator, as a labelled sub-row under the layer's own row.
+    private static func foldedRow(_ f: FoldedViewV1, _ s: Style) -> [Cell] {
+        let m = f.metrics
+        var row = [Cell(clean(StructureText.foldedName(f))), Cell(StructureText.foldedKind), Cell(ReportText.shape(f.shape))]
+        row.append(Cell(m.map { ReportNumber.format($0.spectralNorm) } ?? ""))
+        row.append(Cell(m.map { ReportNumber.format($0.spectralEntropy) } ?? ""))
+        row.append(Cell(m.map { ReportNumber.format($0.effectiveRank) } ?? ""))
+        row.append(Cell(m.map { ReportNumber.format($0.condition) } ?? ""))
+        var probe = LayerReport(name: "", kind: "", tensors: [], status: .analyzed)
+        probe.operatorNorm = f.operatorNorm
+        probe.operatorNormMethod = f.operatorNormMethod
+        row.append(Cell(operatorNorm(probe)))
+        row.append(Cell(StructureText.foldedStatus, style: s.green))
+        return row
     }
 
     private static func gmsi(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
@@ -203,7 +231,7 @@ public enum TextRenderer {
         switch l.status {
         case .analyzed:
             let failed = r.failedCheckIDs(forLayer: l.name)
-            if failed.isEmpty { return Cell("ok", style: s.green) }
+            if failed.isEmpty { return Cell("ok" + (l.folded == nil ? "" : StructureText.rawStatusSuffix), style: s.green) }
             return Cell("FAIL " + failed.map(clean).joined(separator: ", "), style: s.red)
         case .nonFinite, .unsupported, .skipped:
             let text = l.status.rawValue + (l.reason.map { ": " + clean($0) } ?? "")

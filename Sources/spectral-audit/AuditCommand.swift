@@ -35,6 +35,9 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("arch"), help: "Architecture manifest (JSON) stating the network structure.")
     var arch: String?
 
+    @Option(name: .customLong("require-structure"), help: "Fail the audit (check structure.declared) unless the network structure is declared (Keras config or --arch manifest) rather than inferred from tensor names. Value: declared.")
+    var requireStructure: String?
+
     @Option(help: "Singular values: gram (default), exact (LAPACK dgesdd), topk:K (K largest by Lanczos), fast (σ_max by Lanczos, entropies by stochastic Lanczos quadrature with error estimates).")
     var svd: String = "gram"
 
@@ -110,6 +113,9 @@ struct AuditCommand: ParsableCommand {
         guard GMSIAggregate(rawValue: gmsiAggregate) != nil else {
             throw ValidationError("--gmsi-aggregate must be max or sum, not '\(gmsiAggregate)'")
         }
+        if let r = requireStructure, StructureRequirement(rawValue: r) == nil {
+            throw ValidationError("--require-structure must be declared, not '\(r)'")
+        }
         if inputShape != nil && parsedInputShape == nil {
             throw ValidationError("--input-shape must look like 32x32 or 32,32 (positive integers)")
         }
@@ -134,6 +140,7 @@ struct AuditCommand: ParsableCommand {
         configuration.heavyTail = heavyTail
         configuration.includeSpectra = !omitSpectra
         configuration.manifestPath = arch
+        configuration.requireStructure = requireStructure.flatMap(StructureRequirement.init(rawValue:))
         configuration.timestamps = !noTimestamps
         configuration.seed = seed
         configuration.gmsiAggregate = GMSIAggregate(rawValue: gmsiAggregate)!
