@@ -184,10 +184,10 @@ final class LayerAnalysis: @unchecked Sendable {
         case .concatenate:
             r.reason = "merge: branch bounds combine in quadrature"
         case .parameterized(let cls, _):
-            r.reason = "\(cls) is not a linear operator of the chain model; the network bound stops here"
+            r.reason = UnsupportedReasons.reason(layer: node.name, className: cls, source: graph.source)
         case .unsupported(let cls, _):
             r.status = .unsupported
-            r.reason = "\(cls) is not covered by the operator-product model; per-tensor data listed only"
+            r.reason = UnsupportedReasons.reason(layer: node.name, className: cls, source: graph.source)
         default:
             break
         }

@@ -63,7 +63,10 @@ struct InferredBuilder {
         collectGroups()
         for i in groups.indices { groups[i].kind = classify(groups[i]) }
         for g in groups where !g.isBatchNorm && !g.isBuffers {
-            if let m = InferredNames.marker(in: g.layer) { fail(markerReason(layer: g.layer, component: m)) }
+            switch g.kind {
+            case .recurrent, .embedding, .other: fail(breakReason(g))
+            default: if let m = InferredNames.marker(in: g.layer) { fail(markerReason(layer: g.layer, component: m)) }
+            }
         }
         let chain = groups.indices.filter { !groups[$0].isBatchNorm && !groups[$0].isPReLU && !groups[$0].isBuffers }
         let order = chooseOrder(chain)
