@@ -57,9 +57,10 @@ extension InferredBuilder {
             }
             // 2. `bnN`: the operator numbered N or the N-th operator of its parent, when they agree.
             if owner == nil, let (parent, n) = InferredNames.numberedBatchNorm(name) {
-                // "The N-th operator" counts in name order (numbers as numbers), not in a guessed chain order.
-                let siblings = ops.filter { InferredNames.parent(groups[$0].layer) == parent }
-                    .sorted { NetworkGraph.naturalLess(groups[$0].layer, groups[$1].layer) }
+                // "The N-th operator" counts the numbered operators of the same parent in number
+                // order, not a guessed chain order: `conv0…` with `bn1` is ambiguous, `conv1…` is not.
+                let siblings = ops.filter { InferredNames.parent(groups[$0].layer) == parent && InferredNames.trailingNumber(groups[$0].layer) != nil }
+                    .sorted { (InferredNames.trailingNumber(groups[$0].layer)!, groups[$0].layer) < (InferredNames.trailingNumber(groups[$1].layer)!, groups[$1].layer) }
                 var cands = Set(siblings.filter { InferredNames.trailingNumber(groups[$0].layer) == n && fits($0) })
                 if n >= 1, n <= siblings.count, fits(siblings[n - 1]) { cands.insert(siblings[n - 1]) }
                 if cands.count == 1 {
