@@ -162,6 +162,7 @@ public enum Auditor {
     static func insertTensorRows(_ layers: [LayerReport], analysis: LayerAnalysis, store: any TensorStore,
                                  graph: NetworkGraph) throws -> [LayerReport] {
         var extra: [Int: [LayerReport]] = [:]
+        let byName = Dictionary(store.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (i, node) in graph.nodes.enumerated() {
             let refs: [TensorRef]
             switch node.kind {
@@ -170,7 +171,7 @@ public enum Auditor {
             default: continue
             }
             guard let row = analysis.rowIndex[i] else { continue }
-            let infos = refs.compactMap { r in store.tensors.first { $0.name == r.name } }
+            let infos = refs.compactMap { byName[$0.name] }
             var rows: [LayerReport] = []
             for t in infos where t.shape.count >= 2 && t.dtype.isFloatingPoint && t.role == .weights {
                 rows += try analysis.tensorRows(t, owner: node, siblings: infos)

@@ -75,6 +75,7 @@ extension NetworkReport {
         try c.encode(inputDimension, forKey: .inputDimension)
         try c.encode(chain, forKey: .chain)
         try c.encode(reason, forKey: .reason)
+        try c.encodeIfPresent(structure, forKey: .structure)
     }
 }
 

@@ -69,6 +69,22 @@ import AuditReport
         l.foldedBatchNorm = "bn"
         l.operatorSingularValues = [4, 3, 2]
         l.estimateErrors = ["spectral_entropy": 0.01]
+        // Issue 16: the folded view, guesses, a gate label, the network's structure.
+        var folded = FoldedViewV1(batchNorm: "bn")
+        folded.shape = l.shape
+        folded.method = "gram_syevd"
+        folded.methodTolerance = 1e-6
+        folded.metrics = l.metrics
+        folded.operatorNorm = 2
+        folded.operatorNormMethod = "upper_bound"
+        folded.singularValues = [2, 1]
+        folded.operatorSingularValues = [2, 1]
+        l.folded = folded
+        l.guessed = ["activation after 'conv1' assumed relu (Lip 1)"]
+        l.gate = "i"
+        r.network.structure = StructureReportV1(source: "inferred", declared: false,
+                                                guesses: [StructureGuessV1(kind: "activation", layer: "conv1", detail: "d")],
+                                                issue: "ambiguous")
         r.layers = [l]
         r.checks = [Check(id: "x", layer: "conv1", metric: "m", value: 1, limit: 2, comparison: "<=", passed: true,
                           message: "")]
