@@ -232,7 +232,7 @@ public enum TextRenderer {
         case .analyzed:
             let failed = r.failedCheckIDs(forLayer: l.name)
             if failed.isEmpty { return Cell("ok" + (l.folded == nil ? "" : StructureText.rawStatusSuffix), style: s.green) }
-            return Cell("FAIL " + failed.map(clean).joined(separator: ", "), style: s.red)
+            return Cell("FAIL " + failed.map(clean).joined(separator: ", ") + (l.folded == nil ? "" : StructureText.rawStatusSuffix), style: s.red)
         case .nonFinite, .unsupported, .skipped:
             let text = l.status.rawValue + (l.reason.map { ": " + clean($0) } ?? "")
             if l.status == .nonFinite { return Cell(text, style: s.red) }

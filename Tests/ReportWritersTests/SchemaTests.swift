@@ -39,6 +39,9 @@ import AuditReport
                                                 typicalGain: nil, entropyBound: nil)
         withMetrics.heavyTail = HeavyTailV1(wwAlpha: nil, wwAlphaWeighted: nil, wwXmin: nil, wwKSDistance: nil,
                                             mpBulkEdge: nil, mpSpikes: nil)
+        withMetrics.folded = FoldedViewV1(batchNorm: "bn")
+        r.network.structure = StructureReportV1(source: "inferred", declared: false,
+                                                guesses: [StructureGuessV1(kind: "order", layer: nil, detail: "d")])
         r.layers = [LayerReport(name: "b", kind: "tensor", tensors: ["b"], status: .skipped), withMetrics]
         r.network.chain = [ChainFactor(layer: "a", kind: "operator", value: 1)]
         r.checks = [Check(id: "layer.finite", layer: nil, metric: "finite", value: nil, limit: nil, comparison: "finite",
@@ -122,7 +125,11 @@ import AuditReport
             add("layer", layer)
             add("metrics", layer["metrics"])
             add("heavy_tail", layer["heavy_tail"])
+            add("folded_view", layer["folded"])
+            add("metrics", layer["folded"]?["metrics"])
         }
+        add("structure", report["network"]?["structure"])
+        for guess in report["network"]?["structure"]?["guesses"]?.arrayValue ?? [] { add("structure_guess", guess) }
         for factor in report["network"]?["chain"]?.arrayValue ?? [] { add("chain_factor", factor) }
         for check in report["checks"]?.arrayValue ?? [] { add("check", check) }
         add("per_sample", report["data"]?["per_sample"])
