@@ -168,6 +168,7 @@ public enum Auditor {
             switch node.kind {
             case .unsupported(_, let t): refs = t
             case .parameterized(let cls, let t) where cls != "buffers": refs = t
+            case .prelu(let alpha) where alpha.shape.count >= 2: refs = [alpha] // e.g. Keras α [1, 1, C]
             default: continue
             }
             guard let row = analysis.rowIndex[i] else { continue }
