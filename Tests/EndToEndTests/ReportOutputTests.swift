@@ -26,7 +26,7 @@ final class ReportOutputTests: XCTestCase {
             XCTAssertEqual(one.stdout, String(decoding: expected, as: UTF8.self), "\(model) differs from its golden report")
             let report = try AuditReportV1.decode(one.stdoutData)
             XCTAssertNil(report.created)
-            XCTAssertEqual(report.definitions, "spectral-audit/1")
+            XCTAssertEqual(report.definitions, ReportVersion.definitions)
         }
     }
 
