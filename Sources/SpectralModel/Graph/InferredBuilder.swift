@@ -168,16 +168,21 @@ struct InferredBuilder {
             orderSource = "file"
             return chain
         }
-        if InferredOrder.firstMismatch(shapes) == nil {
+        // A file whose layers are stored sorted by name (safetensors writers sort) says nothing
+        // about the model order, even when that order happens to chain (square layers).
+        let sortedByName = zip(chain, chain.dropFirst()).allSatisfy { groups[$0].layer <= groups[$1].layer }
+        if !sortedByName, InferredOrder.firstMismatch(shapes) == nil {
             orderSource = "file"
             assumptions.append("layer order: the file's own order (its operators chain shape-consistently)")
             return chain
         }
+        let why = sortedByName ? "the file stores its tensors sorted by name, so its order says nothing"
+                               : "the file's order does not chain (\(mismatch(chain) ?? "shape mismatch"))"
         let naturalShapes = natural.map { groups[$0].shape! }
         if InferredOrder.firstMismatch(naturalShapes) == nil {
             orderSource = "name"
             guesses.append(StructureGuess(kind: .order, layer: nil,
-                                          detail: "layer order guessed: the file's order does not chain (\(mismatch(chain)!)); layers sorted by name, numbers compared as numbers"))
+                                          detail: "layer order guessed: \(why); layers in name order, numbers compared as numbers"))
             return natural
         }
         let found = InferredOrder.search(naturalShapes)
@@ -186,7 +191,7 @@ struct InferredBuilder {
             let order = first.map { natural[$0] }
             let others = found.exhausted ? "other orders may fit too" : (found.count > 1 ? "other orders fit too" : "it is the only one")
             guesses.append(StructureGuess(kind: .order, layer: nil,
-                                          detail: "layer order guessed: neither the file's order nor name order chains (\(mismatch(natural)!)); used the order closest to name order in which the shapes chain (\(others))"))
+                                          detail: "layer order guessed: \(why), and name order does not chain (\(mismatch(natural)!)); used the order closest to name order in which the shapes chain (\(others))"))
             return order
         }
         fail("the layers do not chain in the file's order, in name order or in any order of their shapes (\(mismatch(natural) ?? "shape mismatch")); "

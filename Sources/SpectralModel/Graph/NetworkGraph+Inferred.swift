@@ -9,7 +9,8 @@ import WeightFiles
 ///   `weight` alone in a component with the word `prelu` a PReLU. Groups under the tool's own
 ///   annotation group (`spectral_audit/…`) are never layers.
 /// - **Order.** The file's own order is used when its operators chain shape-consistently
-///   (fan-out of each = fan-in of the next; conv → dense through a flatten); otherwise name order
+///   (fan-out of each = fan-in of the next; conv → dense through a flatten) and the file does not
+///   merely store its layers sorted by name (safetensors writers sort); otherwise name order
 ///   (numbers compared as numbers) when that chains; otherwise the order closest to name order in
 ///   which the shapes chain. The last two are guesses. The product bound `Π σ · Π Lip` of a chain
 ///   does not depend on the order of its factors, so an order guess never changes `L` (it does
@@ -28,8 +29,9 @@ import WeightFiles
 ///   recurrent and embedding layers break the chain.
 /// Every guess is recorded in `guesses` (and in `assumptions`).
 extension NetworkGraph {
-    /// `fileOrderIsModelOrder` only words the report (safetensors writers usually sort tensors by
-    /// name): the file order is tried first whatever it says, and used when it chains.
+    /// `fileOrderIsModelOrder`: when false and the file order breaks the chain, name order is
+    /// preferred for the layers the report lists; the file order is tried first either way and
+    /// used when it chains and is not simply sorted by name.
     public static func inferred(from tensors: [TensorInfo], fileOrderIsModelOrder: Bool = true) -> NetworkGraph {
         var builder = InferredBuilder(tensors: tensors, fileOrderIsModelOrder: fileOrderIsModelOrder)
         return builder.build()
