@@ -27,6 +27,7 @@ public enum JUnitRenderer {
             ("tool_version", report.tool.version),
         ]
         if let l = report.network.lipschitzBound { properties.append(("lipschitz_bound", ReportNumber.format(l))) }
+        if let line = StructureText.networkLine(report) { properties.append(("structure", line)) }
         for (name, value) in properties {
             x += "      <property name=\"\(a(name))\" value=\"\(a(value))\"/>\n"
         }

@@ -47,6 +47,13 @@ struct StructureRenderingTests {
         #expect(html.contains("dense_1 †"))
     }
 
+    @Test func githubAndJUnitCarryTheStructure() {
+        let gh = GitHubAnnotationsRenderer.render(Self.inferred())
+        #expect(gh.contains("::warning file=models/mnist_cnn.h5,title=spectral-audit::structure guessed: [order] layer order guessed"))
+        let junit = JUnitRenderer.render(Self.inferred())
+        #expect(junit.contains("<property name=\"structure\" value=\"inferred from tensor names and shapes: 2 things guessed (see Structure)\"/>"))
+    }
+
     @Test func declaredStructureSaysSo() {
         var r = SampleReports.weightsOnly()
         r.network.structure = StructureReportV1(source: "keras_config", declared: true, guesses: [])
