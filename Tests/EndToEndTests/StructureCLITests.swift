@@ -1,4 +1,5 @@
 import Foundation
+import HDF5Kit
 import XCTest
 
 /// Issue 16 through the built binary: the annotated copy re-audits as the model it annotates,
@@ -26,6 +27,31 @@ final class StructureCLITests: XCTestCase {
         let network = try json(again.stdoutData)["network"] as! [String: Any]
         let l = try XCTUnwrap(network["lipschitz_bound"] as? Double, "\(network["reason"] ?? "")")
         XCTAssertEqual(l, original["lipschitz_bound"] as! Double, accuracy: 1e-9 * l)
+    }
+
+    /// The annotated copy keeps the stored kernel's metrics on the layer and the folded
+    /// operator's in a `folded` subgroup.
+    func testAnnotatedCopyHoldsBothViews() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("cnn.audited.h5").path
+        let r = try CLI.run(["fixtures/models/cnn.h5", "--output", copy, "--json", "-", "--no-progress"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let layers = try json(r.stdoutData)["layers"] as! [[String: Any]]
+        let conv1 = try XCTUnwrap(layers.first { $0["name"] as? String == "conv1" })
+        let folded = try XCTUnwrap(conv1["folded"] as? [String: Any])
+        let group = try HDF5File.openReadOnly(path: copy).root.openGroup("spectral_audit/layers/conv1")
+        // (JSONSerialization may round the last digit: compare to 1e-14.)
+        func close(_ a: [Double], _ b: [Double]?, _ what: String) {
+            XCTAssertEqual(a.count, b?.count, what)
+            for (x, y) in zip(a, b ?? []) { XCTAssertEqual(x, y, accuracy: 1e-14 * abs(y), what) }
+        }
+        close(try group.readDoublesAttribute("spectral_norm"), [(conv1["metrics"] as! [String: Any])["spectral_norm"] as! Double], "raw σ")
+        let fg = try group.openGroup("folded")
+        XCTAssertEqual(try fg.readStringsAttribute("batch_norm"), ["bn1"])
+        close(try fg.readDoublesAttribute("spectral_norm"), [(folded["metrics"] as! [String: Any])["spectral_norm"] as! Double], "folded σ")
+        close(try fg.openDataset("singular_values").readDoubles(), folded["singular_values"] as? [Double], "folded spectrum")
+        XCTAssertNotEqual(try group.readDoublesAttribute("spectral_norm"), try fg.readDoublesAttribute("spectral_norm"))
     }
 
     func testRequireStructureDeclaredFailsInferredFiles() throws {
