@@ -60,7 +60,7 @@ enum SoundnessGenerator {
         // Every fifth case: a dense chain of scaled permutations with extreme BatchNorm scales.
         let adversarial = seed % 5 == 4
         let conv = !adversarial && rng.uniform() < 0.4
-        let depth = rng.int(2...4)
+        let depth = adversarial ? rng.int(2...3) : rng.int(2...4)
         let positions = 5
         // Equal widths half of the time, so that channel counts alone cannot pair BatchNorms.
         let equal = adversarial || rng.uniform() < 0.5
@@ -105,7 +105,7 @@ enum SoundnessGenerator {
                     var perm = Array(0..<cout)
                     rng.shuffle(&perm)
                     w = [Double](repeating: 0, count: cout * fanIn)
-                    for r in 0..<cout { w[r * fanIn + perm[r]] = exp(rng.uniform(log(0.05), 0)) }
+                    for r in 0..<cout { w[r * fanIn + perm[r]] = exp(rng.uniform(log(0.01), 0)) }
                 }
                 tensors.append((name + ".weight", [cout, fanIn], w))
                 let b = (0..<cout).map { _ in rng.normal() * 0.3 }
@@ -113,7 +113,7 @@ enum SoundnessGenerator {
                 layer = SoundnessCase.Layer(a: Matrix(rows: cout, cols: fanIn, storage: w), bias: b)
                 convChannels = nil
             }
-            if i < depth - 1 || rng.uniform() < 0.3, rng.uniform() < 0.7 {
+            if adversarial || (i < depth - 1 || rng.uniform() < 0.3) && rng.uniform() < 0.7 {
                 // BatchNorm scales spread over two orders of magnitude, random signs.
                 let gamma = (0..<cout).map { _ in
                     (adversarial ? exp(rng.uniform(log(0.01), log(10))) : rng.uniform(0.05, 5)) * (rng.uniform() < 0.5 ? -1 : 1)
