@@ -81,6 +81,9 @@ public struct AuditConfiguration: Sendable {
     public var gmsiAggregate: GMSIAggregate = .max
     /// `--shard I/N`: analyse only this shard's operator layers (a partial report for `merge`).
     public var shard: ShardSpec?
+    /// `--require-structure declared`: fail (check `structure.declared`) when the structure was
+    /// inferred from tensor names.
+    public var requireStructure: StructureRequirement?
     /// Called as layers finish: (done, total, layer name). Must be thread-safe.
     public var progress: (@Sendable (Int, Int, String) -> Void)?
     /// `--data-threshold`: fails the audit when `data_gmsi` (the data-mode aggregate) exceeds it.

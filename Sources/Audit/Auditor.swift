@@ -61,7 +61,13 @@ public enum Auditor {
         for (node, share) in bounds.shares {
             if let row = analysis.rowIndex[node] { layers[row].layerShare = share }
         }
-        if configuration.shard?.ownsPassiveRows ?? true { layers += try unreferencedRows(store: store, graph: graph) }
+        if configuration.shard?.ownsPassiveRows ?? true {
+            layers = try insertTensorRows(layers, analysis: analysis, store: store, graph: graph)
+            layers += try unreferencedRows(store: store, graph: graph, analysis: analysis)
+        }
+        StructureReporting.annotate(&layers, graph: graph)
+        var network = bounds.report
+        network.structure = StructureReporting.report(graph: graph)
 
         var assumptions = graph.assumptions + shapeNotes
         if let d = bounds.report.inputDimension, graph.inputDimension == nil {
@@ -79,7 +85,7 @@ public enum Auditor {
         settings.dataThreshold = configuration.dataThreshold
         var report = AuditReportV1(
             created: configuration.timestamps ? ISO8601DateFormatter().string(from: Date()) : nil,
-            input: input, settings: settings, layers: layers, network: bounds.report,
+            input: input, settings: settings, layers: layers, network: network,
             gmsi: gmsi, gmsiMode: "weights", gmsiComponents: ["jacobian_bound": gmsi],
             gmsiReason: gmsiReason, checks: [], verdict: .pass, assumptions: assumptions)
         try TransformerAudit.apply(to: &report, store: store, configuration: configuration)
@@ -104,6 +110,7 @@ public enum Auditor {
         if let base = configuration.baseline {
             report.addWarnings(BaselineComparison(report: report, baseline: base).warnings)
         }
+        report.checks += StructureReporting.checks(report: report, requirement: configuration.requireStructure)
         if let shard = configuration.shard {
             // A partial report: network-level checks wait for `merge`.
             report.shard = ShardInfo(index: shard.index, count: shard.count, arch: configuration.manifestPath,
@@ -130,8 +137,9 @@ public enum Auditor {
     }
 
     /// Rows for tensors no graph node reads: optimizer state (one row), audit annotations (one
-    /// row), and any other weight, each in a row of its own, so nothing is silently skipped.
-    static func unreferencedRows(store: any TensorStore, graph: NetworkGraph) throws -> [LayerReport] {
+    /// row), and any other weight, each in a row of its own with its spectrum as stored
+    /// (`LayerAnalysis.tensorRows`), so nothing is silently skipped.
+    static func unreferencedRows(store: any TensorStore, graph: NetworkGraph, analysis: LayerAnalysis) throws -> [LayerReport] {
         let used = Set(graph.nodes.flatMap { $0.tensors.map(\.name) })
         var rows: [LayerReport] = []
         let optimizer = store.tensors.filter { $0.role == .optimizerState }.map(\.name)
@@ -144,20 +152,51 @@ public enum Auditor {
             rows.append(LayerReport(name: "(spectral_audit annotations)", kind: "audit", tensors: audit, status: .skipped,
                                     reason: "results of an earlier audit stored in the file"))
         }
-        for t in store.tensors where (t.role == .weights || t.role == .buffer) && !used.contains(t.name) {
-            var row = LayerReport(name: t.name, kind: "tensor", tensors: [t.name], status: .skipped,
-                                  reason: t.role == .buffer ? "integer buffer" : LayerReport.unreferencedReason)
+        let stray = store.tensors.filter { ($0.role == .weights || $0.role == .buffer) && !used.contains($0.name) }
+        for t in stray {
             // Read it anyway: a corrupt tensor makes the file malformed, and non-finite weights
             // fail the audit wherever they are.
-            let values = try store.loadFloat64(t.name)
-            let bad = NonFinite.scan(values)?.count ?? 0
-            if bad > 0 && t.role == .weights {
-                row.status = .nonFinite
-                row.reason = "\(bad) non-finite value\(bad == 1 ? "" : "s") in '\(t.name)'"
+            var r = try analysis.tensorRows(t, owner: nil, siblings: stray)
+            if r[0].status == .analyzed {
+                r[0].reason = graph.source == "manifest"
+                    ? "not referenced by the --arch manifest: spectrum of the tensor as stored; not a factor of the network bound"
+                    : "placed in no layer of the structure: spectrum of the tensor as stored; not a factor of the network bound"
+            } else if t.role == .buffer {
+                r[0].reason = "integer buffer"
             }
-            rows.append(row)
+            rows += r
         }
         return rows
+    }
+
+    /// After the row of each layer the operator model does not cover (LSTM, attention, unknown
+    /// layers…), one row per weight tensor it holds (and per recurrent gate).
+    static func insertTensorRows(_ layers: [LayerReport], analysis: LayerAnalysis, store: any TensorStore,
+                                 graph: NetworkGraph) throws -> [LayerReport] {
+        var extra: [Int: [LayerReport]] = [:]
+        let byName = Dictionary(store.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (i, node) in graph.nodes.enumerated() {
+            let refs: [TensorRef]
+            switch node.kind {
+            case .unsupported(_, let t): refs = t
+            case .parameterized(let cls, let t) where cls != "buffers": refs = t
+            case .prelu(let alpha) where alpha.shape.count >= 2: refs = [alpha] // e.g. Keras α [1, 1, C]
+            default: continue
+            }
+            guard let row = analysis.rowIndex[i] else { continue }
+            let infos = refs.compactMap { byName[$0.name] }
+            var rows: [LayerReport] = []
+            for t in infos where t.shape.count >= 2 && t.dtype.isFloatingPoint && t.role == .weights {
+                rows += try analysis.tensorRows(t, owner: node, siblings: infos)
+            }
+            if !rows.isEmpty { extra[row] = rows }
+        }
+        var out: [LayerReport] = []
+        for (k, r) in layers.enumerated() {
+            out.append(r)
+            out += extra[k] ?? []
+        }
+        return out
     }
 }
 

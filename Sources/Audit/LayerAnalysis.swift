@@ -184,10 +184,10 @@ final class LayerAnalysis: @unchecked Sendable {
         case .concatenate:
             r.reason = "merge: branch bounds combine in quadrature"
         case .parameterized(let cls, _):
-            r.reason = "\(cls) is not a linear operator of the chain model; the network bound stops here"
+            r.reason = UnsupportedReasons.reason(layer: node.name, className: cls, source: graph.source)
         case .unsupported(let cls, _):
             r.status = .unsupported
-            r.reason = "\(cls) is not covered by the operator-product model; per-tensor data listed only"
+            r.reason = UnsupportedReasons.reason(layer: node.name, className: cls, source: graph.source)
         default:
             break
         }
@@ -221,15 +221,19 @@ final class LayerAnalysis: @unchecked Sendable {
                 }
                 let data = try store.loadFloat64(kernel.name)
                 if let bad = NonFinite.scan(data) { return nonFiniteRow(row, i, kernel.name, bad) }
-                var a = try OperatorBuilder.dense(data: data, ref: kernel)
+                let a = try OperatorBuilder.dense(data: data, ref: kernel)
                 row.orientation = kernel.orientation == .inOut ? "in_out→transpose" : "out_in"
+                // `metrics`: the tensor as stored (SPEC §7); a folded BatchNorm adds its own view.
+                var (metrics, certificate) = try spectrumWithCertificate(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
                 if let bn {
                     guard let s = try batchNormScale(bn, row: &row) else { return row }
-                    a = try BatchNormFold.fold(a, scale: s)
+                    let folded = try BatchNormFold.fold(a, scale: s)
                     row.foldedBatchNorm = graph.nodes[bn].name
                     row.tensors += graph.nodes[bn].tensors.map(\.name)
+                    var view = LayerReport(name: node.name, kind: row.kind, tensors: [], status: .analyzed)
+                    (metrics, certificate) = try spectrumWithCertificate(blocks: [folded], rows: folded.rows, cols: folded.cols, row: &view)
+                    row.folded = Self.foldedView(view, batchNorm: graph.nodes[bn].name)
                 }
-                let (metrics, certificate) = try spectrumWithCertificate(blocks: [a], rows: a.rows, cols: a.cols, row: &row)
                 // Krylov σ_1 is a lower estimate: the product uses σ_1 + residual bound.
                 let upper = metrics.spectralNorm + (certificate ?? 0)
                 record { factors[i] = OperatorFactor(sigma: upper, effectiveRank: metrics.effectiveRank,
@@ -240,23 +244,34 @@ final class LayerAnalysis: @unchecked Sendable {
                 if let bias = spec.bias, let bad = NonFinite.scan(try store.loadFloat64(bias.name)) {
                     return nonFiniteRow(row, i, bias.name, bad)
                 }
-                var kernel = try OperatorBuilder.conv(data: data, spec: spec)
+                let kernel = try OperatorBuilder.conv(data: data, spec: spec)
                 row.orientation = spec.kernel.orientation.rawValue
                 row.groups = kernel.groups
-                if let bn {
-                    guard let s = try batchNormScale(bn, row: &row) else { return row }
-                    kernel = try BatchNormFold.fold(kernel, scale: s)
-                    row.foldedBatchNorm = graph.nodes[bn].name
-                    row.tensors += graph.nodes[bn].tensors.map(\.name)
-                }
                 // The reshaped view is block-diagonal over groups: its spectrum is the union.
                 _ = try spectrum(blocks: kernel.reshapedMatrices(), rows: kernel.outChannels,
                                  cols: kernel.inChannels * kernel.tapCount, row: &row)
-                let op = try OperatorBuilder.convOperatorNorm(kernel, spec: spec, spatial: spatial[i],
+                var op = try OperatorBuilder.convOperatorNorm(kernel, spec: spec, spatial: spatial[i],
                                                               includeSpectrum: configuration.includeSpectra)
                 row.operatorNorm = op.norm
                 row.operatorNormMethod = op.method
                 row.operatorSingularValues = op.spectrum
+                if let bn {
+                    // The stored kernel above; the folded operator diag(s)·K in its own view,
+                    // whose operator norm is the product's factor (SPEC §7).
+                    guard let s = try batchNormScale(bn, row: &row) else { return row }
+                    let folded = try BatchNormFold.fold(kernel, scale: s)
+                    row.foldedBatchNorm = graph.nodes[bn].name
+                    row.tensors += graph.nodes[bn].tensors.map(\.name)
+                    var view = LayerReport(name: node.name, kind: row.kind, tensors: [], status: .analyzed)
+                    _ = try spectrum(blocks: folded.reshapedMatrices(), rows: folded.outChannels,
+                                     cols: folded.inChannels * folded.tapCount, row: &view)
+                    op = try OperatorBuilder.convOperatorNorm(folded, spec: spec, spatial: spatial[i],
+                                                              includeSpectrum: configuration.includeSpectra)
+                    view.operatorNorm = op.norm
+                    view.operatorNormMethod = op.method
+                    view.operatorSingularValues = op.spectrum
+                    row.folded = Self.foldedView(view, batchNorm: graph.nodes[bn].name)
+                }
                 record { factors[i] = OperatorFactor(sigma: op.norm, effectiveRank: nil, stableRank: nil) }
             case .embedding(let table):
                 // The table [vocab, dim] maps one-hot tokens to vectors: A = tableᵀ (dim × vocab);
@@ -310,6 +325,20 @@ final class LayerAnalysis: @unchecked Sendable {
         return row
     }
 
+    /// The folded view of an operator from the scratch row its spectrum was written into.
+    static func foldedView(_ r: LayerReport, batchNorm: String) -> FoldedViewV1 {
+        var v = FoldedViewV1(batchNorm: batchNorm)
+        v.shape = r.shape
+        v.method = r.method
+        v.methodTolerance = r.methodTolerance
+        v.metrics = r.metrics
+        v.singularValues = r.singularValues
+        v.operatorNorm = r.operatorNorm
+        v.operatorNormMethod = r.operatorNormMethod
+        v.operatorSingularValues = r.operatorSingularValues
+        return v
+    }
+
     /// `s_i = γ_i / sqrt(var_i + ε)` of a BatchNorm node; nil (and the row marked) if non-finite.
     private func batchNormScale(_ bn: Int, row: inout LayerReport) throws -> [Double]? {
         guard case .batchNorm(let spec) = graph.nodes[bn].kind else { return nil }
@@ -330,7 +359,7 @@ final class LayerAnalysis: @unchecked Sendable {
 
     /// Singular values and SPEC §2 metrics of a block-diagonal operator given by its `blocks`
     /// (one block for dense layers; one per group for grouped convolutions), written into `row`.
-    private func spectrum(blocks: [Matrix], rows: Int, cols: Int, row: inout LayerReport) throws -> SpectrumMetrics {
+    func spectrum(blocks: [Matrix], rows: Int, cols: Int, row: inout LayerReport) throws -> SpectrumMetrics {
         try spectrumWithCertificate(blocks: blocks, rows: rows, cols: cols, row: &row).metrics
     }
 

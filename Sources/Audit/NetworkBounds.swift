@@ -115,15 +115,13 @@ enum NetworkBounds {
                 value = 0.5 * logSumExp(ins.map { 2 * $0 })
                 chain.append(ChainFactor(layer: node.name, kind: "concatenate", value: mergeFactor(value, ins)))
             case .embedding:
-                reason = "layer '\(node.name)' is an embedding (a lookup on discrete inputs): no Lipschitz bound in the input"
-            case .parameterized(let cls, _):
-                reason = "layer '\(node.name)' (\(cls)) is not covered by the operator-product model"
-            case .unsupported(let cls, _):
-                reason = "layer '\(node.name)' (\(cls)) is not covered by the operator-product model"
+                reason = "layer '\(node.name)' is an embedding (a lookup on discrete inputs): a network fed by tokens has no Lipschitz bound in its input, and no option changes that; its table is analysed per operator"
+            case .parameterized(let cls, _), .unsupported(let cls, _):
+                reason = "layer " + UnsupportedReasons.reason(layer: node.name, className: cls, source: graph.source)
             }
             if reason != nil { break }
             if let src = node.activationSource, src.hasPrefix("unknown:") {
-                reason = "layer '\(node.name)': activation '\(src.dropFirst(8))' has no tabulated Lipschitz constant"
+                reason = "layer '\(node.name)': activation '\(src.dropFirst(8))' has no tabulated Lipschitz constant (SPEC §3), so no bound through it; an activation of the tabulated list (or an --arch manifest stating the one the layer really uses) gives one"
                 break
             }
             if let a = node.activation {

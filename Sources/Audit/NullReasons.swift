@@ -8,18 +8,27 @@ import LinearAlgebra
 enum NullReasons {
     static func fill(_ report: inout AuditReportV1, svd: SVDChoice) {
         for i in report.layers.indices {
-            guard let m = report.layers[i].metrics else { continue }
-            var reasons: [String: String] = [:]
-            for name in SpectrumMetricsV1.names where m.value(named: name) == nil || !(m.value(named: name)!.isFinite) {
-                reasons[name] = metricReason(name, metrics: m, method: report.layers[i].method)
+            if let m = report.layers[i].metrics {
+                report.layers[i].nullReasons = reasons(m, method: report.layers[i].method)
             }
-            report.layers[i].nullReasons = reasons.isEmpty ? nil : reasons
+            if let f = report.layers[i].folded, let m = f.metrics {
+                report.layers[i].folded!.nullReasons = reasons(m, method: f.method)
+            }
         }
         let n = report.network
         if n.lipschitzBound != nil || n.log10LipschitzBound != nil,
            n.typicalBound == nil || n.typicalBoundStableRank == nil || n.inputDimension == nil, n.typicalBoundReason == nil {
             report.network.typicalBoundReason = typicalReason(report)
         }
+    }
+
+    /// `null_reasons` of one set of metrics: nil when every metric has a value.
+    static func reasons(_ m: SpectrumMetricsV1, method: String?) -> [String: String]? {
+        var out: [String: String] = [:]
+        for name in SpectrumMetricsV1.names where m.value(named: name) == nil || !(m.value(named: name)!.isFinite) {
+            out[name] = metricReason(name, metrics: m, method: method)
+        }
+        return out.isEmpty ? nil : out
     }
 
     static func metricReason(_ name: String, metrics m: SpectrumMetricsV1, method: String?) -> String {

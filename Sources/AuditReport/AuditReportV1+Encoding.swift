@@ -86,6 +86,7 @@ extension NetworkReport {
         try c.encode(chain, forKey: .chain)
         try c.encode(reason, forKey: .reason)
         try c.encodeIfPresent(typicalBoundReason, forKey: .typicalBoundReason)
+        try c.encodeIfPresent(structure, forKey: .structure)
     }
 }
 
@@ -164,6 +165,9 @@ extension LayerReport {
         try c.encodeIfPresent(operatorSingularValues.map { $0.filter(\.isFinite) }, forKey: .operatorSingularValues)
         try c.encodeIfPresent(estimateErrors.map { $0.filter { $0.value.isFinite } }, forKey: .estimateErrors)
         try c.encodeIfPresent(nullReasons.flatMap { $0.isEmpty ? nil : $0 }, forKey: .nullReasons)
+        try c.encodeIfPresent(folded, forKey: .folded)
+        try c.encodeIfPresent(guessed, forKey: .guessed)
+        try c.encodeIfPresent(gate, forKey: .gate)
     }
 }
 

@@ -200,6 +200,14 @@ public struct LayerReport: Codable, Sendable, Equatable {
     public var estimateErrors: [String: Double]?
     /// Why a metric in `metrics` (or `heavy_tail`) is null, by field name (schema 2.0.0).
     public var nullReasons: [String: String]?
+    // Issue 16 (AuditReportV1+Structure.swift): the folded view, guesses, recurrent gates.
+    /// The operator with its BatchNorm folded in (`diag(s)·A`); `metrics` stay those of the
+    /// tensor as stored. Products and bounds use this view.
+    public var folded: FoldedViewV1?
+    /// What the structure builder guessed about this layer (pairing, activation, flatten, …).
+    public var guessed: [String]?
+    /// Rows of one gate of a stacked recurrent matrix: the gate's label (`i`, `f`, `g`, `o`…).
+    public var gate: String?
 
     public init(name: String, kind: String, tensors: [String], status: LayerStatus, reason: String? = nil) {
         self.name = name
@@ -218,6 +226,7 @@ public struct LayerReport: Codable, Sendable, Equatable {
         case operatorSingularValues = "operator_singular_values"
         case estimateErrors = "estimate_errors"
         case nullReasons = "null_reasons"
+        case folded, guessed, gate
     }
 }
 
@@ -366,6 +375,8 @@ public struct NetworkReport: Codable, Sendable, Equatable {
     /// Why `typical_bound`/`typical_bound_stable_rank`/`input_dimension` are null while the
     /// Lipschitz bound is available (schema 2.0.0).
     public var typicalBoundReason: String?
+    /// Issue 16: the structure's provenance and its guesses.
+    public var structure: StructureReportV1?
 
     public init(lipschitzBound: Double? = nil, log10LipschitzBound: Double? = nil, typicalBound: Double? = nil,
                 typicalBoundStableRank: Double? = nil, inputDimension: Int? = nil, chain: [ChainFactor] = [],
@@ -384,6 +395,7 @@ public struct NetworkReport: Codable, Sendable, Equatable {
         case typicalBound = "typical_bound", typicalBoundStableRank = "typical_bound_stable_rank"
         case inputDimension = "input_dimension", chain, reason
         case typicalBoundReason = "typical_bound_reason"
+        case structure
     }
 }
 

@@ -147,8 +147,26 @@ public enum AnnotatedHDF5 {
             if let s = layer.operatorSingularValues {
                 try s.withUnsafeBytes { _ = try lg.createDataset("operator_singular_values", type: .float64, shape: [s.count], bytes: $0) }
             }
+            if let f = layer.folded { try writeFolded(f, in: lg) }
         }
         try g.createStringDataset(reportDataset, value: json)
+    }
+
+    /// Issue 16: the folded view (`diag(s)·A`) of a layer, in a `folded` subgroup of its group,
+    /// laid out like the layer's own members (the layer's attributes are the stored tensor's).
+    private static func writeFolded(_ f: FoldedViewV1, in lg: HDF5Group) throws {
+        let fg = try lg.createGroup("folded")
+        try fg.setAttribute("batch_norm", string: f.batchNorm)
+        if let m = f.metrics { try setMetrics(m, on: fg) }
+        if let method = f.method { try fg.setAttribute("method", string: method) }
+        if let op = f.operatorNorm { try fg.setAttribute("operator_norm", double: op) }
+        if let m = f.operatorNormMethod { try fg.setAttribute("operator_norm_method", string: m) }
+        if let s = f.singularValues {
+            try s.withUnsafeBytes { _ = try fg.createDataset("singular_values", type: .float64, shape: [s.count], bytes: $0) }
+        }
+        if let s = f.operatorSingularValues {
+            try s.withUnsafeBytes { _ = try fg.createDataset("operator_singular_values", type: .float64, shape: [s.count], bytes: $0) }
+        }
     }
 
     /// The report stored in an annotated file, or nil when the file has none. libhdf5 runs under

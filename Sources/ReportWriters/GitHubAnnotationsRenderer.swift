@@ -21,6 +21,7 @@ public enum GitHubAnnotationsRenderer {
         for a in report.assumptions {
             lines.append(("warning", "assumption: \(a)"))
         }
+        for g in StructureText.guessLines(report) { lines.append(("warning", "structure guessed: \(g)")) }
         // Terminal controls (ESC, BEL, NUL, …) are dropped: they would reach the raw log. CR and
         // LF stay and are escaped as workflow-command data.
         lines = lines.map { ($0.kind, dropControls($0.message)) }

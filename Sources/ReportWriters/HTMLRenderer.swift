@@ -93,7 +93,7 @@ public enum HTMLRenderer {
             switch l.status {
             case .analyzed:
                 rowClass = failedHere.isEmpty ? "" : "failed"
-                status = failedHere.isEmpty ? "ok" : "✗ " + failedHere.joined(separator: ", ")
+                status = (failedHere.isEmpty ? "ok" : "✗ " + failedHere.joined(separator: ", ")) + (l.folded == nil ? "" : StructureText.rawStatusSuffix)
             case .nonFinite:
                 rowClass = "failed"
                 status = "non_finite" + (l.reason.map { ": " + $0 } ?? "")
@@ -106,7 +106,7 @@ public enum HTMLRenderer {
             if let on = l.operatorNorm {
                 opNorm = (l.operatorNormMethod == "upper_bound" ? "≤ " : "") + f(on)
             }
-            h += "<tr class=\"\(rowClass)\"><td class=\"name\">\(e(l.name))</td>"
+            h += "<tr class=\"\(rowClass)\"><td class=\"name\">\(e(StructureText.layerName(l)))</td>"
             h += "<td class=\"kind\">\(e(l.kind))</td><td class=\"nowrap\">\(e(ReportText.shape(l.shape)))</td>"
             for v in [m?.spectralNorm, m?.spectralEntropy, m?.effectiveRank, m?.stableRank, m?.condition] {
                 h += "<td class=\"num\">\(m == nil ? "" : e(f(v)))</td>"
@@ -118,8 +118,22 @@ public enum HTMLRenderer {
                 }
             }
             h += "<td class=\"status\">\(e(status))</td></tr>\n"
+            if let fv = l.folded {
+                let fm = fv.metrics
+                h += "<tr class=\"folded\"><td class=\"name\">\(e(StructureText.foldedName(fv)))</td><td class=\"kind\">\(e(StructureText.foldedKind))</td>"
+                h += "<td class=\"nowrap\">\(e(ReportText.shape(fv.shape)))</td>"
+                for v in [fm?.spectralNorm, fm?.spectralEntropy, fm?.effectiveRank, fm?.stableRank, fm?.condition] {
+                    h += "<td class=\"num\">\(fm == nil ? "" : e(f(v)))</td>"
+                }
+                let fop = fv.operatorNorm.map { (fv.operatorNormMethod == "upper_bound" ? "≤ " : "") + f($0) } ?? ""
+                h += "<td class=\"num\">\(e(fop))</td>"
+                if heavy { h += "<td></td><td></td>" }
+                h += "<td class=\"status\">\(e(StructureText.foldedStatus))</td></tr>\n"
+            }
         }
-        h += "</tbody>\n</table>\n</section>\n"
+        h += "</tbody>\n</table>\n"
+        if report.layers.contains(where: { $0.guessed != nil }) { h += "<p class=\"muted\">\(e(StructureText.guessLegend))</p>\n" }
+        h += "</section>\n"
 
         // Charts.
         let flagged = Set(report.checks.filter { !$0.passed }.compactMap(\.layer))
@@ -171,8 +185,16 @@ public enum HTMLRenderer {
         }
         if n.lipschitzBound != nil, let reason = n.reason { rows.append(("note", reason)) }
         if let t = report.transformer { rows.append(("domain", TransformerSection.domainLabel(t))) }
+        if let line = StructureText.networkLine(report) { rows.append(("structure", line)) }
         h += rows.map { "<tr><th>\(e($0.0))</th><td>\(e($0.1))</td></tr>" }.joined(separator: "\n")
-        h += "\n</tbody>\n</table>\n</section>\n"
+        h += "\n</tbody>\n</table>\n"
+        let guesses = StructureText.guessLines(report)
+        if !guesses.isEmpty {
+            h += "<h3>Structure (guessed, not read from the file)</h3>\n<ul class=\"assumptions\">\n"
+            h += guesses.map { "<li>\(e($0))</li>" }.joined(separator: "\n")
+            h += "\n</ul>\n"
+        }
+        h += "</section>\n"
         if let t = report.transformer { h += TransformerSection.html(t) }
 
         h += "<section>\n<h2>GMSI</h2>\n<table class=\"kv\">\n<tbody>\n"

@@ -43,12 +43,20 @@ public enum MarkdownRenderer {
             switch l.status {
             case .analyzed:
                 let failed = report.failedCheckIDs(forLayer: l.name)
-                status = failed.isEmpty ? "ok" : "✗ " + failed.joined(separator: ", ")
+                status = (failed.isEmpty ? "ok" : "✗ " + failed.joined(separator: ", ")) + (l.folded == nil ? "" : StructureText.rawStatusSuffix)
             default:
                 status = l.status.rawValue + (l.reason.map { ": " + $0 } ?? "")
             }
             let ht = heavy ? " \(l.heavyTail.map { f($0.wwAlpha) } ?? "") | \(l.heavyTail.map { f($0.wwAlphaWeighted) } ?? "") |" : ""
-            md.append("| \(e(l.name)) | \(e(l.kind)) | \(ReportText.shape(l.shape)) | \(m.map { f($0.spectralNorm) } ?? "") | \(m.map { f($0.spectralEntropy) } ?? "") | \(m.map { f($0.effectiveRank) } ?? "") | \(m.map { f($0.condition) } ?? "") |\(ht) \(e(status)) |")
+            md.append("| \(e(StructureText.layerName(l))) | \(e(l.kind)) | \(ReportText.shape(l.shape)) | \(m.map { f($0.spectralNorm) } ?? "") | \(m.map { f($0.spectralEntropy) } ?? "") | \(m.map { f($0.effectiveRank) } ?? "") | \(m.map { f($0.condition) } ?? "") |\(ht) \(e(status)) |")
+            if let fv = l.folded {
+                let fm = fv.metrics
+                md.append("| \(e(StructureText.foldedName(fv))) | \(e(StructureText.foldedKind)) | \(ReportText.shape(fv.shape)) | \(fm.map { f($0.spectralNorm) } ?? "") | \(fm.map { f($0.spectralEntropy) } ?? "") | \(fm.map { f($0.effectiveRank) } ?? "") | \(fm.map { f($0.condition) } ?? "") |\(heavy ? " | |" : "") \(e(StructureText.foldedStatus)) |")
+            }
+        }
+        if report.layers.contains(where: { $0.guessed != nil }) {
+            md.append("")
+            md.append(e(StructureText.guessLegend))
         }
 
         let n = report.network
@@ -70,6 +78,14 @@ public enum MarkdownRenderer {
         let shares = report.layersByShare.prefix(3)
         if !shares.isEmpty {
             md.append("- largest layer shares: " + shares.map { "\(e($0.name)) \(ReportNumber.percent($0.share))" }.joined(separator: ", "))
+        }
+        if let line = StructureText.networkLine(report) { md.append("- structure: " + e(line)) }
+        let guesses = StructureText.guessLines(report)
+        if !guesses.isEmpty {
+            md.append("")
+            md.append("### Structure (guessed, not read from the file)")
+            md.append("")
+            for g in guesses { md.append("- " + e(g)) }
         }
 
         if let t = report.transformer {

@@ -81,7 +81,7 @@ public enum TextRenderer {
         head.append("status")
         var rows: [[Cell]] = [head.map { Cell($0, style: s.bold) }]
         for l in r.layers {
-            let pieces = ReportText.wrap(clean(l.name), width: nameWidth)
+            let pieces = ReportText.wrap(clean(StructureText.layerName(l)), width: nameWidth)
             var row = [Cell(pieces[0]), Cell(clean(l.kind)), Cell(ReportText.shape(l.shape))]
             let m = l.metrics
             row.append(Cell(m.map { ReportNumber.format($0.spectralNorm) } ?? ""))
@@ -97,11 +97,13 @@ public enum TextRenderer {
             rows.append(row)
             // The rest of a long name on continuation lines, in the name column only.
             for piece in pieces.dropFirst() { rows.append([Cell(piece)]) }
+            if let f = l.folded { rows.append(foldedRow(f, s, heavy: heavy)) }
         }
         var align: [Table.Align] = [.left, .left, .left, .right, .right, .right, .right, .right]
         if heavy { align += [.right, .right] }
         align.append(.left)
         out += Table.layout(rows, align: align).map { "  " + $0 }
+        if r.layers.contains(where: { $0.guessed != nil }) { out.append("  " + s.yellow(StructureText.guessLegend)) }
     }
 
     private static func network(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
@@ -136,7 +138,34 @@ public enum TextRenderer {
         if let why = n.typicalBoundReason {
             rows.append([Cell("typical bounds"), Cell("unavailable: " + clean(why), style: { s.dim($0) })])
         }
+        if let line = StructureText.networkLine(r) {
+            let inferred = r.network.structure?.declared == false
+            rows.append([Cell("structure"), inferred ? Cell(clean(line), style: s.yellow) : Cell(clean(line))])
+        }
         out += Table.layout(rows, align: [.left, .left]).map { "  " + $0 }
+        let guesses = StructureText.guessLines(r)
+        if !guesses.isEmpty {
+            out.append("")
+            out.append(s.bold("Structure") + " (guessed, not read from the file)")
+            for g in guesses { out.append("  " + s.yellow("- " + clean(g))) }
+        }
+    }
+
+    /// The folded view of an operator, as a labelled sub-row under the layer's own row.
+    private static func foldedRow(_ f: FoldedViewV1, _ s: Style, heavy: Bool) -> [Cell] {
+        let m = f.metrics
+        var row = [Cell(clean(StructureText.foldedName(f))), Cell(StructureText.foldedKind), Cell(ReportText.shape(f.shape))]
+        row.append(Cell(m.map { ReportNumber.format($0.spectralNorm) } ?? ""))
+        row.append(Cell(m.map { ReportNumber.format($0.spectralEntropy) } ?? ""))
+        row.append(Cell(m.map { ReportNumber.format($0.effectiveRank) } ?? ""))
+        row.append(Cell(m.map { ReportNumber.format($0.condition) } ?? ""))
+        var probe = LayerReport(name: "", kind: "", tensors: [], status: .analyzed)
+        probe.operatorNorm = f.operatorNorm
+        probe.operatorNormMethod = f.operatorNormMethod
+        row.append(Cell(operatorNorm(probe)))
+        if heavy { row += [Cell(""), Cell("")] }
+        row.append(Cell(StructureText.foldedStatus, style: s.green))
+        return row
     }
 
     private static func gmsi(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
@@ -242,8 +271,8 @@ public enum TextRenderer {
         switch l.status {
         case .analyzed:
             let failed = r.failedCheckIDs(forLayer: l.name)
-            if failed.isEmpty { return Cell("ok", style: s.green) }
-            return Cell("FAIL " + failed.map(clean).joined(separator: ", "), style: s.red)
+            if failed.isEmpty { return Cell("ok" + (l.folded == nil ? "" : StructureText.rawStatusSuffix), style: s.green) }
+            return Cell("FAIL " + failed.map(clean).joined(separator: ", ") + (l.folded == nil ? "" : StructureText.rawStatusSuffix), style: s.red)
         case .nonFinite, .unsupported, .skipped:
             let text = l.status.rawValue + (l.reason.map { ": " + clean($0) } ?? "")
             if l.status == .nonFinite { return Cell(text, style: s.red) }

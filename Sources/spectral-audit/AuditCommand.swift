@@ -41,6 +41,9 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("arch"), help: "Architecture manifest (JSON) stating the network structure.")
     var arch: String?
 
+    @Option(name: .customLong("require-structure"), help: "Fail the audit (check structure.declared) unless the network structure is declared (Keras config or --arch manifest) rather than inferred from tensor names. Value: declared.")
+    var requireStructure: String?
+
     @Option(help: "Singular values: gram (default), exact (LAPACK dgesdd), topk:K (K largest by Lanczos), fast (σ_max by Lanczos, entropies by stochastic Lanczos quadrature with error estimates).")
     var svd: String = "gram"
 
@@ -130,6 +133,9 @@ struct AuditCommand: ParsableCommand {
         guard GMSIAggregate(rawValue: gmsiAggregate) != nil else {
             throw ValidationError("--gmsi-aggregate must be max or sum, not '\(gmsiAggregate)'")
         }
+        if let r = requireStructure, StructureRequirement(rawValue: r) == nil {
+            throw ValidationError("--require-structure must be declared, not '\(r)'")
+        }
         if let s = inputShape, parsedInputShape == nil {
             throw ValidationError("--input-shape must be positive integers separated by x, × or a comma, one per spatial dimension (e.g. 32x32), not '\(s)'")
         }
@@ -162,6 +168,7 @@ struct AuditCommand: ParsableCommand {
         configuration.heavyTail = heavyTail
         configuration.includeSpectra = !omitSpectra
         configuration.manifestPath = arch
+        configuration.requireStructure = requireStructure.flatMap(StructureRequirement.init(rawValue:))
         configuration.timestamps = !noTimestamps
         configuration.seed = seed
         configuration.gmsiAggregate = GMSIAggregate(rawValue: gmsiAggregate)!

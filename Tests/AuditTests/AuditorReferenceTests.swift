@@ -109,13 +109,23 @@ final class AuditorReferenceTests: XCTestCase {
         let report = try audit("cnn.h5")
         let conv1 = try XCTUnwrap(report.layers.first { $0.name == "conv1" })
         XCTAssertEqual(conv1.foldedBatchNorm, "bn1")
+        // Issue 16 (definitions spectral-audit/2): `metrics` are the stored kernel's, the folded
+        // operator has its own view, and the product uses the folded one.
+        let raw = ops[0]["singular_values"] as! [Double]
+        let gotRaw = try XCTUnwrap(conv1.singularValues)
+        XCTAssertEqual(gotRaw.count, raw.count)
+        for (g, r) in zip(gotRaw, raw) { XCTAssertLessThanOrEqual(abs(g - r), 1e-6 * raw[0], "conv1 raw σ") }
         let folded = (ops[0]["folded"] as! [String: Any])
         let sv = folded["singular_values"] as! [Double]
-        let got = try XCTUnwrap(conv1.singularValues)
+        let view = try XCTUnwrap(conv1.folded)
+        XCTAssertEqual(view.batchNorm, "bn1")
+        let got = try XCTUnwrap(view.singularValues)
+        XCTAssertEqual(got.count, sv.count)
         for (g, r) in zip(got, sv) { XCTAssertLessThanOrEqual(abs(g - r), 1e-6 * sv[0], "conv1 folded σ") }
         XCTAssertEqual(report.layers.first { $0.name == "bn1" }?.status, .skipped)
         let exact = (ref["network"] as! [String: Any])["factors"] as! [[String: Any]]
-        XCTAssertGreaterThanOrEqual(conv1.operatorNorm!, exact[0]["sigma_max"] as! Double)
+        XCTAssertGreaterThanOrEqual(view.operatorNorm!, exact[0]["sigma_max"] as! Double)
+        XCTAssertEqual(report.network.chain.first { $0.layer == "conv1" }?.value, view.operatorNorm)
         let conv2 = try XCTUnwrap(report.layers.first { $0.name == "conv2" })
         XCTAssertGreaterThanOrEqual(conv2.operatorNorm!, exact[1]["sigma_max"] as! Double)
         let sound = ref["soundness"] as! [String: Any]

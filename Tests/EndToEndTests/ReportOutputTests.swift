@@ -30,7 +30,7 @@ final class ReportOutputTests: XCTestCase {
             XCTAssertEqual(diffs, [], "\(model) differs from its golden report:\n" + diffs.joined(separator: "\n"))
             let report = try AuditReportV1.decode(one.stdoutData)
             XCTAssertNil(report.created)
-            XCTAssertEqual(report.definitions, "spectral-audit/2")
+            XCTAssertEqual(report.definitions, ReportVersion.definitions)
         }
     }
 

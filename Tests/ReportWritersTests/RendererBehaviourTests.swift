@@ -54,7 +54,7 @@ import AuditReport
         // Continuation lines of a wrapped name hold only the name column.
         for line in lines[(header + 1)...(header + 7)] where line.count > offset {
             let kind = line[line.index(line.startIndex, offsetBy: offset)...]
-            #expect(["conv2d", "dense", "multi_head_attention", "tensor"].contains { kind.hasPrefix($0) }, "\(line)")
+            #expect(["conv2d", "dense", "multi_head_attention", "tensor", "diag(s)·A"].contains { kind.hasPrefix($0) }, "\(line)")
         }
         // A long name wraps in the name column (never cut): its pieces, read down, give it whole.
         #expect(lines.contains { $0.hasPrefix("  model/encoder/block_0/feed_forward/") })

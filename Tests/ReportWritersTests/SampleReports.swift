@@ -66,6 +66,14 @@ enum SampleReports {
                           spectrum: spectrum(count: 64, top: 12.7, decay: 9), orientation: "in_out→transpose",
                           activation: "relu", lip: 1)
         d1.foldedBatchNorm = "batch_normalization"
+        // Issue 16: the stored kernel in `metrics`, the folded operator in its own view.
+        var folded = FoldedViewV1(batchNorm: "batch_normalization")
+        let foldedSpectrum = spectrum(count: 64, top: 12.7 * 1.4, decay: 7)
+        folded.shape = [64, 256]
+        folded.method = "gram_syevd"
+        folded.metrics = metrics(foldedSpectrum, m: 64, n: 256)
+        folded.singularValues = foldedSpectrum
+        d1.folded = folded
         let d2 = analysed(longDenseName, kind: "dense", tensors: [longDenseName + "/kernel:0"], m: 32, n: 64,
                           spectrum: spectrum(count: 32, top: 3.05, decay: 5, zeros: 3), orientation: "in_out→transpose",
                           activation: "gelu", lip: 1.1289)

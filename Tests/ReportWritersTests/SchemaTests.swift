@@ -39,6 +39,9 @@ import AuditReport
                                                 typicalGain: nil, entropyBound: nil)
         withMetrics.heavyTail = HeavyTailV1(wwAlpha: nil, wwAlphaWeighted: nil, wwXmin: nil, wwKSDistance: nil,
                                             mpBulkEdge: nil, mpSpikes: nil)
+        withMetrics.folded = FoldedViewV1(batchNorm: "bn")
+        r.network.structure = StructureReportV1(source: "inferred", declared: false,
+                                                guesses: [StructureGuessV1(kind: "order", layer: nil, detail: "d")])
         r.layers = [LayerReport(name: "b", kind: "tensor", tensors: ["b"], status: .skipped), withMetrics]
         r.network.chain = [ChainFactor(layer: "a", kind: "operator", value: 1)]
         r.checks = [Check(id: "layer.finite", layer: nil, metric: "finite", value: nil, limit: nil, comparison: "finite",
@@ -70,6 +73,23 @@ import AuditReport
         l.foldedBatchNorm = "bn"
         l.operatorSingularValues = [4, 3, 2]
         l.estimateErrors = ["spectral_entropy": 0.01]
+        // Issue 16: the folded view, guesses, a gate label, the network's structure.
+        var folded = FoldedViewV1(batchNorm: "bn")
+        folded.shape = l.shape
+        folded.method = "gram_syevd"
+        folded.methodTolerance = 1e-6
+        folded.metrics = l.metrics
+        folded.operatorNorm = 2
+        folded.operatorNormMethod = "upper_bound"
+        folded.singularValues = [2, 1]
+        folded.operatorSingularValues = [2, 1]
+        folded.nullReasons = ["rank": "topk"]
+        l.folded = folded
+        l.guessed = ["activation after 'conv1' assumed relu (Lip 1)"]
+        l.gate = "i"
+        r.network.structure = StructureReportV1(source: "inferred", declared: false,
+                                                guesses: [StructureGuessV1(kind: "activation", layer: "conv1", detail: "d")],
+                                                issue: "ambiguous")
         r.layers = [l]
         r.checks = [Check(id: "x", layer: "conv1", metric: "m", value: 1, limit: 2, comparison: "<=", passed: true,
                           message: "")]
@@ -115,7 +135,11 @@ import AuditReport
             add("layer", layer)
             add("metrics", layer["metrics"])
             add("heavy_tail", layer["heavy_tail"])
+            add("folded_view", layer["folded"])
+            add("metrics", layer["folded"]?["metrics"])
         }
+        add("structure", report["network"]?["structure"])
+        for guess in report["network"]?["structure"]?["guesses"]?.arrayValue ?? [] { add("structure_guess", guess) }
         for factor in report["network"]?["chain"]?.arrayValue ?? [] { add("chain_factor", factor) }
         for check in report["checks"]?.arrayValue ?? [] { add("check", check) }
         add("per_sample", report["data"]?["per_sample"])

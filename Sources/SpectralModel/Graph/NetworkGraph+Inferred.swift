@@ -1,153 +1,40 @@
 import WeightFiles
 
+/// Structure inference from tensor names and shapes, for files that carry no architecture
+/// (safetensors, npz written from a PyTorch `state_dict`). Rules (issue 16, man 1 "STRUCTURE"):
+///
+/// - **Layers** are tensor groups by name prefix. A group with `running_mean`/`running_var`
+///   (`moving_*`) is a BatchNorm; one with a ≥ 2-D floating `weight`/`kernel` an operator (dense
+///   for 2-D, conv otherwise); PyTorch `weight_ih_l*`/`weight_hh_l*` a recurrent cell; a 1-D
+///   `weight` alone in a component with the word `prelu` a PReLU. Groups under the tool's own
+///   annotation group (`spectral_audit/…`) are never layers.
+/// - **Order.** The file's own order is used when its operators chain shape-consistently
+///   (fan-out of each = fan-in of the next; conv → dense through a flatten) and the file does not
+///   merely store its layers sorted by name (safetensors writers sort); otherwise name order
+///   (numbers compared as numbers) when that chains; otherwise the order closest to name order in
+///   which the shapes chain. The last two are guesses. The product bound `Π σ · Π Lip` of a chain
+///   does not depend on the order of its factors, so an order guess never changes `L` (it does
+///   change `--probe`'s forward pass, hence the label).
+/// - **BatchNorm pairing** by name first: `conv1_BN`, `conv1_bn`, `conv1.bn`, `conv1.batchnorm`,
+///   `conv1_batchnorm` belong to `conv1` (read, not guessed). `bnN` belongs to the operator
+///   numbered N or the N-th operator of its parent, only when those agree on one operator with
+///   the right channel count (guessed). Any other BatchNorm belongs to the operator it follows in
+///   the file, or to the only operator with its channel count (guessed). When more than one
+///   operator fits, the structure is ambiguous and the network bound unavailable (a fold into the
+///   wrong operator can make `Π σ` smaller than the true constant).
+/// - Folding a BatchNorm `S` into its operator `W` stays sound even if an element-wise
+///   activation sits between them (torchcrepe applies ReLU before BatchNorm): `S D W = D S W` for
+///   diagonal `D`, so `‖S D W‖ ≤ Lip(φ) ‖S W‖`.
+/// - **Keyword check** on whole components (`InferredNames.marker`): attention, LayerNorm,
+///   recurrent and embedding layers break the chain.
+/// Every guess is recorded in `guesses` (and in `assumptions`).
 extension NetworkGraph {
-    /// Names that mark a model the chain model cannot describe (attention, normalisation layers,
-    /// recurrent cells): when any appears, the inferred graph is not treated as a chain.
-    static let nonChainMarkers = ["attn", "attention", "q_proj", "k_proj", "v_proj", "query", "key", "value",
-                                  "layernorm", "layer_norm", "ln_", "norm.", "lstm", "gru", "rnn", "rotary",
-                                  "wte", "wpe", "embed"]
-
-    /// Infers a chain from PyTorch-style names (`fc1.weight`, `fc1.bias`, `bn.running_mean`, …)
-    /// in file order, for files that carry no architecture. Every inference is recorded in
-    /// `assumptions`; where the tensors do not form a chain, layers stay in the graph for
-    /// per-operator metrics but the chain is marked broken (an `.unsupported` node explains why).
-    /// `fileOrderIsModelOrder`: false for safetensors, whose writers sort tensors by dtype and
-    /// name; layers are then put in natural name order (`layer.2` before `layer.10`) and each
-    /// BatchNorm is moved after the operator it normalises (same channel count, same trailing
-    /// number when there is one).
+    /// `fileOrderIsModelOrder`: when false and the file order breaks the chain, name order is
+    /// preferred for the layers the report lists; the file order is tried first either way and
+    /// used when it chains and is not simply sorted by name.
     public static func inferred(from tensors: [TensorInfo], fileOrderIsModelOrder: Bool = true) -> NetworkGraph {
-        var assumptions: [String] = []
-        var groups: [(layer: String, tensors: [TensorInfo])] = []
-        var position: [String: Int] = [:]
-        for t in tensors where t.role == .weights || t.role == .buffer {
-            let layer = t.layer ?? layerName(of: t.name)
-            if let p = position[layer] {
-                groups[p].tensors.append(t)
-            } else {
-                position[layer] = groups.count
-                groups.append((layer, [t]))
-            }
-        }
-        if !fileOrderIsModelOrder {
-            groups = modelOrder(groups)
-            assumptions.append("layer order: the file does not keep model order; layers sorted by name (numbers compared as numbers) and each BatchNorm placed after the operator it normalises")
-        }
-        var nodes: [Node] = [Node(name: "input", kind: .input, inputs: [])]
-        var chainBreak: String?
-        let lowerNames = tensors.map { $0.name.lowercased() }
-        if let marker = nonChainMarkers.first(where: { m in lowerNames.contains { Self.has($0, m) } }) {
-            chainBreak = "tensor names suggest layers the chain model does not cover ('\(marker)'); pass --arch to describe the network"
-        }
-        var previousOut: Int?
-        var lastOperatorIndex: Int?
-        /// The last operator or BatchNorm: an assumed activation goes after it.
-        var lastChainNode: Int?
-
-        func variable(_ t: TensorInfo) -> String { t.variable ?? String(t.name.split(separator: ".").last ?? "") }
-
-        for (layer, ts) in groups {
-            func find(_ v: String) -> TensorInfo? { ts.first { variable($0) == v } }
-            let refs = ts.map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
-            var kind: NodeKind
-            if let mean = find("running_mean") ?? find("moving_mean"), let variance = find("running_var") ?? find("moving_variance") {
-                let torch = variable(mean) == "running_mean"
-                let g = (find("weight") ?? find("gamma")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
-                let b = (find("bias") ?? find("beta")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
-                kind = .batchNorm(BatchNormSpec(gamma: g, beta: b,
-                                                mean: TensorRef(name: mean.name, shape: mean.shape, orientation: .vector),
-                                                variance: TensorRef(name: variance.name, shape: variance.shape, orientation: .vector),
-                                                epsilon: torch ? 1e-5 : 1e-3))
-                assumptions.append("layer '\(layer)': BatchNorm epsilon assumed \(torch ? "1e-5 (PyTorch" : "1e-3 (Keras") default)")
-            } else if let w = find("weight") ?? find("embeddings"), w.shape.count == 2, w.dtype.isFloatingPoint,
-                      ["embed", "wte", "wpe"].contains(where: { Self.has(layer.lowercased(), $0) }) || variable(w) == "embeddings" {
-                // A lookup table [vocab, dim]: per-operator metrics; it breaks the chain (discrete input).
-                kind = .embedding(table: TensorRef(name: w.name, shape: w.shape, orientation: .inOut))
-            } else if let w = find("weight") ?? find("kernel"), w.shape.count >= 2, w.dtype.isFloatingPoint {
-                let bias = (find("bias")).map { TensorRef(name: $0.name, shape: $0.shape, orientation: .vector) }
-                if w.shape.count == 2 {
-                    let rule: OrientationRule = w.orientation == .inOut ? .inOut : .outIn
-                    let fanIn = rule == .outIn ? w.shape[1] : w.shape[0]
-                    let fanOut = rule == .outIn ? w.shape[0] : w.shape[1]
-                    if let prev = previousOut, prev != fanIn, chainBreak == nil {
-                        if fanIn % prev == 0, lastOperatorIndex.map({ nodes[$0].kind.isConv }) == true {
-                            nodes.append(Node(name: layer + "/flatten", kind: .passThrough("flatten"), inputs: [nodes.count - 1]))
-                            assumptions.append("a flatten is assumed before '\(layer)' (fan-in \(fanIn) = \(prev) channels × \(fanIn / prev) positions)")
-                        } else {
-                            chainBreak = "layer '\(layer)' takes \(fanIn) inputs but the previous layer gives \(prev); the tensors do not form a chain (pass --arch)"
-                        }
-                    }
-                    kind = .dense(kernel: TensorRef(name: w.name, shape: w.shape, orientation: rule), bias: bias)
-                    previousOut = fanOut
-                } else {
-                    let rank = w.shape.count - 2
-                    let rule: OrientationRule = w.orientation == .convHWIO ? .convHWIO : .convOIHW
-                    let cin = rule == .convOIHW ? w.shape[1] : w.shape[w.shape.count - 2]
-                    let cout = rule == .convOIHW ? w.shape[0] : w.shape[w.shape.count - 1]
-                    if let prev = previousOut, prev != cin, chainBreak == nil {
-                        chainBreak = "conv '\(layer)' takes \(cin) channels but the previous layer gives \(prev); pass --arch (grouped convolutions need it too)"
-                    }
-                    kind = .conv(ConvSpec(spatialRank: rank, kernel: TensorRef(name: w.name, shape: w.shape, orientation: rule),
-                                          bias: bias, groups: 1, strides: [], padding: "same", depthwise: false))
-                    previousOut = cout
-                }
-                if let last = lastChainNode {
-                    nodes[last].activation = .relu
-                    nodes[last].activationSource = "assumed"
-                    assumptions.append("activation after '\(nodes[last].name)' assumed relu (pass --arch to state it)")
-                }
-            } else if ts.allSatisfy({ !$0.dtype.isFloatingPoint }) {
-                kind = .parameterized(className: "buffers", tensors: refs)
-            } else {
-                kind = .unsupported(className: "unrecognised", tensors: refs)
-                if chainBreak == nil {
-                    chainBreak = "tensors of '\(layer)' (\(ts.map { variable($0) }.joined(separator: ", "))) are not a layer the chain model knows; pass --arch"
-                }
-            }
-            if case .parameterized(className: "buffers", _) = kind {
-                nodes.append(Node(name: layer, kind: kind, inputs: []))
-                continue
-            }
-            nodes.append(Node(name: layer, kind: kind, inputs: [nodes.count - 1]))
-            if kind.isOperator { lastOperatorIndex = nodes.count - 1 }
-            if kind.isOperator || kind.isBatchNorm { lastChainNode = nodes.count - 1 }
-        }
-        if chainBreak != nil {
-            // The chain is not used: assumptions about it would only mislead.
-            assumptions.removeAll { $0.hasPrefix("activation after") || $0.hasPrefix("a flatten is assumed") }
-        }
-        var inputShape: [Int]?
-        if let first = nodes.first(where: { $0.kind.isOperator }), case .dense(let k, _) = first.kind {
-            inputShape = [k.orientation == .outIn ? k.shape[1] : k.shape[0]]
-        }
-        if groups.isEmpty == false {
-            assumptions.insert("structure inferred from tensor names and shapes", at: 0)
-        }
-        return NetworkGraph(nodes: nodes, outputs: [nodes.count - 1], inputShape: inputShape, source: "inferred",
-                            assumptions: assumptions, structureIssue: chainBreak)
-    }
-
-    /// Natural name order, then each BatchNorm group moved right after its operator.
-    static func modelOrder(_ groups: [(layer: String, tensors: [TensorInfo])]) -> [(layer: String, tensors: [TensorInfo])] {
-        var sorted = groups.sorted { naturalLess($0.layer, $1.layer) }
-        func isBatchNorm(_ g: (layer: String, tensors: [TensorInfo])) -> Bool {
-            g.tensors.contains { ["running_mean", "moving_mean"].contains($0.variable ?? "") }
-        }
-        func outChannels(_ g: (layer: String, tensors: [TensorInfo])) -> Int? {
-            guard let w = g.tensors.first(where: { ($0.variable == "weight" || $0.variable == "kernel") && $0.shape.count >= 2 }) else { return nil }
-            return (w.orientation == .inOut || w.orientation == .convHWIO) ? w.shape.last : w.shape.first
-        }
-        func trailingNumber(_ s: String) -> String { String(s.reversed().prefix { $0.isNumber }.reversed()) }
-        for bn in sorted.filter(isBatchNorm) {
-            let channels = bn.tensors.first { ["running_mean", "moving_mean"].contains($0.variable ?? "") }?.shape.first
-            let candidates = sorted.filter { !isBatchNorm($0) && outChannels($0) == channels }
-            let number = trailingNumber(bn.layer)
-            guard let target = candidates.first(where: { !number.isEmpty && trailingNumber($0.layer) == number }) ?? candidates.first
-            else { continue }
-            sorted.removeAll { $0.layer == bn.layer }
-            let at = (sorted.firstIndex { $0.layer == target.layer } ?? sorted.count - 1) + 1
-            sorted.insert(bn, at: at)
-        }
-        return sorted
+        var builder = InferredBuilder(tensors: tensors, fileOrderIsModelOrder: fileOrderIsModelOrder)
+        return builder.build()
     }
 
     /// `layer.2` < `layer.10`: digit runs compare as numbers.
@@ -203,4 +90,3 @@ extension NetworkGraph {
         text.utf8.firstRange(of: needle.utf8) != nil
     }
 }
-

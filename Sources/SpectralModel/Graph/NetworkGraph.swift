@@ -15,6 +15,9 @@ public struct NetworkGraph: Sendable, Equatable {
     /// Set when the builder knows the layers do not form a network it can bound (shape
     /// mismatches, attention-like names): the network-level bound is then unavailable with it.
     public var structureIssue: String?
+    /// What the builder guessed rather than read (issue 16): reported per layer and for the
+    /// network. Builders that read a stated structure leave it empty.
+    public var guesses: [StructureGuess] = []
 
     public init(nodes: [Node], outputs: [Int], inputShape: [Int]?, source: String, assumptions: [String],
                 structureIssue: String? = nil) {

@@ -76,7 +76,13 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
             try walker.walk(root, prefix: "", depth: 0, into: &found)
             let layout = try KerasHDF5Layout.detect(root: root, path: displayPath, isZip: zipFormat,
                                                     architecture: config, limits: limits)
-            if let layout { found = layout.annotate(found) }
+            if let layout {
+                found = layout.annotate(found)
+            } else {
+                // The tool's own annotations in an annotated copy (`/spectral_audit`, see
+                // schemas/annotated-hdf5.md) are results, not weights, in any HDF5 file.
+                for i in found.indices where found[i].name.hasPrefix(KerasHDF5Layout.auditGroup) { found[i].role = .audit }
+            }
             return (attrs, config, layout?.format ?? .hdf5, found)
         } catch let e as HDF5Error {
             throw WeightFileError(.malformed, path: displayPath, place: e.target.replacingPrefix(file.path + ":", with: ""),

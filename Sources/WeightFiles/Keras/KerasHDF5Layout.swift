@@ -93,10 +93,16 @@ struct KerasHDF5Layout {
             let childPrefix = prefix + "/" + link.name
             if try child.exists("vars") {
                 let vars = try child.openGroup("vars")
-                let layerName = try vars.hasAttribute("name") ? (try vars.readStringsAttribute("name").first ?? link.name) : link.name
+                var layerName = try vars.hasAttribute("name") ? (try vars.readStringsAttribute("name").first ?? link.name) : link.name
                 let datasets = try vars.links().filter { $0.kind == .dataset }.map(\.name)
                     .sorted { (Int($0) ?? Int.max, $0) < (Int($1) ?? Int.max, $1) }
-                let layerConfig = config?.layer(named: layerName)
+                var layerConfig = config?.layer(named: layerName)
+                // Keras 3 keeps a recurrent layer's weights in its cell (`layers/lstm/cell/vars`,
+                // named after the cell): they belong to the layer.
+                if layerConfig == nil, link.name == "cell", let parent = Self.recurrentParent(prefix: prefix, config: config) {
+                    layerName = parent.name
+                    layerConfig = parent
+                }
                 var names = KerasModelConfig.variableNames(className: layerConfig?.className ?? "",
                                                            config: layerConfig?.config ?? .null, count: datasets.count)
                 if layerConfig == nil {
@@ -109,6 +115,22 @@ struct KerasHDF5Layout {
             // Nested models and layers that own sub-layers keep going down.
             try readKeras3(group: child, prefix: childPrefix, config: config, depth: depth + 1, maxDepth: maxDepth)
         }
+    }
+
+    /// The recurrent layer whose `cell` group is under `prefix` (`…/layers/lstm_1`): Keras 3 names
+    /// a model's layer groups after their class in snake case with a per-class counter (`lstm`,
+    /// `lstm_1`, …), so the N-th LSTM/GRU/SimpleRNN of the config owns group `<class>_N`.
+    static func recurrentParent(prefix: String, config: KerasModelConfig?) -> KerasModelConfig.Layer? {
+        guard let config, let last = prefix.split(separator: "/").last else { return nil }
+        let snake = ["LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simple_rnn"]
+        var base = String(last)
+        var index = 0
+        if let cut = last.lastIndex(of: "_"), let n = Int(last[last.index(after: cut)...]), snake.values.contains(String(last[..<cut])) {
+            base = String(last[..<cut])
+            index = n
+        }
+        let candidates = config.layers.filter { snake[$0.className] == base }
+        return index < candidates.count ? candidates[index] : nil
     }
 
     /// Without a config, Keras 3 variables are unnamed; the common layouts are recognised by

@@ -166,6 +166,8 @@ public struct KerasModelConfig: Sendable, Equatable {
             if config["scale"]?.bool ?? true { names.append("gamma") }
             if config["center"]?.bool ?? true { names.append("beta") }
         case "PReLU": names = ["alpha"]
+        case "LSTM", "GRU", "SimpleRNN", "LSTMCell", "GRUCell", "SimpleRNNCell":
+            names = useBias ? ["kernel", "recurrent_kernel", "bias"] : ["kernel", "recurrent_kernel"]
         case "Embedding": names = ["embeddings"]
         default: names = []
         }
