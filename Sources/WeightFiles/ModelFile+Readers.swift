@@ -15,4 +15,8 @@ extension ModelFile {
     static func openShardedSafetensors(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
         try SafetensorsShardedStore(indexPath: path, limits: limits)
     }
+
+    static func openGGUF(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try GGUFTensorStore(path: path, limits: limits)
+    }
 }
