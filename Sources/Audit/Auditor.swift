@@ -113,6 +113,9 @@ public enum Auditor {
             let major = version.flatMap { Int($0.prefix { $0.isNumber }) } ?? 3
             return NetworkGraph.fromKeras(config, tensors: store.tensors, kerasMajor: major)
         }
+        if let gguf = store as? GGUFTensorStore {
+            return NetworkGraph.ggufTensors(from: store.tensors, architecture: gguf.architecture)
+        }
         let sorted = store.format == .safetensors || store.format == .safetensorsSharded
         return NetworkGraph.inferred(from: store.tensors, fileOrderIsModelOrder: !sorted)
     }
@@ -137,6 +140,13 @@ public enum Auditor {
                                   reason: t.role == .buffer ? "integer buffer" : "not referenced by the network structure")
             // Read it anyway: a corrupt tensor makes the file malformed, and non-finite weights
             // fail the audit wherever they are.
+            if let reason = t.quantization?.unsupportedReason {
+                // Listed by the reader but stored in an encoding it does not decode.
+                row.status = .unsupported
+                row.reason = reason
+                rows.append(row)
+                continue
+            }
             let values = try store.loadFloat64(t.name)
             let bad = NonFinite.scan(values)?.count ?? 0
             if bad > 0 && t.role == .weights {

@@ -65,7 +65,7 @@ public indirect enum MetadataValue: Sendable, Hashable {
         switch self {
         case .unsigned(let v, _): return String(v)
         case .signed(let v, _): return String(v)
-        case .float(let v, _): return "\(v)"
+        case .float(let v, let t): return t == .f32 ? "\(Float(v))" : "\(v)"
         case .bool(let b): return b ? "true" : "false"
         case .string(let s):
             let cut = s.count > 80 ? String(s.prefix(80)) + "…" : s
