@@ -121,4 +121,38 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertEqual(info.variable, "weight")
         XCTAssertEqual(try store.loadNativeBytes(info.name).count, 32 * 256 * 4)
     }
+
+    /// Version 2 has the same layout as 3 (v3 only allowed big-endian files): the same bytes
+    /// with version 2 read identically.
+    func testVersion2ReadsLikeVersion3() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("gguf/quant_Q4_K.gguf"))))
+        XCTAssertEqual(bytes[4], 3)
+        bytes[4] = 2
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-v2-\(UUID().uuidString).gguf")
+        try Data(bytes).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let v2 = try XCTUnwrap(try ModelFile.open(url.path) as? GGUFTensorStore)
+        let v3 = try ModelFile.open(Fixtures.path("gguf/quant_Q4_K.gguf"))
+        XCTAssertEqual(v2.version, 2)
+        XCTAssertEqual(v2.tensors, v3.tensors)
+        XCTAssertEqual(try v2.loadFloat64("a.weight"), try v3.loadFloat64("a.weight"))
+    }
+
+    func testMetadataSummariesNeverDumpArrays() {
+        let tokens = MetadataValue.array(elementType: .string, (0..<50_000).map { .string("tok\($0)") })
+        XCTAssertEqual(tokens.summary, "[string × 50000] \"tok0\", \"tok1\", \"tok2\", …")
+        XCTAssertEqual(MetadataValue.float(Double(Float(1e-5)), .f32).summary, "1e-05")
+        XCTAssertEqual(MetadataValue.unsigned(32, .u32).intValue, 32)
+        XCTAssertNil(MetadataValue.unsigned(UInt64.max, .u64).intValue)
+        XCTAssertEqual(MetadataValue.string(String(repeating: "x", count: 200)).summary.count, 83)
+    }
+
+    func testStoredBlocksAreTheFileBytes() throws {
+        let store = try XCTUnwrap(try ModelFile.open(Fixtures.path("gguf/quant_Q6_K.gguf")) as? GGUFTensorStore)
+        let info = try store.info("b.weight")
+        let blocks = try store.storedBlocks("b.weight")
+        XCTAssertEqual(blocks.count, 1024 / 256 * 210)
+        XCTAssertEqual(info.quantization?.storedBytes, blocks.count)
+        XCTAssertEqual(info.quantization?.bitsPerElement, 6.5625)
+    }
 }
