@@ -62,4 +62,13 @@ final class GGUFCLITests: XCTestCase {
         XCTAssertEqual(q?["type"] as? String, "Q4_0")
         XCTAssertEqual(q?["stored_bytes"] as? Int, 32 * 256 / 32 * 18)
     }
+
+    /// The per-tensor graph has no structure to run: a data audit is refused with the reason
+    /// instead of measuring a meaningless forward pass.
+    func testDataAuditIsRefusedWithTheStructureReason() throws {
+        let r = try CLI.run(["fixtures/gguf/llama_f32.gguf", "--probe", "fixtures/models/probe_cnn.npy", "--no-progress"])
+        XCTAssertEqual(r.status, 65, r.stdout)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("needs the network's structure: GGUF architecture 'llama'"), r.stderr)
+    }
 }

@@ -3,7 +3,8 @@ import WeightFiles
 extension NetworkGraph {
     /// A GGUF file's tensors as per-tensor nodes (source `gguf_tensors`), until the transformer
     /// structure its metadata describes is built: every matrix gets its own spectrum, and the
-    /// network bound is unavailable with `structureIssue` saying why.
+    /// network bound is unavailable with `structureIssue` saying why. Nodes are unconnected and
+    /// the graph has no output, so nothing runs a forward pass through it.
     ///
     /// Tensors are grouped by layer (the name up to its last dot, llama.cpp names such as
     /// `blk.0.attn_q.weight`), in file order:
@@ -47,11 +48,13 @@ extension NetworkGraph {
                 let norm = layer.split(separator: ".").last.map { $0.contains("norm") } ?? false
                 kind = .unsupported(className: norm ? "norm" : "1-D tensor", tensors: refs)
             }
-            nodes.append(Node(name: layer, kind: kind, inputs: [0]))
+            // Unconnected: no node feeds another, and the graph has no output (a forward pass
+            // through it would mean nothing; the data audit refuses it with `structureIssue`).
+            nodes.append(Node(name: layer, kind: kind, inputs: []))
         }
         let arch = architecture.map { "'\($0)'" } ?? "(no general.architecture)"
         let issue = "GGUF architecture \(arch): the network structure in the file's metadata (attention, normalisation, rotary embeddings) is not built yet; every matrix has its own spectrum, no network bound"
-        return NetworkGraph(nodes: nodes, outputs: [nodes.count - 1], inputShape: nil, source: "gguf_tensors",
+        return NetworkGraph(nodes: nodes, outputs: [], inputShape: nil, source: "gguf_tensors",
                             assumptions: ["GGUF: one row per tensor group (llama.cpp names); matmul weights [out, in] (ggml ne = [in, out] reversed); *_embd tables as lookup tables"],
                             structureIssue: issue)
     }
