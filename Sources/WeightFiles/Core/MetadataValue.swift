@@ -1,7 +1,7 @@
 /// A typed metadata value stored in a weight file (GGUF key/values): reader-level data with no
 /// meaning attached. Graph builders read architecture hyper-parameters through it
 /// (`ModelMetadataProviding`); `inspect` prints `summary`.
-public indirect enum MetadataValue: Sendable, Hashable {
+public enum MetadataValue: Sendable, Hashable {
     /// The scalar types a file can declare.
     public enum Scalar: String, Sendable, Hashable, Codable {
         case u8, i8, u16, i16, u32, i32, u64, i64, f32, f64, bool, string, array

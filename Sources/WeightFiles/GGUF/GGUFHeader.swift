@@ -48,24 +48,24 @@ struct GGUFCursor {
 
     var remaining: Int { all.count - position }
 
-    mutating func need(_ n: Int, _ what: String) throws {
+    mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws {
         guard n <= remaining else {
-            throw error("\(what) at byte \(position)", expected: "\(n) bytes", found: "\(remaining) bytes to the end of the file (truncated)")
+            throw error("\(what()) at byte \(position)", expected: "\(n) bytes", found: "\(remaining) bytes to the end of the file (truncated)")
         }
         guard position + n <= limits.maxHeaderBytes else {
-            throw error("\(what) at byte \(position)", expected: "a header of at most \(limits.maxHeaderBytes) bytes (ReaderLimits.maxHeaderBytes)",
+            throw error("\(what()) at byte \(position)", expected: "a header of at most \(limits.maxHeaderBytes) bytes (ReaderLimits.maxHeaderBytes)",
                         found: "more", kind: .limitExceeded)
         }
     }
 
-    mutating func u32(_ what: String) throws -> UInt32 {
-        try need(4, what)
+    mutating func u32(_ what: @autoclosure () -> String) throws -> UInt32 {
+        try need(4, what())
         defer { position += 4 }
         return all.le(UInt32.self, at: position)
     }
 
-    mutating func u64(_ what: String) throws -> UInt64 {
-        try need(8, what)
+    mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 {
+        try need(8, what())
         defer { position += 8 }
         return all.le(UInt64.self, at: position)
     }
@@ -85,13 +85,13 @@ struct GGUFCursor {
         return count
     }
 
-    mutating func rawString(_ what: String) throws -> UnsafeRawBufferPointer {
+    mutating func rawString(_ what: @autoclosure () -> String) throws -> UnsafeRawBufferPointer {
         let at = position
-        let n = try u64("\(what) length")
+        let n = try u64("\(what()) length")
         guard n <= UInt64(remaining) else {
-            throw error("\(what) length at byte \(at)", expected: "at most \(remaining) (the bytes left)", found: "\(n)")
+            throw error("\(what()) length at byte \(at)", expected: "at most \(remaining) (the bytes left)", found: "\(n)")
         }
-        try need(Int(n), what)
+        try need(Int(n), what())
         defer { position += Int(n) }
         return UnsafeRawBufferPointer(rebasing: all[position..<(position + Int(n))])
     }
@@ -232,7 +232,8 @@ struct GGUFCursor {
                         expected: "at most \(limits.maxMetadataValues) metadata values (ReaderLimits.maxMetadataValues)", found: "more",
                         kind: .limitExceeded)
         }
-        let what = "metadata '\(key.prefix(80))'"
+        // Built only when an error is thrown: this runs once per array element.
+        var what: String { "metadata '\(key.prefix(80))'" }
         switch type {
         case .uint8: try need(1, what); position += 1; return .unsigned(UInt64(all[position - 1]), .u8)
         case .int8: try need(1, what); position += 1; return .signed(Int64(Int8(bitPattern: all[position - 1])), .i8)
