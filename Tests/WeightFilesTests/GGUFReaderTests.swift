@@ -155,4 +155,18 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertEqual(info.quantization?.storedBytes, blocks.count)
         XCTAssertEqual(info.quantization?.bitsPerElement, 6.5625)
     }
+
+    func testNonDefaultAlignment() throws {
+        let store = try XCTUnwrap(try ModelFile.open(Fixtures.path("gguf/align64.gguf")) as? GGUFTensorStore)
+        XCTAssertEqual(store.alignment, 64)
+        XCTAssertEqual(store.metadata["general.alignment"], .unsigned(64, .u32))
+        for (name, t) in Self.reference.files["align64.gguf"]!.tensors {
+            let values = try store.loadFloat64(name)
+            XCTAssertEqual(try store.info(name).shape, t.shape)
+            for s in t.samples! {
+                XCTAssertLessThanOrEqual(abs(values[Int(s[0])] - s[1]), t.type == "F16" ? 0 : 1e-6 * abs(s[1]), "\(name)[\(Int(s[0]))]")
+            }
+            XCTAssertEqual(values.reduce(0, +), t.sum!, accuracy: 1e-9 * max(1, abs(t.sum!)))
+        }
+    }
 }
