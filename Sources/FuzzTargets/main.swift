@@ -129,7 +129,7 @@ enum FuzzTargets {
         return zip.withUnsafeBytes { Scratch.write($0, as: "fuzz.keras") }
     }
 
-    /// Opens `path` through format detection and loads every listed tensor.
+    /// GGUF through its store directly: every metadata summary, every tensor in both precisions.
     static func gguf(_ data: UnsafeRawBufferPointer) {
         guard let store = try? GGUFTensorStore(path: Scratch.write(data, as: "fuzz.gguf"), limits: ReaderLimits()) else { return }
         for key in store.metadataKeys { _ = store.metadata[key]?.summary }
@@ -140,6 +140,7 @@ enum FuzzTargets {
         }
     }
 
+    /// Opens `path` through format detection and loads every listed tensor.
     static func openAndLoad(_ path: String, limits: ReaderLimits) {
         guard let store = try? ModelFile.open(path, limits: limits) else { return }
         _ = store.architectureJSON
