@@ -113,8 +113,9 @@ public enum Auditor {
             let major = version.flatMap { Int($0.prefix { $0.isNumber }) } ?? 3
             return NetworkGraph.fromKeras(config, tensors: store.tensors, kerasMajor: major)
         }
-        if let gguf = store as? GGUFTensorStore {
-            return NetworkGraph.ggufTensors(from: store.tensors, architecture: gguf.architecture)
+        if store.format == .gguf || store.format == .ggufSplit {
+            let architecture = (store as? any ModelMetadataProviding)?.metadata[GGUFFormat.architectureKey]?.stringValue
+            return NetworkGraph.ggufTensors(from: store.tensors, architecture: architecture)
         }
         let sorted = store.format == .safetensors || store.format == .safetensorsSharded
         return NetworkGraph.inferred(from: store.tensors, fileOrderIsModelOrder: !sorted)

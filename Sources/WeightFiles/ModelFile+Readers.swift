@@ -16,7 +16,12 @@ extension ModelFile {
         try SafetensorsShardedStore(indexPath: path, limits: limits)
     }
 
+    /// One GGUF file, or the first shard of a split model (`split.count` > 1).
     static func openGGUF(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
-        try GGUFTensorStore(path: path, limits: limits)
+        let store = try GGUFTensorStore(path: path, limits: limits)
+        if let count = store.metadata[GGUFSplitStore.splitCountKey]?.intValue, count > 1 {
+            return try GGUFSplitStore(first: store, limits: limits)
+        }
+        return store
     }
 }

@@ -71,4 +71,15 @@ final class GGUFCLITests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("needs the network's structure: GGUF architecture 'llama'"), r.stderr)
     }
+
+    func testSplitModelAuditsLikeTheSingleFile() throws {
+        let split = try CLI.run(["fixtures/gguf/split/llama_q8_0-00001-of-00003.gguf", "--json", "-", "--no-progress", "--no-timestamps"])
+        let single = try CLI.run(["fixtures/gguf/llama_q8_0.gguf", "--json", "-", "--no-progress", "--no-timestamps"])
+        XCTAssertEqual(split.status, 0, split.stderr)
+        let a = try JSONSerialization.jsonObject(with: split.stdoutData) as! [String: Any]
+        let b = try JSONSerialization.jsonObject(with: single.stdoutData) as! [String: Any]
+        XCTAssertEqual((a["input"] as? [String: Any])?["format"] as? String, "gguf_split")
+        XCTAssertEqual(a["layers"] as? NSArray, b["layers"] as? NSArray)
+        XCTAssertEqual(a["gmsi_reason"] as? String, b["gmsi_reason"] as? String)
+    }
 }

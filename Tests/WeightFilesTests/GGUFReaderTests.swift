@@ -169,4 +169,23 @@ final class GGUFReaderTests: XCTestCase {
             XCTAssertEqual(values.reduce(0, +), t.sum!, accuracy: 1e-9 * max(1, abs(t.sum!)))
         }
     }
+
+    /// A model split by gguf-py into three files lists and loads exactly what the single file does.
+    func testSplitModelEqualsTheSingleFile() throws {
+        let split = try XCTUnwrap(try ModelFile.open(Fixtures.path("gguf/split/llama_q8_0-00001-of-00003.gguf")) as? GGUFSplitStore)
+        let single = try XCTUnwrap(try ModelFile.open(Fixtures.path("gguf/llama_q8_0.gguf")) as? GGUFTensorStore)
+        XCTAssertEqual(split.format, .ggufSplit)
+        XCTAssertEqual(split.shardPaths.map { ($0 as NSString).lastPathComponent },
+                       (1...3).map { "llama_q8_0-0000\($0)-of-00003.gguf" })
+        XCTAssertEqual(split.tensors, single.tensors)
+        XCTAssertEqual(split.metadata["general.architecture"]?.stringValue, "llama")
+        XCTAssertEqual(split.metadata["split.tensors.count"]?.intValue, 21)
+        for t in single.tensors {
+            XCTAssertEqual(try split.loadFloat64(t.name), try single.loadFloat64(t.name), t.name)
+        }
+        // A later shard given alone is refused: the model starts at the first.
+        XCTAssertThrowsError(try ModelFile.open(Fixtures.path("gguf/split/llama_q8_0-00002-of-00003.gguf"))) { e in
+            XCTAssertTrue("\(e)".contains("give the first shard"), "\(e)")
+        }
+    }
 }

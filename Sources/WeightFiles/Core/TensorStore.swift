@@ -15,6 +15,8 @@ public enum ModelFormat: String, Sendable, Hashable, Codable {
     case kerasZip = "keras_zip"
     /// GGUF v2/v3 (llama.cpp / ggml): typed metadata plus plain or block-quantized tensors.
     case gguf
+    /// A GGUF model split into `NAME-0000K-of-0000N.gguf` files (the first one given).
+    case ggufSplit = "gguf_split"
 }
 
 /// Safety limits every reader enforces before it allocates. Defaults are generous for real
