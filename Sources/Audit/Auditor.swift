@@ -132,6 +132,10 @@ public enum Auditor {
             let major = version.flatMap { Int($0.prefix { $0.isNumber }) } ?? 3
             return NetworkGraph.fromKeras(config, tensors: store.tensors, kerasMajor: major)
         }
+        if store.format == .gguf || store.format == .ggufSplit {
+            let architecture = (store as? any ModelMetadataProviding)?.metadata[GGUFFormat.architectureKey]?.stringValue
+            return NetworkGraph.ggufTensors(from: store.tensors, architecture: architecture)
+        }
         let sorted = store.format == .safetensors || store.format == .safetensorsSharded
         return NetworkGraph.inferred(from: store.tensors, fileOrderIsModelOrder: !sorted)
     }
@@ -156,6 +160,11 @@ public enum Auditor {
         for t in stray {
             // Read it anyway: a corrupt tensor makes the file malformed, and non-finite weights
             // fail the audit wherever they are.
+            if let reason = t.quantization?.unsupportedReason {
+                // Listed by the reader but stored in an encoding it does not decode.
+                rows.append(LayerReport(name: t.name, kind: "tensor", tensors: [t.name], status: .unsupported, reason: reason))
+                continue
+            }
             var r = try analysis.tensorRows(t, owner: nil, siblings: stray)
             if r[0].status == .analyzed {
                 r[0].reason = graph.source == "manifest"

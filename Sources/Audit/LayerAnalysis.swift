@@ -312,6 +312,13 @@ final class LayerAnalysis: @unchecked Sendable {
             default:
                 return passiveRow(node)
             }
+        } catch let e as WeightFileError
+                    where e.kind == .unsupported && node.tensors.contains(where: { (try? store.info($0.name))?.quantization?.unsupportedReason != nil }) {
+            // A tensor the reader lists but stores in an encoding it does not decode (e.g. a
+            // GGUF IQ* quantization): this row only, with the reader's reason.
+            row.status = .unsupported
+            row.reason = e.detail ?? e.description
+            record { broken[i] = "layer '\(node.name)' could not be read: \(e.detail ?? e.description)" }
         } catch let e as WeightFileError {
             // The file itself is bad (truncated data, over a limit): the audit stops with exit 65.
             record { fatal[i] = e }

@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, hdf5, hdf5-file, hdf5-raw). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, hdf5, hdf5-file, hdf5-raw, gguf). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -39,6 +39,7 @@ enum FuzzTargets {
         FuzzTarget(name: "policy", maxLen: 4096, summary: "policy file (--policy)", run: policy),
         FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image in memory (.keras zip) through the CLI's containment: probe + loads in a server, in-process when clean", run: hdf5),
         FuzzTarget(name: "hdf5-file", maxLen: 65536, summary: "HDF5 file on disk (legacy Keras .h5, annotated outputs: stored report) through the CLI's containment", run: hdf5File),
+        FuzzTarget(name: "gguf", maxLen: 16384, summary: "GGUF header, typed metadata (arrays, strings), tensor infos, offsets, every dequantizer", run: gguf),
         FuzzTarget(name: "hdf5-raw", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads, no containment", run: hdf5Raw),
     ]
 
@@ -126,6 +127,17 @@ enum FuzzTargets {
             ("model.weights.h5", [UInt8](data)),
         ])
         return zip.withUnsafeBytes { Scratch.write($0, as: "fuzz.keras") }
+    }
+
+    /// GGUF through its store directly: every metadata summary, every tensor in both precisions.
+    static func gguf(_ data: UnsafeRawBufferPointer) {
+        guard let store = try? GGUFTensorStore(path: Scratch.write(data, as: "fuzz.gguf"), limits: ReaderLimits()) else { return }
+        for key in store.metadataKeys { _ = store.metadata[key]?.summary }
+        for t in store.tensors {
+            _ = (t.elementCount, t.byteCount)
+            _ = try? store.loadFloat64(t.name)
+            _ = try? store.loadFloat32(t.name)
+        }
     }
 
     /// Opens `path` through format detection and loads every listed tensor.

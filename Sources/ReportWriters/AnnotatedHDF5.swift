@@ -8,7 +8,8 @@ import WeightFiles
 ///
 /// - the model's tensors: HDF5 input is copied object by object with `H5Ocopy` (data, filters,
 ///   attributes bit for bit, so a Keras `.h5` stays loadable); other formats get one dataset per
-///   tensor under its original name, in its original dtype;
+///   tensor under its original name, in its original dtype (GGUF block-quantized tensors: their
+///   dequantized float32 values; types the reader does not decode are left out);
 /// - on each analysed layer's weight dataset: the layer's SPEC §2 metrics as attributes
 ///   (`spectral_norm`, …), plus `status` and `audit_layer`;
 /// - `/spectral_audit`: attributes `Conventions`, `tool_version`, `definitions`, `source_path`,
@@ -87,7 +88,7 @@ public enum AnnotatedHDF5 {
             return
         }
         let store = try ModelFile.open(modelPath)
-        for t in store.tensors {
+        for t in store.tensors where t.quantization?.unsupportedReason == nil {
             let bytes = try store.loadNativeBytes(t.name)
             try bytes.withUnsafeBytes { raw in
                 _ = try root.createDataset(t.name, type: t.dtype.hdf5Type, shape: t.shape, bytes: raw)

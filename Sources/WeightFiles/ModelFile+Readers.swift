@@ -17,6 +17,15 @@ extension ModelFile {
     static func openShardedSafetensors(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
         try SafetensorsShardedStore(indexPath: path, limits: limits)
     }
+
+    /// One GGUF file, or the first shard of a split model (`split.count` > 1).
+    static func openGGUF(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        let store = try GGUFTensorStore(path: path, limits: limits)
+        if let count = store.metadata[GGUFSplitStore.splitCountKey]?.intValue, count > 1 {
+            return try GGUFSplitStore(first: store, limits: limits)
+        }
+        return store
+    }
 }
 
 // A Hugging Face model folder (`save_pretrained`): the weights file inside it.

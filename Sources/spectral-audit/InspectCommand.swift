@@ -31,7 +31,10 @@ struct InspectCommand: ParsableCommand {
         try Preflight.checkModel(model, tensors: loadAll ? .float32 : .none)
         let store = try ModelFile.open(model, limits: limits)
         if loadAll {
-            for t in store.tensors where t.elementCount > 0 { _ = try store.loadFloat32(t.name) }
+            // Tensors in an encoding the reader does not decode are listed as such, not loaded.
+            for t in store.tensors where t.elementCount > 0 && t.quantization?.unsupportedReason == nil {
+                _ = try store.loadFloat32(t.name)
+            }
         }
         let stored = try? AnnotatedHDF5.readReport(path: model)
         let listing = InspectListing(store: store, storedAudit: stored,

@@ -16,10 +16,32 @@ struct InspectListing: Encodable {
         var byteOrder: String
         var layout: String
         var orientation: String
+        /// Block-quantized tensors (GGUF): the stored encoding; `dtype` is then the dequantized type.
+        var quantization: Quantization?
 
         enum CodingKeys: String, CodingKey {
-            case name, role, layer, variable, shape, dtype, layout, orientation, byteOrder = "byte_order"
+            case name, role, layer, variable, shape, dtype, layout, orientation, quantization, byteOrder = "byte_order"
         }
+    }
+
+    struct Quantization: Encodable {
+        var type: String
+        var blockElements: Int
+        var blockBytes: Int
+        var storedBytes: Int
+        var unsupportedReason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type, blockElements = "block_elements", blockBytes = "block_bytes", storedBytes = "stored_bytes"
+            case unsupportedReason = "unsupported_reason"
+        }
+    }
+
+    /// One metadata key of a file that carries typed key/values (GGUF), summarised.
+    struct MetadataEntry: Encodable {
+        var key: String
+        var type: String
+        var value: String
     }
 
     struct StoredAudit: Encodable {
@@ -42,10 +64,14 @@ struct InspectListing: Encodable {
     var inputShape: [Int]?
     var tensors: [Tensor]
     var storedAudit: StoredAudit?
+    /// GGUF: `general.architecture` and every metadata key in file order (arrays summarised).
+    var architecture: String?
+    var metadata: [MetadataEntry]?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", path, format, tensors
         case hasArchitecture = "has_architecture", storedAudit = "stored_audit", inputShape = "input_shape"
+        case architecture, metadata
     }
 
     init(store: any TensorStore, storedAudit: AuditReportV1?, inputShape: [Int]? = nil) {
@@ -56,7 +82,15 @@ struct InspectListing: Encodable {
         tensors = store.tensors.map {
             Tensor(name: $0.name, role: $0.role.rawValue, layer: $0.layer, variable: $0.variable, shape: $0.shape,
                    dtype: $0.dtype.rawValue, byteOrder: $0.byteOrder.rawValue, layout: $0.layout,
-                   orientation: $0.orientation.rawValue)
+                   orientation: $0.orientation.rawValue,
+                   quantization: $0.quantization.map {
+                       Quantization(type: $0.scheme, blockElements: $0.blockElements, blockBytes: $0.blockBytes,
+                                    storedBytes: $0.storedBytes, unsupportedReason: $0.unsupportedReason)
+                   })
+        }
+        if let m = store as? any ModelMetadataProviding {
+            metadata = m.metadataKeys.compactMap { k in m.metadata[k].map { MetadataEntry(key: k, type: $0.type.rawValue, value: $0.summary) } }
+            architecture = m.metadata["general.architecture"]?.stringValue
         }
         self.storedAudit = storedAudit.map {
             StoredAudit(verdict: $0.verdict.rawValue, gmsi: $0.gmsi, gmsiMode: $0.gmsiMode, definitions: $0.definitions,
@@ -80,10 +114,19 @@ struct InspectListing: Encodable {
         if let a = storedAudit {
             out += "stored audit: verdict \(a.verdict), gmsi \(a.gmsi.map { String(format: "%.6g", $0) } ?? "unavailable") (\(a.gmsiMode)), \(a.layers) layers, definitions \(a.definitions)\n"
         }
+        if let metadata {
+            out += "architecture: \(architecture ?? "not stated")\n"
+            out += "metadata (\(metadata.count) keys):\n"
+            let width = metadata.map(\.key.count).max() ?? 0
+            for m in metadata {
+                out += "  " + m.key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + m.value + "\n"
+            }
+        }
         out += "\(tensors.count) tensors\n\n"
         let header = ["name", "role", "layer", "shape", "dtype", "order", "layout", "orientation"]
         let rows = tensors.map { t in
-            [t.name, t.role, t.layer ?? "-", "[" + t.shape.map(String.init).joined(separator: ", ") + "]", t.dtype,
+            [t.name, t.role, t.layer ?? "-", "[" + t.shape.map(String.init).joined(separator: ", ") + "]",
+             t.quantization.map { "\($0.type)→\(t.dtype)" } ?? t.dtype,
              t.byteOrder, t.layout, t.orientation]
         }
         var widths = header.map(\.count)
@@ -95,6 +138,11 @@ struct InspectListing: Encodable {
         out += line(header)
         out += line(widths.map { String(repeating: "-", count: $0) })
         for r in rows { out += line(r) }
+        let unread = tensors.filter { $0.quantization?.unsupportedReason != nil }
+        if !unread.isEmpty {
+            out += "\nnot decoded (listed only):\n"
+            for t in unread { out += "  \(t.name): \(t.quantization?.unsupportedReason ?? "")\n" }
+        }
         return out
     }
 }

@@ -52,6 +52,10 @@ public enum DataAudit {
         let total = pinfo.shape[0]
         let n = Swift.min(total, Swift.max(1, options.probeLimit ?? total))
         let ps = Array(pinfo.shape.dropFirst())
+        if graph.outputs.isEmpty, let issue = graph.structureIssue {
+            // A graph of unconnected per-tensor rows (GGUF until its structure is built).
+            throw DataAuditError("data audit needs the network's structure: \(issue)")
+        }
         let layout = try resolveLayout(graph: graph, probeShape: ps)
         notes += layout.notes
         let model: ForwardModel

@@ -43,10 +43,15 @@ public struct TensorInfo: Sendable, Hashable, Codable {
     /// The variable's short name inside its layer (`kernel`, `bias`, `gamma`, `weight`...).
     public var variable: String?
     public var orientation: Orientation
+    /// Set for block-quantized tensors (GGUF/ggml): `dtype` is then the type of the
+    /// dequantized values (`f32`), `byteCount` their size, and the stored blocks are described
+    /// here. nil for every plainly stored tensor.
+    public var quantization: Quantization?
 
     public init(name: String, shape: [Int], dtype: DType, byteOrder: ByteOrder, layout: String,
                 role: TensorRole = .weights, layer: String? = nil, variable: String? = nil,
-                orientation: Orientation = .unknown) {
+                orientation: Orientation = .unknown, quantization: Quantization? = nil) {
+        self.quantization = quantization
         self.name = name
         self.shape = shape
         self.dtype = dtype
@@ -63,4 +68,33 @@ public struct TensorInfo: Sendable, Hashable, Codable {
     /// every size limit refuses it) instead of trapping.
     public var elementCount: Int { CheckedSize.product(shape) ?? Int.max }
     public var byteCount: Int { CheckedSize.bytes(count: elementCount, elementSize: dtype.byteSize) ?? Int.max }
+}
+
+/// How a block-quantized tensor is stored (ggml types such as `Q4_K`). Loads return the
+/// dequantized values (`loadFloat64` exactly, accumulated in Float64; `loadFloat32` and
+/// `loadNativeBytes` those values rounded once to Float32, the element type ggml dequantizes to).
+/// A type the reader lists but does not decode has `unsupportedReason`; loading it throws
+/// `WeightFileError` of kind `.unsupported` with that reason, and the audit gives its row
+/// status `unsupported`.
+public struct Quantization: Sendable, Hashable, Codable {
+    /// The format's name for the encoding (`Q4_K`, `IQ2_XXS`, …).
+    public var scheme: String
+    /// Elements per block and bytes per block.
+    public var blockElements: Int
+    public var blockBytes: Int
+    /// Bytes the tensor occupies in the file.
+    public var storedBytes: Int
+    /// Why the values cannot be read; nil when they can.
+    public var unsupportedReason: String?
+
+    public init(scheme: String, blockElements: Int, blockBytes: Int, storedBytes: Int, unsupportedReason: String? = nil) {
+        self.scheme = scheme
+        self.blockElements = blockElements
+        self.blockBytes = blockBytes
+        self.storedBytes = storedBytes
+        self.unsupportedReason = unsupportedReason
+    }
+
+    /// Average stored bits per element.
+    public var bitsPerElement: Double { Double(blockBytes * 8) / Double(blockElements) }
 }

@@ -13,6 +13,10 @@ public enum ModelFormat: String, Sendable, Hashable, Codable {
     case kerasWeightsH5 = "keras_weights_h5"
     /// Keras 3 `.keras` zip (`config.json` + `model.weights.h5`).
     case kerasZip = "keras_zip"
+    /// GGUF v2/v3 (llama.cpp / ggml): typed metadata plus plain or block-quantized tensors.
+    case gguf
+    /// A GGUF model split into `NAME-0000K-of-0000N.gguf` files (the first one given).
+    case ggufSplit = "gguf_split"
 }
 
 /// Safety limits every reader enforces before it allocates. Defaults are generous for real
@@ -40,6 +44,11 @@ public struct ReaderLimits: Sendable, Hashable {
     /// (`HDF5Watchdog`). Listing real files takes milliseconds (a thousand-layer Keras file:
     /// ~0.1 s in a debug build). `.infinity` disables the deadline.
     public var maxHDF5Seconds: Double = 6
+    /// GGUF: the most metadata values (scalars, strings and array elements, all counted) and the
+    /// deepest nesting of arrays in arrays. Real files hold ~1M values (tokenizer vocabularies
+    /// and merges) and never nest (ggml refuses nested arrays).
+    public var maxMetadataValues: Int = 8_000_000
+    public var maxMetadataDepth: Int = 8
 
     public init() {}
 }

@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// GGUF through the built binary: the audit's per-tensor σ_max and Frobenius norm against numpy
+/// float64 on gguf-py's dequantization (fixtures/gguf/reference.json) to 1e-9 relative; the
+/// listing of an undecoded type; `inspect` with metadata and quant types.
+final class GGUFCLITests: XCTestCase {
+    static func reference() throws -> [String: Any] {
+        let url = CLI.packageRoot.appendingPathComponent("fixtures/gguf/reference.json")
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+
+    func testAuditSpectraMatchNumpyOnDequantizedWeights() throws {
+        let files = (try Self.reference()["files"] as! [String: Any])
+        for file in ["llama_f32.gguf", "llama_f16.gguf", "llama_q8_0.gguf", "llama_q4_0.gguf", "llama_kmix.gguf"] {
+            let r = try CLI.run(["fixtures/gguf/\(file)", "--json", "-", "--no-progress", "--no-timestamps"])
+            XCTAssertEqual(r.status, 0, "\(file): \(r.stderr)")
+            let report = try JSONSerialization.jsonObject(with: r.stdoutData) as! [String: Any]
+            XCTAssertEqual((report["input"] as? [String: Any])?["format"] as? String, "gguf")
+            XCTAssertEqual((report["input"] as? [String: Any])?["architecture_source"] as? String, "gguf_tensors")
+            XCTAssertTrue(report["gmsi"] is NSNull, file)
+            XCTAssertTrue((report["gmsi_reason"] as? String)?.contains("GGUF architecture 'llama'") == true, file)
+            let layers = report["layers"] as! [[String: Any]]
+            let byTensor = Dictionary(layers.compactMap { l -> (String, [String: Any])? in
+                guard let t = (l["tensors"] as? [String])?.first else { return nil }
+                return (t, l)
+            }, uniquingKeysWith: { a, _ in a })
+            let tensors = (files[file] as! [String: Any])["tensors"] as! [String: [String: Any]]
+            var checked = 0
+            for (name, ref) in tensors where (ref["shape"] as! [Int]).count == 2 {
+                let row = try XCTUnwrap(byTensor[name], "\(file): no row for \(name)")
+                if ref["unsupported"] as? Bool == true {
+                    XCTAssertEqual(row["status"] as? String, "unsupported", "\(file) \(name)")
+                    XCTAssertTrue((row["reason"] as? String)?.contains("IQ4_NL") == true, "\(file) \(name)")
+                    continue
+                }
+                XCTAssertEqual(row["status"] as? String, "analyzed", "\(file) \(name)")
+                let metrics = try XCTUnwrap(row["metrics"] as? [String: Any], "\(file) \(name)")
+                let sigma = try XCTUnwrap(metrics["spectral_norm"] as? Double), want = ref["sigma_max"] as! Double
+                XCTAssertLessThanOrEqual(abs(sigma - want), 1e-9 * want, "\(file) \(name) σ_max \(sigma) vs numpy \(want)")
+                let frob = try XCTUnwrap(metrics["frobenius"] as? Double), wantF = ref["frobenius"] as! Double
+                XCTAssertLessThanOrEqual(abs(frob - wantF), 1e-9 * wantF, "\(file) \(name) Frobenius")
+                checked += 1
+            }
+            XCTAssertGreaterThanOrEqual(checked, 15, file)
+        }
+    }
+
+    func testInspectShowsArchitectureMetadataAndQuantTypes() throws {
+        let r = try CLI.run(["inspect", "fixtures/gguf/llama_kmix.gguf"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for fragment in ["format: gguf", "architecture: llama", "llama.block_count", "[string × 32]",
+                         "Q4_K→f32", "Q6_K→f32", "IQ4_NL→f32", "not decoded", "blk.1.ffn_down.weight: IQ4_NL"] {
+            XCTAssertTrue(r.stdout.contains(fragment), "missing '\(fragment)' in\n\(r.stdout)")
+        }
+        XCTAssertFalse(r.stdout.contains("<t31>"), "token lists must be summarised, not dumped")
+        let j = try CLI.run(["inspect", "--json", "fixtures/gguf/llama_q4_0.gguf"])
+        let listing = try JSONSerialization.jsonObject(with: j.stdoutData) as! [String: Any]
+        XCTAssertEqual(listing["architecture"] as? String, "llama")
+        let tensors = listing["tensors"] as! [[String: Any]]
+        let q = tensors.first { $0["name"] as? String == "blk.0.attn_q.weight" }?["quantization"] as? [String: Any]
+        XCTAssertEqual(q?["type"] as? String, "Q4_0")
+        XCTAssertEqual(q?["stored_bytes"] as? Int, 32 * 256 / 32 * 18)
+    }
+
+    /// The per-tensor graph has no structure to run: a data audit is refused with the reason
+    /// instead of measuring a meaningless forward pass.
+    func testDataAuditIsRefusedWithTheStructureReason() throws {
+        let r = try CLI.run(["fixtures/gguf/llama_f32.gguf", "--probe", "fixtures/models/probe_cnn.npy", "--no-progress"])
+        XCTAssertEqual(r.status, 65, r.stdout)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("needs the network's structure: GGUF architecture 'llama'"), r.stderr)
+    }
+
+    func testSplitModelAuditsLikeTheSingleFile() throws {
+        let split = try CLI.run(["fixtures/gguf/split/llama_q8_0-00001-of-00003.gguf", "--json", "-", "--no-progress", "--no-timestamps"])
+        let single = try CLI.run(["fixtures/gguf/llama_q8_0.gguf", "--json", "-", "--no-progress", "--no-timestamps"])
+        XCTAssertEqual(split.status, 0, split.stderr)
+        let a = try JSONSerialization.jsonObject(with: split.stdoutData) as! [String: Any]
+        let b = try JSONSerialization.jsonObject(with: single.stdoutData) as! [String: Any]
+        XCTAssertEqual((a["input"] as? [String: Any])?["format"] as? String, "gguf_split")
+        XCTAssertEqual(a["layers"] as? NSArray, b["layers"] as? NSArray)
+        XCTAssertEqual(a["gmsi_reason"] as? String, b["gmsi_reason"] as? String)
+    }
+}
