@@ -24,6 +24,7 @@ extension AuditReportV1 {
         try c.encode(verdict, forKey: .verdict)
         try c.encode(assumptions, forKey: .assumptions)
         try c.encodeIfPresent(shard, forKey: .shard)
+        try c.encodeIfPresent(delta, forKey: .delta)
     }
 }
 

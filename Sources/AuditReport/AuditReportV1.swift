@@ -28,6 +28,8 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
     public var assumptions: [String]
     /// Partial audits (`--shard I/N`) say which part they hold.
     public var shard: ShardInfo?
+    /// `--base BASE` / LoRA adapters: what changed against the base (DeltaReportV1.swift).
+    public var delta: DeltaReport?
 
     public init(created: String? = nil, input: InputInfo, settings: Settings, layers: [LayerReport],
                 network: NetworkReport, gmsi: Double?, gmsiMode: String, gmsiComponents: [String: Double?],
@@ -53,6 +55,7 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
         case schemaVersion = "schema_version", definitions, tool, created, input, settings, layers, network, gmsi
         case gmsiMode = "gmsi_mode", gmsiComponents = "gmsi_components", gmsiReason = "gmsi_reason"
         case data, checks, verdict, assumptions, shard
+        case delta
     }
 
     /// Failed checks, in report order.

@@ -27,6 +27,7 @@ public enum JUnitRenderer {
             ("tool_version", report.tool.version),
         ]
         if let l = report.network.lipschitzBound { properties.append(("lipschitz_bound", ReportNumber.format(l))) }
+        if let d = report.delta { properties += DeltaRendering.properties(d) }
         for (name, value) in properties {
             x += "      <property name=\"\(a(name))\" value=\"\(a(value))\"/>\n"
         }

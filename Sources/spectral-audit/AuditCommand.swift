@@ -12,8 +12,12 @@ struct AuditCommand: ParsableCommand {
         abstract: "Audit a model file: per-layer spectra, network bounds, GMSI, verdict (the default command)."
     )
 
-    @Argument(help: "The model file (.h5, .weights.h5, .keras, .npy, .npz, .safetensors, model.safetensors.index.json).")
+    @Argument(help: "The model file (.h5, .weights.h5, .keras, .npy, .npz, .safetensors, model.safetensors.index.json), or a PEFT LoRA adapter folder.")
     var model: String
+
+    // Delta audit (Sources/Audit/Delta)
+    @Option(help: "Base model to compare MODEL with, tensor by tensor (a fine-tune, a lower-precision copy, or a LoRA adapter's base): the delta section. Not --baseline, which compares with an earlier report.")
+    var base: String?
 
     // Verdict
     @Option(help: "Fail the audit when gmsi exceeds T.")
@@ -113,7 +117,15 @@ struct AuditCommand: ParsableCommand {
         if inputShape != nil && parsedInputShape == nil {
             throw ValidationError("--input-shape must look like 32x32 or 32,32 (positive integers)")
         }
-        try outputs.validate(extraStdoutUsers: github ? 1 : 0, protected: [model])
+        if base != nil || PEFTAdapter.isAdapterFolder(model) {
+            if shard != nil { throw ValidationError("--shard cannot be combined with --base or a LoRA adapter") }
+            if base == model { throw ValidationError("--base must be another model than MODEL") }
+        }
+        if PEFTAdapter.isAdapterFolder(model) {
+            if output != nil { throw ValidationError("--output copies a model file; MODEL is a LoRA adapter folder") }
+            if probe != nil && base == nil { throw ValidationError("--probe needs a network: give the adapter's --base") }
+        }
+        try outputs.validate(extraStdoutUsers: github ? 1 : 0, protected: [model] + (base.map { [$0] } ?? []))
         if output == model { throw ValidationError("refusing to write an output over the input file '\(model)'") }
     }
 
@@ -155,12 +167,21 @@ struct AuditCommand: ParsableCommand {
         }
         // Refuse unwritable destinations before spending time on the audit.
         for p in outputs.files + [output].compactMap({ $0 }) {
-            try AtomicOutput.checkDestination(p, force: outputs.force, protected: [model])
+            try AtomicOutput.checkDestination(p, force: outputs.force, protected: [model] + (base.map { [$0] } ?? []))
         }
-        try Preflight.checkModel(model, tensors: .float64)
+        let adapter = PEFTAdapter.isAdapterFolder(model)
+        if !adapter { try Preflight.checkModel(model, tensors: .float64) }
+        if let base { try Preflight.checkModel(base, tensors: .float64) }
         let bar = ProgressBar(enabled: Terminal.stderrIsTTY && !noProgress)
         configuration.progress = { done, total, name in bar.update(done: done, total: total, label: name) }
-        let report = try Auditor.run(path: model, configuration: configuration)
+        let report: AuditReportV1
+        if adapter {
+            report = try DeltaAuditor.runAdapter(folder: model, basePath: base, configuration: configuration)
+        } else if let base {
+            report = try DeltaAuditor.run(modelPath: model, basePath: base, configuration: configuration)
+        } else {
+            report = try Auditor.run(path: model, configuration: configuration)
+        }
         bar.finish()
 
         try Outputs(report: report, model: model, options: outputs).write(output: output, github: github)
