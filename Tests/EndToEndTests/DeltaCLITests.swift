@@ -197,6 +197,10 @@ final class DeltaCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run([Self.dir + "mlp_ft.safetensors", "--base", "fixtures/deltas/nope.safetensors"]).status, 66)
         XCTAssertEqual(try CLI.run([Self.dir + "mlp_ft.safetensors", "--base", Self.dir + "mlp_base.safetensors", "--shard", "1/2"]).status, 2)
         XCTAssertEqual(try CLI.run([Self.dir + "lora_adapter", "--output", "/tmp/x.h5"]).status, 2)
+        // An HDF5 base is read in the preflight child first, like the model: a libhdf5 crash is a refusal.
+        let crash = try CLI.run(["fixtures/models/mlp_torch.safetensors", "--base", "fixtures/hostile/fuzz/hdf5-file/libhdf5-contig-read-null.h5"])
+        XCTAssertEqual(crash.status, 65, crash.stderr)
+        XCTAssertTrue(crash.stderr.contains("libhdf5"), crash.stderr)
         // A broken adapter config: one line, exit 65.
         let tmp = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tmp) }

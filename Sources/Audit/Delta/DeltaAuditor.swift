@@ -212,12 +212,8 @@ public enum DeltaAuditor {
         n.typicalBoundBase = base.network.typicalBound
         n.typicalBoundModel = model.network.typicalBound
         delta.network = n
-        // Lower precision: a float dtype with fewer bytes than the base's float dtype.
-        let lower = delta.entries.filter { e in
-            guard let d = e.dtype.flatMap(DType.init(rawValue:)), let b = e.baseDtype.flatMap(DType.init(rawValue:)),
-                  d.isFloatingPoint, b.isFloatingPoint else { return false }
-            return d.byteSize < b.byteSize
-        }
+        // Lower precision: fewer bits per element than the base's (DeltaPrecision).
+        let lower = delta.entries.filter { DeltaPrecision.isLower($0.dtype, than: $0.baseDtype) }
         if !lower.isEmpty {
             let ranked = lower.sorted { ($0.relativeSpectralNorm ?? -1) > ($1.relativeSpectralNorm ?? -1) }
             delta.quantization = ranked.enumerated().map { i, e in

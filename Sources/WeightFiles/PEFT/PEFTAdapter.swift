@@ -103,7 +103,9 @@ public struct PEFTAdapter: Sendable {
 
         static func matches(_ key: String, _ module: String) -> Bool {
             if key == module || module.hasSuffix("." + key) { return true }
-            guard let re = try? NSRegularExpression(pattern: "^(.*\\.)?(\(key))$") else { return false }
+            // Regular-expression keys (at most 4 quantifiers, no quantified group: parseConfig)
+            // are tried on module names up to 1024 bytes; longer names match literally only.
+            guard module.utf8.count <= 1024, let re = try? NSRegularExpression(pattern: "^(.*\\.)?(\(key))$") else { return false }
             return re.firstMatch(in: module, range: NSRange(module.startIndex..., in: module)) != nil
         }
     }
@@ -144,6 +146,14 @@ public struct PEFTAdapter: Sendable {
             guard let v = root[key], !(v == .null) else { continue }
             guard v.isObject else { throw bad(key, "an object") }
             for k in v.keys {
+                // peft matches keys as regular expressions. A quantified group (`(a+)+`) can
+                // backtrack exponentially on a long module name: refused, as is an invalid one.
+                let quantifiedGroup = k.range(of: #"\)[*+?{]"#, options: .regularExpression) != nil
+                let quantifiers = k.filter { "*+?{".contains($0) }.count
+                if quantifiedGroup || quantifiers > 4 || k.utf8.count > 1024 || (try? NSRegularExpression(pattern: "^(.*\\.)?(\(k))$")) == nil {
+                    throw WeightFileError(.unsupported, path: path, place: "\(key) key '\(k.prefix(64))'",
+                                          detail: "not a usable module pattern (invalid, longer than 1024 bytes, more than 4 quantifiers, or a quantified group that can backtrack exponentially)")
+                }
                 if isRank {
                     guard let n = v[k]?.int, n >= 1 else {
                         throw WeightFileError(.malformed, path: path, place: "\(key).\(k)", expected: "a positive integer", found: v[k]?.typeName ?? "nothing")
