@@ -40,6 +40,10 @@ final class ManualTests: XCTestCase {
                   "layer_share", "gmsi", "gmsi_mode", "gmsi_components", "operator_norm", "operator_norm_method",
                   "ww_alpha", "ww_alpha_weighted", "ww_xmin", "ww_ks_distance", "ww_mp_bulk_edge", "ww_mp_spikes",
                   "g_J", "g_theta", "g_K", "g_H"]
+        // Delta audits (--base, LoRA): every policy-usable delta metric and the delta fields.
+        names += DeltaReport.metricNames + DeltaReport.networkMetricNames
+        names += ["top_k", "isotropic_share", "bound_factor_base", "bound_factor_model", "unmatched_model",
+                  "unmatched_base", "mismatched", "quantization", "lora_thin_qr_gesdd"]
         for name in names {
             XCTAssertTrue(manual.contains(name), "\(name) is a report field but not in man/spectral-audit-metrics.7")
         }
