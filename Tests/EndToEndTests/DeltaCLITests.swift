@@ -187,6 +187,29 @@ final class DeltaCLITests: XCTestCase {
         XCTAssertTrue(text.stdout.contains("Quantization damage"))
     }
 
+    /// The same weights in two formats (.keras zip against legacy .h5; npz against safetensors):
+    /// every change is exactly 0, nothing is unmatched.
+    func testSameWeightsInAnotherFormatChangeNothing() throws {
+        for (model, base, how) in [("fixtures/models/mlp.keras", "fixtures/models/mlp.h5", "keras_layer_variable"),
+                                   ("fixtures/models/mlp_torch.npz", "fixtures/models/mlp_torch.safetensors", "name")] {
+            let delta = try audit([model, "--base", base])["delta"] as! [String: Any]
+            let entries = delta["entries"] as! [[String: Any]]
+            XCTAssertEqual(entries.count, 6, model)
+            XCTAssertEqual((delta["unmatched_model"] as! [String]) + (delta["unmatched_base"] as! [String]), [])
+            for e in entries {
+                XCTAssertEqual(e["matched_by"] as? String, how)
+                XCTAssertEqual(e["delta_relative_spectral_norm"] as? Double, 0, "\(e["name"]!)")
+                if e["kind"] as? String == "matrix" {
+                    XCTAssertEqual(e["delta_spectral_norm_change"] as? Double, 0)
+                    XCTAssertEqual(e["delta_entropy_change"] as? Double, 0)
+                    XCTAssertEqual((e["metrics"] as? [String: Any])?["delta_rank"] as? Int, 0)
+                    XCTAssertNil(e["delta_top_subspace_share"], "no change: no share")
+                }
+            }
+            XCTAssertEqual((delta["network"] as! [String: Any])["delta_log10_lipschitz_bound"] as? Double, 0)
+        }
+    }
+
     func testUnmatchedAndBadInputs() throws {
         // Different names: nothing is guessed, everything is listed.
         let r = try audit([Self.dir + "mlp_ft.safetensors", "--base", "fixtures/models/mlp_torch.safetensors"])
