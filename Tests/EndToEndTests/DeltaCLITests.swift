@@ -158,6 +158,27 @@ final class DeltaCLITests: XCTestCase {
               (merged["network"] as! [String: Any])["lipschitz_bound"] as? Double, 1e-6, "merged L")
     }
 
+    /// Conv2d LoRA (lora_A [r, in, k, k], lora_B [out, r, 1, 1]) and fan_in_fan_out (GPT-2
+    /// Conv1D, base stored [in, out]): the update and the merged layer agree with numpy.
+    func testConvAndFanInFanOutAdapters() throws {
+        for name in ["conv", "fifo"] {
+            let r = try audit([Self.dir + "lora_\(name)", "--base", Self.dir + "\(name)_base.safetensors"])
+            try checkEntries(r, key: "lora_\(name)")
+            let refs = Self.reference["lora_\(name)"] as! [String: [String: Any]]
+            for (tensor, ref) in refs {
+                // The merged store serves W + s·B·A in the base's stored layout: the layer's own
+                // spectrum is numpy's on the merged operator.
+                let row = try XCTUnwrap((r["layers"] as! [[String: Any]]).first { ($0["tensors"] as? [String])?.contains(tensor) == true })
+                close((row["metrics"] as? [String: Any])?["spectral_norm"] as? Double, ref["spectral_norm_model"] as? Double,
+                      1e-9, "\(name): merged σ_max of \(tensor)")
+            }
+            let alone = try audit([Self.dir + "lora_\(name)"])
+            let e = try XCTUnwrap(((alone["delta"] as! [String: Any])["entries"] as! [[String: Any]]).first)
+            let rsv = refs.values.first!["delta_singular_values"] as! [Double]
+            for (a, b) in zip(e["singular_values"] as! [Double], rsv) { XCTAssertLessThanOrEqual(abs(a - b), 1e-9 * rsv[0], name) }
+        }
+    }
+
     func testDeltaPolicyGates() throws {
         let tmp = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tmp) }
