@@ -73,8 +73,12 @@ enum DeltaRendering {
                 out.append("Lipschitz bound change unavailable: \(n.reason ?? "no bound")")
             }
         }
-        out.append("\(d.entries.count) matched (\(d.matching)); top-k rule: \(d.topKRule)")
-        if !d.unmatchedModel.isEmpty { out.append("unmatched in model (\(d.unmatchedModel.count)): " + d.unmatchedModel.joined(separator: ", ")) }
+        if d.mode == "lora" {
+            out.append("\(d.entries.count) target module\(d.entries.count == 1 ? "" : "s"); ΔW = s·B·A from the thin factors")
+        } else {
+            out.append("\(d.entries.count) matched (\(d.matching)); top-k rule: \(d.topKRule)")
+        }
+        if !d.unmatchedModel.isEmpty { out.append((d.mode == "weights" ? "unmatched in model" : "not applied (no base tensor, or not a LoRA factor pair)") + " (\(d.unmatchedModel.count)): " + d.unmatchedModel.joined(separator: ", ")) }
         if !d.unmatchedBase.isEmpty { out.append("unmatched in base (\(d.unmatchedBase.count)): " + d.unmatchedBase.joined(separator: ", ")) }
         for m in d.mismatched {
             out.append("mismatched: \(m.name) \(ReportText.shape(m.shape)) vs base \(m.baseName) \(ReportText.shape(m.baseShape)): \(m.reason)")
