@@ -48,10 +48,13 @@ enum DeltaSpectra {
                         projected: ((_ uk: Matrix, _ vk: Matrix) throws -> Double)? = nil) throws {
         let (m, n) = (wb.rows, wb.cols)
         let q = Swift.min(m, n)
-        // W and W_base through the same routine (values-only dgesdd): identical tensors give
-        // identical spectra, so unchanged layers show changes of exactly 0.
-        let mB = SpectrumMetrics.compute(singularValues: try SVD.singularValues(wb, method: .gesdd).values, rows: m, cols: n)
-        let mW = SpectrumMetrics.compute(singularValues: try SVD.singularValues(w, method: .gesdd).values, rows: m, cols: n)
+        // An unchanged tensor is decomposed once (its changes are then exactly 0); a changed one
+        // needs W_base's singular vectors (thin dgesdd, whose values serve for W_base) and W's values.
+        let unchanged = w.storage == wb.storage
+        let svdB = unchanged ? nil : try LowRank.thinSVD(wb)
+        let mB = SpectrumMetrics.compute(singularValues: try svdB?.values ?? SVD.singularValues(wb, method: .gesdd).values,
+                                         rows: m, cols: n)
+        let mW = unchanged ? mB : SpectrumMetrics.compute(singularValues: try SVD.singularValues(w, method: .gesdd).values, rows: m, cols: n)
         let d: Matrix? = deltaValues == nil ? Matrix(rows: m, cols: n, storage: zip(w.storage, wb.storage).map { $0 - $1 }) : nil
         let sD = try deltaValues ?? SVD.singularValues(d!, method: .gesdd).values
         let mD = SpectrumMetrics.compute(singularValues: sD, rows: m, cols: n)
@@ -68,8 +71,7 @@ enum DeltaSpectra {
         e.isotropicShare = Double(k * k) / Double(m * n)
         let total = (mD.frobenius ?? 0) * (mD.frobenius ?? 0)
         guard total > 0 else { return }
-        // W_base's singular vectors (thin dgesdd), only when there is a change to project.
-        let svdB = try LowRank.thinSVD(wb)
+        guard let svdB else { return }
         let uk = Matrix(rows: m, cols: k, storage: (0..<m).flatMap { i in (0..<k).map { svdB.u[i, $0] } })
         let vk = Matrix(rows: n, cols: k, storage: (0..<n).flatMap { j in (0..<k).map { svdB.vt[$0, j] } })
         let inside = try projected?(uk, vk) ?? LowRank.projectedFrobeniusSquared(left: uk, d!, right: vk)
