@@ -48,7 +48,8 @@ enum Checks {
                                         ?? "\(name) unavailable: \(report.network.reason ?? "no value")"))
             }
             for layer in report.layers where layer.status == .analyzed {
-                for rule in policy.rules where Policy.matches(rule.layers, layer.name) {
+                // Delta metrics (`delta_…`) are judged on the delta section (DeltaChecks).
+                for rule in policy.rules where !DeltaReport.metricNames.contains(rule.metric) && Policy.matches(rule.layers, layer.name) {
                     let value = rule.metric == "operator_norm" ? layer.operatorNorm : layer.metrics?.value(named: rule.metric)
                     if rule.metric == "operator_norm" && layer.operatorNorm == nil && !layer.kind.hasPrefix("conv")
                         && !layer.kind.hasPrefix("depthwise") { continue } // only conv layers have one
@@ -76,6 +77,8 @@ enum Checks {
         if let base = configuration.baseline, let pct = configuration.maxIncreasePercent {
             checks += regressionChecks(report: report, baseline: base, percent: pct, allowUnavailable: allowUnavailable)
         }
+        // Policy limits on deltas (`--base`; replaced by the real ones once the delta section exists).
+        checks += DeltaChecks.evaluate(delta: report.delta, configuration: configuration)
         return checks
     }
 

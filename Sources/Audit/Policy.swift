@@ -73,8 +73,8 @@ public struct Policy: Sendable, Equatable {
         if let n = root["network"] {
             guard n.isObject else { throw fail("network", "expected an object") }
             for k in n.keys {
-                guard k.hasSuffix("_max"), networkMetrics.contains(String(k.dropLast(4))) else {
-                    throw fail("network.\(k)", "unknown (expected one of \(networkMetrics.map { $0 + "_max" }.joined(separator: ", ")))")
+                guard k.hasSuffix("_max"), (networkMetrics + DeltaReport.networkMetricNames).contains(String(k.dropLast(4))) else {
+                    throw fail("network.\(k)", "unknown (expected one of \((networkMetrics + DeltaReport.networkMetricNames).map { $0 + "_max" }.joined(separator: ", ")))")
                 }
                 guard let v = n[k]?.number, v.isFinite else { throw fail("network.\(k)", "expected a number") }
                 policy.networkMax[String(k.dropLast(4))] = v
@@ -89,8 +89,8 @@ public struct Policy: Sendable, Equatable {
                     throw fail("\(place).\(k)", "unknown key")
                 }
                 guard let metric = r["metric"]?.string else { throw fail("\(place).metric", "expected a metric name") }
-                guard layerMetrics.contains(metric) else {
-                    throw fail("\(place).metric", "unknown metric '\(metric)' (expected one of \(layerMetrics.joined(separator: ", ")))")
+                guard layerMetrics.contains(metric) || DeltaReport.metricNames.contains(metric) else {
+                    throw fail("\(place).metric", "unknown metric '\(metric)' (expected one of \((layerMetrics + DeltaReport.metricNames).joined(separator: ", ")))")
                 }
                 let maxV = r["max"]?.number
                 let minV = r["min"]?.number

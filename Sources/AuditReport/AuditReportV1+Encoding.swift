@@ -34,6 +34,7 @@ extension AuditReportV1 {
             try c.encodeIfPresent(dataGmsiAggregate, forKey: .dataGmsiAggregate)
         }
         if let w = warnings, !w.isEmpty { try c.encode(w, forKey: .warnings) }
+        try c.encodeIfPresent(delta, forKey: .delta)
     }
 }
 

@@ -47,6 +47,8 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
     /// Things the reader must know to trust the verdict: baselines that cannot be compared,
     /// optional policy rules that matched no layer. Omitted when empty.
     public var warnings: [String]?
+    /// `--base BASE` / LoRA adapters: what changed against the base (DeltaReportV1.swift).
+    public var delta: DeltaReport?
 
     public init(created: String? = nil, input: InputInfo, settings: Settings, layers: [LayerReport],
                 network: NetworkReport, gmsi: Double?, gmsiMode: String, gmsiComponents: [String: Double?],
@@ -76,6 +78,7 @@ public struct AuditReportV1: Codable, Sendable, Equatable {
         case dataGmsi = "data_gmsi", dataGmsiComponents = "data_gmsi_components"
         case dataGmsiNullReasons = "data_gmsi_null_reasons", dataGmsiReason = "data_gmsi_reason"
         case dataGmsiAggregate = "data_gmsi_aggregate", warnings
+        case delta
     }
 
     /// Failed checks, in report order.

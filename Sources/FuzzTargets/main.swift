@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, hdf5, hdf5-file, hdf5-raw, gguf). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, peft-adapter, hdf5, hdf5-file, hdf5-raw, gguf). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -37,6 +37,7 @@ enum FuzzTargets {
         FuzzTarget(name: "keras-config", maxLen: 65536, summary: "KerasModelConfig.parse (model_config / config.json)", run: kerasConfig),
         FuzzTarget(name: "manifest", maxLen: 8192, summary: "architecture manifest (--arch) against a fixed tensor list", run: manifest),
         FuzzTarget(name: "policy", maxLen: 4096, summary: "policy file (--policy)", run: policy),
+        FuzzTarget(name: "peft-adapter", maxLen: 4096, summary: "PEFT adapter_config.json next to a fixed LoRA adapter_model.safetensors, audited alone", run: peftAdapter),
         FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image in memory (.keras zip) through the CLI's containment: probe + loads in a server, in-process when clean", run: hdf5),
         FuzzTarget(name: "hdf5-file", maxLen: 65536, summary: "HDF5 file on disk (legacy Keras .h5, annotated outputs: stored report) through the CLI's containment", run: hdf5File),
         FuzzTarget(name: "gguf", maxLen: 16384, summary: "GGUF header, typed metadata (arrays, strings), tensor infos, offsets, every dequantizer", run: gguf),
@@ -81,6 +82,17 @@ enum FuzzTargets {
     static func policy(_ data: UnsafeRawBufferPointer) {
         guard let p = try? Policy.parse(Data(data), path: "fuzz.policy.json") else { return }
         for r in p.rules { for n in ["dense_1", "conv2d/kernel", ""] { _ = Policy.matches(r.layers, n) } }
+    }
+
+    /// `adapter_config.json` from the input in a folder whose `adapter_model.safetensors` holds
+    /// one module `fc1` (lora_A [2, 3], lora_B [4, 2]): the config parser, rank/alpha patterns,
+    /// the factor pairing and the thin-factor spectrum (`DeltaAuditor.runAdapter`).
+    static func peftAdapter(_ data: UnsafeRawBufferPointer) {
+        let folder = Scratch.ensureAdapter()
+        _ = Scratch.write(data, as: "peft/adapter_config.json")
+        var configuration = AuditConfiguration()
+        configuration.timestamps = false
+        _ = try? DeltaAuditor.runAdapter(folder: folder, basePath: nil, configuration: configuration)
     }
 
     /// The HDF5 image as the CLI meets it (`HDF5Containment`): libhdf5's own crashes and hangs
@@ -191,6 +203,23 @@ enum Scratch {
         var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
         for v: Float in [1, 2, 3, 4] { bytes += withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
         _ = bytes.withUnsafeBytes { write($0, as: "model-00001-of-00001.safetensors") }
+    }
+
+    nonisolated(unsafe) static var adapterWritten = false
+
+    /// `peft/adapter_model.safetensors`: `base_model.model.fc1.lora_A.weight` f32 [2, 3] and
+    /// `…lora_B.weight` f32 [4, 2]. Returns the folder.
+    static func ensureAdapter() -> String {
+        let dir = folder + "/peft"
+        if adapterWritten { return dir }
+        adapterWritten = true
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let header = Array(("{\"base_model.model.fc1.lora_A.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+            + "\"base_model.model.fc1.lora_B.weight\":{\"dtype\":\"F32\",\"shape\":[4,2],\"data_offsets\":[24,56]}}").utf8)
+        var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
+        for v: Float in [1, 2, 3, 4, 5, 6, 0.5, -1, 2, 0.25, -3, 1, 0, 2] { bytes += withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+        _ = bytes.withUnsafeBytes { write($0, as: "peft/adapter_model.safetensors") }
+        return dir
     }
 
     static let manifestTensors: [TensorInfo] = [

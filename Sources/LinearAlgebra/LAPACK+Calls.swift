@@ -246,28 +246,6 @@ enum LAPACKCalls {
         return w[0]
     }
 
-    /// The `cols × cols` upper-triangular factor R of `A = QR` for a row-major `rows × cols`
-    /// matrix with `rows ≥ cols` (`dgeqrf`; Householder, backward stable), returned row-major
-    /// with zeros below the diagonal. Q is not formed.
-    static func qrR(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {
-        BLASRuntime.ensureConfigured()
-        precondition(rows >= cols && cols > 0 && a.count == rows * cols)
-        // Row-major A is A's transpose in column-major order: factor it as a row-major matrix.
-        var work = a
-        var tau = [Double](repeating: 0, count: cols)
-        let info = work.withUnsafeMutableBufferPointer { ap in
-            tau.withUnsafeMutableBufferPointer { tp in
-                LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(rows), Int32(cols), ap.baseAddress, Int32(cols), tp.baseAddress)
-            }
-        }
-        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgeqrf", info: Int(info)) }
-        var r = [Double](repeating: 0, count: cols * cols)
-        for i in 0..<cols {
-            for j in i..<cols { r[i * cols + j] = work[i * cols + j] }
-        }
-        return r
-    }
-
     /// Singular values (descending) of a row-major `rows × cols` matrix (`dgesdd`, `jobz = 'N'`).
     /// The row-major matrix is handed over as its column-major transpose: same singular values.
     static func gesddValues(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {
@@ -383,5 +361,51 @@ enum LAPACKCalls {
         }
         if info != 0 { throw LinearAlgebraError.lapack(routine: "dstev", info: Int(info)) }
         return (dd, z)
+    }
+
+    // MARK: Thin SVD with vectors and QR (delta audits, Sources/LinearAlgebra/LowRank.swift)
+
+    /// Thin SVD `A = U Σ Vᵀ` of a row-major `rows × cols` matrix (`dgesdd`, `jobz = 'S'`): `u`
+    /// row-major `rows × p`, `vt` row-major `p × cols`, p = min(rows, cols), values descending.
+    static func gesddThin(_ a: [Double], rows: Int, cols: Int) throws -> (u: [Double], values: [Double], vt: [Double]) {
+        BLASRuntime.ensureConfigured()
+        let p = Swift.min(rows, cols)
+        if p == 0 { return ([], [], []) }
+        var work = a
+        var s = [Double](repeating: 0, count: p)
+        var u = [Double](repeating: 0, count: rows * p)
+        var vt = [Double](repeating: 0, count: p * cols)
+        let info = work.withUnsafeMutableBufferPointer { ap in
+            s.withUnsafeMutableBufferPointer { sp in
+                u.withUnsafeMutableBufferPointer { up in
+                    vt.withUnsafeMutableBufferPointer { vp in
+                        LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "S")), Int32(rows), Int32(cols),
+                                       ap.baseAddress, Int32(cols), sp.baseAddress, up.baseAddress, Int32(p),
+                                       vp.baseAddress, Int32(cols))
+                    }
+                }
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgesdd", info: Int(info)) }
+        return (u, s, vt)
+    }
+
+    /// The R factor (row-major `min(rows, cols) × cols`, upper trapezoidal) of the Householder QR
+    /// of a row-major `rows × cols` matrix (`dgeqrf`); Q is not formed.
+    static func qrR(_ a: [Double], rows: Int, cols: Int) throws -> [Double] {
+        BLASRuntime.ensureConfigured()
+        let p = Swift.min(rows, cols)
+        if p == 0 { return [] }
+        var work = a
+        var tau = [Double](repeating: 0, count: p)
+        let info = work.withUnsafeMutableBufferPointer { ap in
+            tau.withUnsafeMutableBufferPointer { tp in
+                LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(rows), Int32(cols), ap.baseAddress, Int32(cols), tp.baseAddress)
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgeqrf", info: Int(info)) }
+        var r = [Double](repeating: 0, count: p * cols)
+        for i in 0..<p { for j in i..<cols { r[i * cols + j] = work[i * cols + j] } }
+        return r
     }
 }

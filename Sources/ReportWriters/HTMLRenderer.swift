@@ -228,6 +228,30 @@ public enum HTMLRenderer {
             h += "\n</tbody>\n</table>\n</section>\n"
         }
 
+        if let d = report.delta {
+            h += "<section class=\"delta\">\n<h2>\(e(DeltaRendering.title(d)))</h2>\n<ul>\n"
+            h += DeltaRendering.summary(d).map { "<li>\(e($0))</li>" }.joined(separator: "\n")
+            h += "\n</ul>\n"
+            let rows = DeltaRendering.rows(d)
+            if !rows.isEmpty {
+                h += "<table>\n<thead><tr>" + DeltaRendering.header.enumerated().map { i, t in
+                    "<th\((3...10).contains(i) ? " class=\"num\"" : "")>\(e(t))</th>"
+                }.joined() + "</tr></thead>\n<tbody>\n"
+                for r in rows {
+                    h += "<tr>" + DeltaRendering.cells(r).enumerated().map { i, t in
+                        "<td\((3...10).contains(i) ? " class=\"num\"" : "")>\(e(t))</td>"
+                    }.joined() + "</tr>\n"
+                }
+                h += "</tbody>\n</table>\n"
+            }
+            let q = DeltaRendering.quantizationLines(d)
+            if !q.isEmpty {
+                h += "<h3>Quantization damage (most damaged first)</h3>\n<ol>\n"
+                h += q.map { "<li>\(e($0))</li>" }.joined(separator: "\n") + "\n</ol>\n"
+            }
+            h += "</section>\n"
+        }
+
         if !report.assumptions.isEmpty {
             h += "<section>\n<h2>Assumptions</h2>\n<ul class=\"assumptions\">\n"
             h += report.assumptions.map { "<li>\(e($0))</li>" }.joined(separator: "\n")

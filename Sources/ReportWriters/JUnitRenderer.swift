@@ -29,6 +29,7 @@ public enum JUnitRenderer {
         if let l = report.network.lipschitzBound { properties.append(("lipschitz_bound", ReportNumber.format(l))) }
         if report.data != nil { properties.append(("data_gmsi", ReportNumber.format(report.dataGmsi))) }
         if let line = StructureText.networkLine(report) { properties.append(("structure", line)) }
+        if let d = report.delta { properties += DeltaRendering.properties(d) }
         for (name, value) in properties {
             x += "      <property name=\"\(a(name))\" value=\"\(a(value))\"/>\n"
         }

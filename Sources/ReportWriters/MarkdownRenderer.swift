@@ -141,6 +141,27 @@ public enum MarkdownRenderer {
             }
         }
 
+        if let d = report.delta {
+            md.append("")
+            md.append("### " + e(DeltaRendering.title(d)))
+            md.append("")
+            for line in DeltaRendering.summary(d) { md.append("- " + e(line)) }
+            let rows = DeltaRendering.rows(d)
+            if !rows.isEmpty {
+                md.append("")
+                md.append("| " + DeltaRendering.header.joined(separator: " | ") + " |")
+                md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+                for r in rows { md.append("| " + DeltaRendering.cells(r).map(e).joined(separator: " | ") + " |") }
+            }
+            let q = DeltaRendering.quantizationLines(d)
+            if !q.isEmpty {
+                md.append("")
+                md.append("Quantization damage (most damaged first):")
+                md.append("")
+                for line in q { md.append("- " + e(line)) }
+            }
+        }
+
         if !report.assumptions.isEmpty {
             md.append("")
             md.append("### Assumptions")

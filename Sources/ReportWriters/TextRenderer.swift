@@ -26,6 +26,10 @@ public enum TextRenderer {
             out.append("")
             dataSection(report, data, style, &out)
         }
+        if let delta = report.delta {
+            out.append("")
+            deltaSection(delta, style, &out)
+        }
         if !report.assumptions.isEmpty {
             out.append("")
             out.append(style.bold("Assumptions"))
@@ -254,6 +258,28 @@ public enum TextRenderer {
         out.append("Verdict: \(word) (\(CheckText.verdictSummary(r)))")
         for c in r.failedChecks {
             out.append("  " + s.red("✗") + " \(clean(c.id)) [\(clean(CheckText.scope(c)))]: \(CheckText.outcome(c))")
+        }
+    }
+
+    /// `--base` / LoRA (DeltaRendering): the change table, network change and quantization ranking.
+    private static func deltaSection(_ d: DeltaReport, _ s: Style, _ out: inout [String]) {
+        out.append(s.bold(clean(DeltaRendering.title(d))))
+        for line in DeltaRendering.summary(d) { out.append("  " + clean(line)) }
+        let rows = DeltaRendering.rows(d)
+        if !rows.isEmpty {
+            var table: [[Cell]] = [DeltaRendering.header.map { Cell($0, style: s.bold) }]
+            for r in rows {
+                var cells = DeltaRendering.cells(r).map { Cell(clean($0)) }
+                cells[0] = Cell(ReportText.truncateMiddle(clean(r.name), width: defaultNameWidth))
+                table.append(cells)
+            }
+            let align: [Table.Align] = [.left, .left, .left, .right, .right, .right, .right, .right, .right, .right, .right, .left]
+            out += Table.layout(table, align: align).map { "  " + $0 }
+        }
+        let q = DeltaRendering.quantizationLines(d)
+        if !q.isEmpty {
+            out.append("  " + s.bold("Quantization damage") + " (most damaged first: these tensors deserve more bits)")
+            for line in q { out.append("    " + clean(line)) }
         }
     }
 

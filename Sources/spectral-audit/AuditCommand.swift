@@ -12,8 +12,12 @@ struct AuditCommand: ParsableCommand {
         abstract: "Audit a model file: per-layer spectra, network bounds, GMSI, verdict (the default command)."
     )
 
-    @Argument(help: "The model file (.h5, .weights.h5, .keras, .npy, .npz, .safetensors, model.safetensors.index.json), or a Hugging Face model folder.")
+    @Argument(help: "The model file (.h5, .weights.h5, .keras, .npy, .npz, .safetensors, model.safetensors.index.json, .gguf), a Hugging Face model folder, or a PEFT LoRA adapter folder.")
     var model: String
+
+    // Delta audit (Sources/Audit/Delta)
+    @Option(help: "Base model to compare MODEL with, tensor by tensor (a fine-tune, a lower-precision copy, or a LoRA adapter's base): the delta section. Not --baseline, which compares with an earlier report.")
+    var base: String?
 
     // Verdict
     // `.unconditional`: a negative value (`--threshold -5`) reaches validate() and gets a clear
@@ -139,7 +143,15 @@ struct AuditCommand: ParsableCommand {
         if let s = inputShape, parsedInputShape == nil {
             throw ValidationError("--input-shape must be positive integers separated by x, × or a comma, one per spatial dimension (e.g. 32x32), not '\(s)'")
         }
-        try outputs.validate(extraStdoutUsers: github ? 1 : 0, protected: [model])
+        if base != nil || PEFTAdapter.isAdapterFolder(model) {
+            if shard != nil { throw ValidationError("--shard cannot be combined with --base or a LoRA adapter") }
+            if base == model { throw ValidationError("--base must be another model than MODEL") }
+        }
+        if PEFTAdapter.isAdapterFolder(model) {
+            if output != nil { throw ValidationError("--output copies a model file; MODEL is a LoRA adapter folder") }
+            if probe != nil && base == nil { throw ValidationError("--probe needs a network: give the adapter's --base") }
+        }
+        try outputs.validate(extraStdoutUsers: github ? 1 : 0, protected: [model] + (base.map { [$0] } ?? []))
         if output == model { throw ValidationError("refusing to write an output over the input file '\(model)'") }
     }
 
@@ -154,8 +166,10 @@ struct AuditCommand: ParsableCommand {
     }
 
     func run() throws {
-        // A Hugging Face model folder stands for the weights file inside it (config.json beside it).
-        let model = try ModelFile.resolveFolder(self.model)
+        // A Hugging Face model folder stands for the weights file inside it (config.json beside
+        // it); a PEFT adapter folder is read as such.
+        let model = PEFTAdapter.isAdapterFolder(self.model) ? self.model : try ModelFile.resolveFolder(self.model)
+        let base = try self.base.map(ModelFile.resolveFolder)
         var configuration = AuditConfiguration()
         configuration.transformerDomain = transformer.domain
         configuration.svd = SVDChoice(argument: svd)!
@@ -190,9 +204,11 @@ struct AuditCommand: ParsableCommand {
         }
         // Refuse unwritable destinations before spending time on the audit.
         for p in outputs.files + [output].compactMap({ $0 }) {
-            try AtomicOutput.checkDestination(p, force: outputs.force || outputs.appends(to: p), protected: [model])
+            try AtomicOutput.checkDestination(p, force: outputs.force || outputs.appends(to: p), protected: [model] + (base.map { [$0] } ?? []))
         }
-        try Preflight.checkModel(model, tensors: .float64)
+        let adapter = PEFTAdapter.isAdapterFolder(model)
+        if !adapter { try Preflight.checkModel(model, tensors: .float64) }
+        if let base { try Preflight.checkModel(base, tensors: .float64) }
         let bar = ProgressBar(enabled: Terminal.stderrIsTTY && !noProgress)
         // CI logs (stderr not a terminal): one line every ~10 s of a long run, never on short ones.
         let log = ProgressLog(enabled: !Terminal.stderrIsTTY && !noProgress && !outputs.quiet)
@@ -202,7 +218,13 @@ struct AuditCommand: ParsableCommand {
         }
         let report: AuditReportV1
         do {
-            report = try Auditor.run(path: model, configuration: configuration)
+            if adapter {
+                report = try DeltaAuditor.runAdapter(folder: model, basePath: base, configuration: configuration)
+            } else if let base {
+                report = try DeltaAuditor.run(modelPath: model, basePath: base, configuration: configuration)
+            } else {
+                report = try Auditor.run(path: model, configuration: configuration)
+            }
         } catch {
             log.stop()
             throw error

@@ -43,6 +43,10 @@ final class ManualTests: XCTestCase {
                   // report schema 2.0.0
                   "data_gmsi", "data_gmsi_components", "data_gmsi_null_reasons", "data_gmsi_reason", "data_gmsi_aggregate",
                   "warnings", "null_reasons", "typical_bound_reason", "data_threshold"]
+        // Delta audits (--base, LoRA): every policy-usable delta metric and the delta fields.
+        names += DeltaReport.metricNames + DeltaReport.networkMetricNames
+        names += ["top_k", "isotropic_share", "bound_factor_base", "bound_factor_model", "unmatched_model",
+                  "unmatched_base", "mismatched", "quantization", "lora_thin_qr_gesdd"]
         for name in names {
             XCTAssertTrue(manual.contains(name), "\(name) is a report field but not in man/spectral-audit-metrics.7")
         }

@@ -46,13 +46,14 @@ import AuditReport
         haystack.components(separatedBy: needle).count - 1
     }
 
-    @Test(arguments: ["weights", "data", "hostile", "wide"])
+    @Test(arguments: ["weights", "data", "hostile", "wide", "delta"])
     func wellFormedAndSelfContained(_ name: String) throws {
         let report: AuditReportV1
         switch name {
         case "weights": report = SampleReports.weightsOnly()
         case "data": report = SampleReports.withData()
         case "wide": report = SampleReports.wideRange()
+        case "delta": report = SampleReports.withDelta()
         default: report = SampleReports.hostileReport()
         }
         let html = HTMLRenderer.render(report)

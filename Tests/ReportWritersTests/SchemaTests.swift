@@ -50,6 +50,24 @@ import AuditReport
         r.data = DataReport(probeCount: 0, probePath: "p.npy", labelsPath: nil, loss: nil, seed: 0, perSample: .init())
         r.shard = ShardInfo(index: 1, count: 2)
         r.transformer = SampleReports.transformerSection(complete: false)
+        var entry = DeltaEntry(name: "w", matchedBy: "name", kind: "matrix", shape: [2, 2])
+        entry.metrics = withMetrics.metrics
+        entry.lora = LoRAInfo(rank: 1, alpha: 1, scaling: 1, rslora: false, tensorA: "a", tensorB: "b")
+        r.delta = DeltaReport(mode: "weights", model: DeltaInput(path: "m", format: "npz"), base: DeltaInput(path: "b", format: "npz"),
+                              matching: "name", topKRule: "k", entries: [entry], unmatchedModel: [], unmatchedBase: [],
+                              mismatched: [DeltaMismatch(name: "x", baseName: "x", shape: [1], baseShape: [2], reason: "r")],
+                              network: DeltaNetwork(),
+                              quantization: [QuantizationDamage(rank: 1, name: "w", dtype: "f16", baseDtype: "f32",
+                                                                relativeSpectralNorm: nil, relativeFrobenius: nil, boundFactorRatio: nil)])
+        return r
+    }
+
+    /// A delta section with every optional unset (an adapter alone: no base, network or ranking).
+    static func minimalDelta() -> AuditReportV1 {
+        var r = bareReport()
+        r.delta = DeltaReport(mode: "lora", model: DeltaInput(path: "a", format: "peft_lora"), base: nil, matching: "none",
+                              topKRule: "k", entries: [DeltaEntry(name: "w", matchedBy: "lora_module", kind: "lora", shape: [1, 1])],
+                              unmatchedModel: [], unmatchedBase: [], mismatched: [], network: nil, quantization: nil)
         return r
     }
 
@@ -102,6 +120,45 @@ import AuditReport
         r.warnings = ["baseline: analysed layers not in the baseline: conv1"]
         r.network.typicalBoundReason = "n/a"
         r.layers[0].nullReasons = ["rank": "topk"]
+        var entry = DeltaEntry(name: "conv1/kernel:0", matchedBy: "keras_layer_variable", kind: "lora", shape: [2, 3])
+        entry.baseName = "layers/conv1/vars/0"
+        entry.layer = "conv1"
+        entry.dtype = "f16"
+        entry.baseDtype = "f32"
+        entry.orientation = "out_in"
+        entry.method = "gesdd"
+        entry.metrics = r.layers[0].metrics
+        entry.relativeSpectralNorm = 0.1
+        entry.relativeFrobenius = 0.2
+        entry.spectralNormChange = 0.3
+        entry.relativeSpectralNormChange = 0.04
+        entry.entropyChange = -0.1
+        entry.topK = 2
+        entry.topSubspaceShare = 0.5
+        entry.isotropicShare = 0.6
+        entry.boundFactorBase = 2
+        entry.boundFactorModel = 2.2
+        entry.boundFactorRatio = 1.1
+        entry.lora = LoRAInfo(rank: 2, alpha: 4, scaling: 2, rslora: false, tensorA: "a", tensorB: "b")
+        entry.singularValues = [0.3, 0.1]
+        entry.reason = "r"
+        var network = DeltaNetwork()
+        network.lipschitzBoundBase = 1
+        network.lipschitzBoundModel = 2
+        network.log10LipschitzBoundBase = 0
+        network.log10LipschitzBoundModel = 0.30103
+        network.deltaLog10LipschitzBound = 0.30103
+        network.lipschitzBoundRatio = 2
+        network.typicalBoundBase = 0.5
+        network.typicalBoundModel = 0.7
+        network.reason = "n"
+        r.delta = DeltaReport(mode: "lora_merged", model: DeltaInput(path: "a", format: "peft_lora", sha256: "00"),
+                              base: DeltaInput(path: "b.h5", format: "keras_h5", sha256: "11"), matching: "name",
+                              topKRule: "k", entries: [entry], unmatchedModel: ["u"], unmatchedBase: ["v"],
+                              mismatched: [DeltaMismatch(name: "x", baseName: "y", shape: [1], baseShape: [2], reason: "r")],
+                              network: network,
+                              quantization: [QuantizationDamage(rank: 1, name: "w", dtype: "f16", baseDtype: "f32",
+                                                                relativeSpectralNorm: 0.1, relativeFrobenius: 0.1, boundFactorRatio: 1)])
         return r
     }
 
@@ -154,6 +211,19 @@ import AuditReport
             for n in t["norms"]?.arrayValue ?? [] { add("norm", n) }
             for b in t["blocks"]?.arrayValue ?? [] { add("block_bound", b) }
         }
+        if let d = report["delta"] {
+            add("delta", d)
+            add("delta_input", d["model"])
+            add("delta_input", d["base"])
+            add("delta_network", d["network"])
+            for e in d["entries"]?.arrayValue ?? [] {
+                add("delta_entry", e)
+                add("delta_metrics", e["metrics"])
+                add("lora", e["lora"])
+            }
+            for m in d["mismatched"]?.arrayValue ?? [] { add("delta_mismatch", m) }
+            for q in d["quantization"]?.arrayValue ?? [] { add("quantization_damage", q) }
+        }
         return out
     }
 
@@ -197,7 +267,7 @@ import AuditReport
 
     @Test func requiredListsMatchKeysWrittenWithEveryOptionalUnset() throws {
         var instances: [String: [JSON]] = [:]
-        for r in [Self.bareReport(), Self.minimalNested()] {
+        for r in [Self.bareReport(), Self.minimalNested(), Self.minimalDelta()] {
             instances.merge(Self.objectsByDefinition(try Self.encoded(r))) { $0 + $1 }
         }
         let defs = try #require(schema["$defs"]?.objectValue).keys.sorted() + ["#"]
@@ -220,7 +290,7 @@ import AuditReport
         }
     }
 
-    @Test(arguments: ["weights", "data", "hostile", "bare", "minimal", "maximal"])
+    @Test(arguments: ["weights", "data", "hostile", "bare", "minimal", "maximal", "delta"])
     func sampleReportsValidate(_ name: String) throws {
         let report: AuditReportV1
         switch name {
@@ -229,6 +299,7 @@ import AuditReport
         case "hostile": report = SampleReports.hostileReport()
         case "bare": report = Self.bareReport()
         case "minimal": report = Self.minimalNested()
+        case "delta": report = Self.minimalDelta()
         default: report = Self.maximalReport()
         }
         let data = try report.jsonData()
@@ -264,7 +335,7 @@ import AuditReport
     }
 
     @Test func jsonRoundTrips() throws {
-        for r in [SampleReports.weightsOnly(), SampleReports.withData(), Self.maximalReport(), Self.bareReport()] {
+        for r in [SampleReports.weightsOnly(), SampleReports.withData(), Self.maximalReport(), Self.bareReport(), Self.minimalDelta()] {
             let decoded = try AuditReportV1.decode(try r.jsonData())
             #expect(decoded == r)
             #expect(try decoded.jsonData() == (try r.jsonData()))

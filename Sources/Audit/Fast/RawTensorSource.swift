@@ -23,6 +23,7 @@ final class RawTensorSource: @unchecked Sendable {
 
     /// nil for formats other than safetensors (callers then use the store).
     init?(store: any TensorStore) {
+        if store is any DerivedTensorStore { return nil }  // e.g. a merged LoRA: not the file's bytes
         var files: [(path: String, names: Set<String>?)] = []
         switch store.format {
         case .safetensors:

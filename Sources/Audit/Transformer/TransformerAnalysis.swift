@@ -143,8 +143,8 @@ public enum TransformerAnalyzer {
                 let q = wq.rowSlice(h * dh, dh), k = wk.rowSlice(j * dh, dh), v = wv.rowSlice(j * dh, dh)
                 let o = wo.columnSlice(h * dh, dh)
                 let scale = 1 / Double(dh).squareRoot()
-                let qk = try ThinProduct.singularValues(q.transposed(), k).map { $0 * scale }
-                let ov = try ThinProduct.singularValues(o, v)
+                let qk = try productSpectrum(q.transposed(), k, width: d).map { $0 * scale }
+                let ov = try productSpectrum(o, v, width: d)
                 let qBias = Array(bq[(h * dh)..<((h + 1) * dh)]), kBias = Array(bk[(j * dh)..<((j + 1) * dh)])
                 let kTq = k.transposed().applied(to: qBias)
                 let head = LocalBounds.Head(
@@ -198,6 +198,14 @@ public enum TransformerAnalyzer {
             log10NetworkBound: reason == nil && logBound.isFinite ? logBound / log(10) : nil,
             networkBoundReason: reason ?? (exp(logBound).isFinite ? nil : "the bound exceeds Float64; see log10_network_bound"),
             tensorNames: layout.tensorNames)
+    }
+
+    /// All d singular values of the d×d map `left · right` (rank ≤ d_h) from its thin factors
+    /// (`LowRank.productSingularValues`: QR of each factor, SVD of the small core), the trailing
+    /// ones exactly zero.
+    private static func productSpectrum(_ left: Matrix, _ right: Matrix, width d: Int) throws -> [Double] {
+        let values = try LowRank.productSingularValues(b: left, a: right, scale: 1)
+        return values + [Double](repeating: 0, count: max(0, d - values.count))
     }
 
     private static func norm(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
