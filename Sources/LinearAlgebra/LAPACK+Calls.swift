@@ -271,6 +271,31 @@ enum LAPACKCalls {
         return s
     }
 
+    /// Thin SVD of a row-major `rows × cols` matrix (`dgesdd`, `jobz = 'S'`, row-major LAPACKE):
+    /// `A = U·diag(s)·Vᵀ`, `U` row-major `rows × p`, `Vᵀ` row-major `p × cols`, `p = min(rows, cols)`.
+    static func gesddThin(_ a: [Double], rows: Int, cols: Int) throws -> (u: [Double], s: [Double], vt: [Double]) {
+        BLASRuntime.ensureConfigured()
+        let p = Swift.min(rows, cols)
+        if p == 0 { return ([], [], []) }
+        var work = a
+        var s = [Double](repeating: 0, count: p)
+        var u = [Double](repeating: 0, count: rows * p)
+        var vt = [Double](repeating: 0, count: p * cols)
+        let info = work.withUnsafeMutableBufferPointer { ap in
+            s.withUnsafeMutableBufferPointer { sp in
+                u.withUnsafeMutableBufferPointer { up in
+                    vt.withUnsafeMutableBufferPointer { vp in
+                        LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "S")), Int32(rows), Int32(cols),
+                                       ap.baseAddress, Int32(cols), sp.baseAddress, up.baseAddress, Int32(p),
+                                       vp.baseAddress, Int32(cols))
+                    }
+                }
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgesdd", info: Int(info)) }
+        return (u, s, vt)
+    }
+
     /// SVD of a `k × k` upper bidiagonal matrix (diagonal `d`, superdiagonal `e`, `dbdsqr`).
     /// Returns the singular values (descending) and the left singular vectors, column-major
     /// `k × k` (column i belongs to value i).
