@@ -36,7 +36,8 @@ let package = Package(
         // Metrics of SPEC.md, bounds, GMSI, policy, checks.
         .target(name: "Audit", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles", "AuditReport"]),
         // Text, JSON, JUnit, Markdown, GitHub, HTML, annotated HDF5.
-        .target(name: "ReportWriters", dependencies: ["AuditReport", "HDF5Kit", "WeightFiles"]),
+        .target(name: "ReportWriters", dependencies: ["AuditReport", "HDF5Kit", "WeightFiles",
+                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // posix_spawn + waitpid for crash isolation (the HDF5 preflight, the hdf5 fuzz target).
         .target(name: "ChildProcesses"),
         .executableTarget(name: "spectral-audit", dependencies: [
