@@ -58,6 +58,8 @@ let package = Package(
         // Runs the built binary on fixtures (exit codes, outputs, golden reports, man pages).
         .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport", "HDF5Kit", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ReportWritersTests", dependencies: ["ReportWriters", "AuditReport"], exclude: ["Golden"]),
+        .testTarget(name: "RepairTests", dependencies: ["Audit", "ReportWriters", "WeightFiles", "SpectralModel", "LinearAlgebra", "HDF5Kit", "AuditReport",
+                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
         // Fuzz targets (`make fuzz`; fixtures/README-hostile.md). A plain build links
         // `spectral-fuzz` as a corpus-replay tool; `-D FUZZING -sanitize=fuzzer,address` into

@@ -82,13 +82,50 @@ public enum ClipAllocation {
         return (0, true)
     }
 
+    /// Moves log budget between layers i and j (their product fixed) to the cheapest split: a
+    /// 256-point grid over `log t_i`, then golden-section refinement around the best point. True
+    /// when the cost went down.
+    static func polishPair(_ layers: [Layer], _ t: inout [Double], _ i: Int, _ j: Int) -> Bool {
+        let k = log(t[i]) + log(t[j])
+        let lo = k - log(layers[j].upper), hi = log(layers[i].upper)
+        guard hi > lo else { return false }
+        func f(_ s: Double) -> Double {
+            cost(layers[i].singularValues, at: exp(s)) + cost(layers[j].singularValues, at: Swift.min(layers[j].upper, exp(k - s)))
+        }
+        let current = f(log(t[i]))
+        let n = 256
+        var bestS = log(t[i]), bestF = current
+        let step = (hi - lo) / Double(n)
+        for m in 0...n {
+            let s = lo + step * Double(m)
+            let v = f(s)
+            if v < bestF { bestF = v; bestS = s }
+        }
+        var a = Swift.max(lo, bestS - step), b = Swift.min(hi, bestS + step)
+        let g = (5.0.squareRoot() - 1) / 2
+        for _ in 0..<80 {
+            let c = b - g * (b - a), d = a + g * (b - a)
+            if f(c) < f(d) { b = d } else { a = c }
+        }
+        let mid = 0.5 * (a + b)
+        if f(mid) < bestF { bestF = f(mid); bestS = mid }
+        guard bestF < current * (1 - 1e-15) else { return false }
+        t[i] = exp(bestS)
+        t[j] = Swift.min(layers[j].upper, exp(k - bestS))
+        return true
+    }
+
     /// The allocation for log budget `budget` (natural log of the allowed product of factors).
     public static func allocate(_ layers: [Layer], logBudget budget: Double) -> Result {
         func levels(_ mu: Double) -> ([Double], Bool) {
-            var off = false
+            let (t, off) = levelsAndBranches(mu)
+            return (t, off.contains(true))
+        }
+        func levelsAndBranches(_ mu: Double) -> ([Double], [Bool]) {
+            var off: [Bool] = []
             let t = layers.map { l -> Double in
                 let (v, o) = level(l.singularValues, multiplier: mu)
-                if v < l.upper { off = off || o }
+                off.append(v < l.upper && o)
                 return Swift.min(l.upper, v)
             }
             return (t, off)
@@ -124,6 +161,21 @@ public enum ClipAllocation {
                     slack -= log(raised / t[i])
                     t[i] = raised
                 }
+            }
+        }
+        // Off-branch layers: the KKT system has other solutions there, so move budget between each
+        // such layer and every other clipped layer where that lowers the cost (a 1-D search per pair
+        // with the pair's product fixed; feasibility is unchanged).
+        if off, mu > 0 {
+            let offLayers = levelsAndBranches(mu).1.enumerated().filter(\.element).map(\.offset)
+            for _ in 0..<3 {
+                var improved = false
+                for i in offLayers {
+                    for j in t.indices where j != i && t[j] > 0 && t[i] > 0 {
+                        if polishPair(layers, &t, i, j) { improved = true }
+                    }
+                }
+                if !improved { break }
             }
         }
         let total = zip(layers, t).reduce(0) { $0 + cost($1.0.singularValues, at: $1.1) }

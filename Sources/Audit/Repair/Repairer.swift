@@ -91,14 +91,32 @@ public enum Repairer {
         var realized: [Realized] = []
         var after: BoundResult = before
         var replacements: [String: [Double]] = [:]
+        // Factor per unit of the clipped matrix's level. Dense: σ_max itself (1, or the Lanczos
+        // certificate's ratio). Conv: the certified operator norm over the reshaped σ_1 to start
+        // with, then (a fixed-point step) the norm achieved per unit of the reshaped clip level the
+        // bisection needed, so the allocation prices convolutions at what they really cost.
+        var ratios = layers.map(\.ratio)
+        var ratioUpdates = 0
+        let capsAsked = caps
+        // Unit roundoff of the coarsest stored dtype among the layers.
+        var margin = layers.map { l -> Double in
+            switch l.info.dtype {
+            case .float16: return 0x1p-11
+            case .bfloat16: return 0x1p-8
+            case .float32: return 0x1p-24
+            default: return 0x1p-53
+            }
+        }.max() ?? 0x1p-53
         while true {
             round += 1
             let alloc = ClipAllocation.allocate(layers.enumerated().map { k, l in
-                ClipAllocation.Layer(singularValues: l.singularValues, ratio: l.ratio,
-                                     cap: caps[k].map { $0 / l.ratio })
+                ClipAllocation.Layer(singularValues: l.singularValues, ratio: ratios[k],
+                                     cap: caps[k].map { $0 / ratios[k] })
             }, logBudget: budget)
             lastAllocation = alloc
-            realized = try zip(layers, alloc.levels).map { l, t in try realize(l, level: t) }
+            realized = try layers.indices.map { k in
+                try realize(layers[k], target: alloc.levels[k] * ratios[k], matrixLevel: alloc.levels[k])
+            }
             replacements = [:]
             for (l, r) in zip(layers, realized) where r.stored != nil { replacements[l.kernel.name] = r.stored }
             let overlay = OverlayTensorStore(base: store, replaced: replacements)
@@ -106,17 +124,33 @@ public enum Repairer {
             guard let g = after.lipschitz else {
                 throw RepairError.unreachable("the repaired weights have no network bound (\(after.reason ?? "unknown"))")
             }
+            // Re-price convolutions whose achieved norm per unit of clip level moved by > 0.1 %.
+            var repriced = false
+            if ratioUpdates < 6 {
+                for k in layers.indices where layers[k].isConv {
+                    guard let t = realized[k].matrixLevel, t > 0, let f = after.factors[layers[k].node]?.sigma else { continue }
+                    let r = f / t
+                    if abs(r / ratios[k] - 1) > 1e-3 { ratios[k] = r; repriced = true }
+                }
+            }
+            if repriced {
+                ratioUpdates += 1
+                if round < options.maxRounds { continue }
+            }
+            // Rounding to the stored dtype can push a factor above its level by about the dtype's
+            // unit roundoff: tighten by the excess plus a margin that starts there and grows.
             var ok = true
             if let target = options.targetGMSI, g > target {
                 ok = false
-                budget -= log(g / target) + 1e-12
+                budget -= log(g / target) + margin
             }
             for (k, l) in layers.enumerated() {
-                guard let cap = caps[k], let f = after.factors[l.node]?.sigma, f > cap else { continue }
+                guard let cap = caps[k], let f = after.factors[l.node]?.sigma, f > capsAsked[k]! else { continue }
                 ok = false
-                caps[k] = cap * cap / f * (1 - 1e-12)
+                caps[k] = cap * (capsAsked[k]! / f) * exp(-margin)
             }
             if ok { break }
+            margin *= 4
             if round >= options.maxRounds {
                 throw RepairError.unreachable("the target cannot be met: after \(round) rounds the bound is \(g)" +
                     (options.targetGMSI.map { " > \($0)" } ?? "") + (before.isChain ? "" : " (merges such as residual connections keep a part of the bound that no clipping removes)"))
@@ -227,12 +261,17 @@ public enum Repairer {
         var operatorEntries: [Double]?
         var level: Double
         var method: String
+        /// The clip level of the matrix actually used (conv: the bisection's reshaped level).
+        var matrixLevel: Double?
     }
 
-    /// Brings one layer's factor to `t · ratio` (matrix level `t`).
-    static func realize(_ l: RepairLayer, level t: Double) throws -> Realized {
-        let target = t * l.ratio
-        if t >= l.sigma1 { return Realized(stored: nil, operatorEntries: nil, level: l.factor, method: "unchanged") }
+    /// Brings one layer's factor to `target`; `matrixLevel` is the allocation's level of the
+    /// clipped matrix (dense: the SVD clip level).
+    static func realize(_ l: RepairLayer, target: Double, matrixLevel t: Double) throws -> Realized {
+        if target >= l.factor || t >= l.sigma1 {
+            return Realized(stored: nil, operatorEntries: nil, level: l.factor, method: "unchanged", matrixLevel: nil)
+        }
+        var usedLevel: Double? = t
         var entries: [Double]
         var method: String
         if let m = l.matrix {
@@ -259,9 +298,11 @@ public enum Repairer {
             if let b = best, relative(b, op) <= relative(scaled, op) {
                 entries = b
                 method = "reshaped_svd_clip_bisection"
+                usedLevel = lo
             } else {
                 entries = scaled
                 method = "scaling"
+                usedLevel = nil
             }
         }
         let raw = try l.storedValues(forOperator: entries)
@@ -277,6 +318,6 @@ public enum Repairer {
             if let s = l.scale { k = try BatchNormFold.fold(k, scale: s) }
             opAfter = k.weights
         }
-        return Realized(stored: rounded, operatorEntries: opAfter, level: target, method: method)
+        return Realized(stored: rounded, operatorEntries: opAfter, level: target, method: method, matrixLevel: usedLevel)
     }
 }
