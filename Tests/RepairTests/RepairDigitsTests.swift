@@ -45,7 +45,9 @@ final class RepairDigitsTests: XCTestCase {
         for l in r.layers {
             XCTAssertLessThan(l.sigmaAfter, l.sigmaBefore, l.layer)
             XCTAssertNotEqual(l.method, "unchanged", l.layer)
-            if let c = l.clipLevel { XCTAssertLessThanOrEqual(l.sigmaAfter, c * (1 + 1e-12), l.layer) }
+            // Rounding to float32 may move a factor by about its unit roundoff past the level; the
+            // bound itself is verified after rounding.
+            if let c = l.clipLevel { XCTAssertLessThanOrEqual(l.sigmaAfter, c * (1 + 1e-6), l.layer) }
         }
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("repair-digits-\(UUID().uuidString)")
@@ -71,16 +73,16 @@ final class RepairDigitsTests: XCTestCase {
         let p = try RepairProbe.measure(graph: outcome.graph, before: store, replacements: outcome.replacements,
                                         probePath: Self.fixture("digits_x.npy"), labelsPath: Self.fixture("digits_y.npy"))
         XCTAssertEqual(p.count, 1797)
-        // Keras's own accuracy of the trained model (fixtures/repair/expected.json): 1766 of 1797.
-        XCTAssertEqual(try XCTUnwrap(p.accuracyBefore), 1766.0 / 1797, accuracy: 1e-12)
-        XCTAssertGreaterThanOrEqual(p.top1Agreement, RepairDigitsTests.measuredAgreement - 1e-12)
+        // Keras's own accuracy of the trained model (fixtures/repair/expected.json): 1797 of 1797.
+        XCTAssertEqual(try XCTUnwrap(p.accuracyBefore), 1, accuracy: 1e-12)
+        // Issue 21: top-1 agreement ≥ 98 % on the digits set (measured: 1793 of 1797, 99.78 %, the
+        // same figure Keras gives on the written file, fixtures/README.md).
+        XCTAssertGreaterThanOrEqual(p.top1Agreement, 0.98)
+        XCTAssertEqual(try XCTUnwrap(p.accuracyAfter), p.top1Agreement, accuracy: 1e-12)
         XCTAssertLessThan(p.attributionInstabilityAfter, p.attributionInstabilityBefore, "attribution instability goes down")
         XCTAssertGreaterThan(p.outputChangeMax, 0)
         XCTAssertLessThanOrEqual(p.outputChangeMean, p.outputChangeMax)
     }
-
-    /// The figure measured with this fixture and algorithm (fixtures/README.md, "repair").
-    static let measuredAgreement = 0.90
 
     /// The JSON report's keys are those of schemas/repair-report.schema.json: required = always
     /// written, properties = written when every optional is set.
