@@ -73,13 +73,31 @@ public enum RepairedModelWriter {
         } catch {
             throw WeightFileError(.malformed, path: input, place: "zip directory", expected: "a readable zip archive", found: "\(error)")
         }
+        // Every member is carried over, including those the readers skip: the same size and
+        // compression-ratio limits as the readers apply, and never more bytes than declared.
+        let limits = ReaderLimits()
         var out: [(Entry, Data)] = []
         for entry in archive {
+            let place = "zip member '\(entry.path)'"
+            let declared = entry.uncompressedSize
+            guard declared <= UInt64(limits.maxDecompressedBytes),
+                  entry.compressedSize == 0 || declared / max(entry.compressedSize, 1) <= UInt64(limits.maxCompressionRatio) else {
+                throw WeightFileError(.limitExceeded, path: input, place: place,
+                                      expected: "at most \(limits.maxDecompressedBytes) bytes and a compression ratio of at most \(limits.maxCompressionRatio)",
+                                      found: "\(declared) bytes from \(entry.compressedSize)")
+            }
             var data = Data()
             do {
-                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+                _ = try archive.extract(entry, skipCRC32: false) { chunk in
+                    guard data.count + chunk.count <= Int(declared) else {
+                        throw WeightFileError(.malformed, path: input, place: place, expected: "\(declared) bytes as declared", found: "more")
+                    }
+                    data.append(chunk)
+                }
+            } catch let e as WeightFileError {
+                throw e
             } catch {
-                throw WeightFileError(.malformed, path: input, place: "zip member '\(entry.path)'", expected: "a readable member", found: "\(error)")
+                throw WeightFileError(.malformed, path: input, place: place, expected: "a readable member", found: "\(error)")
             }
             out.append((entry, data))
         }
