@@ -14,7 +14,9 @@ final class RepairRoundTripTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func fixture(_ name: String) -> String { root.appendingPathComponent("fixtures/repair/" + name).path }
+    static func fixture(_ name: String) -> String {
+        root.appendingPathComponent(name.contains("/") ? "fixtures/" + name : "fixtures/repair/" + name).path
+    }
 
     func temporaryDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("repair-tests-\(UUID().uuidString)")
@@ -44,7 +46,7 @@ final class RepairRoundTripTests: XCTestCase {
 
         let dir = try temporaryDirectory()
         // Same file name as the input: an .npy tensor is named after its file.
-        let out = dir.appendingPathComponent(name).path
+        let out = dir.appendingPathComponent(URL(fileURLWithPath: name).lastPathComponent).path
         try RepairedModelWriter.write(input: input, format: store.format, tensors: store.tensors,
                                       replacements: outcome.replacements, to: out, force: false)
         // The input is untouched.
@@ -161,6 +163,17 @@ final class RepairRoundTripTests: XCTestCase {
             let bytesB = try Data(contentsOf: URL(fileURLWithPath: out))
             XCTAssertEqual(bytesA.prefix(a.header.dataOffset), bytesB.prefix(b.header.dataOffset), stem)
         }
+    }
+
+    /// Graphs with merges (residual add, concatenation; the budget is tightened until the
+    /// recomputed bound meets the target), depthwise and grouped convolutions.
+    func testResidualBranchesAndDepthwise() throws {
+        let (resnet, _) = try roundTrip("models/resnet.h5")
+        XCTAssertFalse(resnet.report.notes.isEmpty)
+        let (branches, _) = try roundTrip("models/branches.keras")
+        XCTAssertGreaterThan(branches.report.rounds, 1)
+        let (depthwise, _) = try roundTrip("models/depthwise.h5")
+        XCTAssertTrue(depthwise.report.layers.contains { $0.layer == "gconv" && $0.method != "unchanged" })
     }
 
     /// `--max-sigma`: every layer's factor ends at most at its cap; layers below it are untouched.
