@@ -176,6 +176,40 @@ final class RepairRoundTripTests: XCTestCase {
         XCTAssertTrue(depthwise.report.layers.contains { $0.layer == "gconv" && $0.method != "unchanged" })
     }
 
+    /// A tensor large enough for the audit's streamed path (it reads safetensors data straight
+    /// from the file): the repair must judge its candidates on the repaired values, and the
+    /// written file's streamed audit must meet the target.
+    func testLargeSafetensorsTensorTakesTheStreamedPathOnlyOnTheWrittenFile() throws {
+        let dir = try temporaryDirectory()
+        let n = 512
+        var rng = RepairAllocationTests.Rng(s: 3)
+        let values = (0..<(n * n)).map { _ in Float(rng.normal()) }
+        var header = Array("{\"w\":{\"dtype\":\"F32\",\"shape\":[\(n),\(n)],\"data_offsets\":[0,\(n * n * 4)]}}".utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
+        values.withUnsafeBytes { bytes += $0 }
+        let input = dir.appendingPathComponent("big.safetensors").path
+        try Data(bytes).write(to: URL(fileURLWithPath: input))
+        let arch = dir.appendingPathComponent("big.arch.json").path
+        try Data("""
+        {"schema": "spectral-audit-arch/1", "input_shape": [\(n)],
+         "layers": [{"name": "w", "type": "dense", "weight": "w", "orientation": "out_in"}], "outputs": ["w"]}
+        """.utf8).write(to: URL(fileURLWithPath: arch))
+        var options = RepairOptions()
+        options.audit.manifestPath = arch
+        let store = try ModelFile.open(input)
+        let gmsi0 = try XCTUnwrap(try Auditor.run(store: store, configuration: options.audit).gmsi)
+        options.targetGMSI = gmsi0 / 2
+        let outcome = try Repairer.run(store: store, options: options)
+        let out = dir.appendingPathComponent("out").appendingPathComponent("big.safetensors").path
+        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try RepairedModelWriter.write(input: input, format: store.format, tensors: store.tensors,
+                                      replacements: outcome.replacements, to: out, force: false)
+        let audited = try Auditor.run(path: out, configuration: options.audit)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(audited.gmsi), gmsi0 / 2)
+        XCTAssertEqual(try XCTUnwrap(audited.gmsi), gmsi0 / 2, accuracy: 1e-6 * gmsi0)
+    }
+
     /// `--max-sigma`: every layer's factor ends at most at its cap; layers below it are untouched.
     func testMaxSigmaCaps() throws {
         var options = RepairOptions()

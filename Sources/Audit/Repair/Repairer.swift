@@ -48,6 +48,11 @@ public struct RepairOutcome: Sendable {
 /// smaller or the only way), round to the stored dtype, recompute the bound exactly as the audit
 /// does, and tighten the budget by any excess until the bound meets the target.
 public enum Repairer {
+    /// Limits are met with this relative room (`L ≤ T·(1 − 1e-10)`), so that the written file's own
+    /// audit meets them too when it takes another code path (streamed Gram for large safetensors
+    /// tensors) or runs on another CPU (OpenBLAS kernels differ in the last ulps).
+    public static let acceptanceMargin = 1e-10
+
     public static func run(store: any TensorStore, options: RepairOptions) throws -> RepairOutcome {
         BLASThreads.set(1)
         guard options.targetGMSI != nil || options.maxSigma != nil || !options.layerMaxSigma.isEmpty else {
@@ -140,14 +145,14 @@ public enum Repairer {
             // Rounding to the stored dtype can push a factor above its level by about the dtype's
             // unit roundoff: tighten by the excess plus a margin that starts there and grows.
             var ok = true
-            if let target = options.targetGMSI, g > target {
+            if let target = options.targetGMSI.map({ $0 * (1 - acceptanceMargin) }), g > target {
                 ok = false
                 budget -= log(g / target) + margin
             }
             for (k, l) in layers.enumerated() {
-                guard let cap = caps[k], let f = after.factors[l.node]?.sigma, f > capsAsked[k]! else { continue }
+                guard let cap = caps[k], let f = after.factors[l.node]?.sigma, f > capsAsked[k]! * (1 - acceptanceMargin) else { continue }
                 ok = false
-                caps[k] = cap * (capsAsked[k]! / f) * exp(-margin)
+                caps[k] = cap * (capsAsked[k]! * (1 - acceptanceMargin) / f) * exp(-margin)
             }
             if ok { break }
             margin *= 4
@@ -201,7 +206,9 @@ public enum Repairer {
     }
 
     static func bound(store: any TensorStore, graph: NetworkGraph, configuration: AuditConfiguration) throws -> BoundResult {
-        let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration)
+        // Repaired tensors exist only in the overlay: never stream them from the file.
+        let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration,
+                                     allowStreaming: !(store is OverlayTensorStore))
         let rows = try analysis.run()
         let b = NetworkBounds.compute(graph: graph, factors: analysis.factors, foldedInto: analysis.foldedInto,
                                       extraLipschitz: analysis.extraLipschitz, broken: analysis.broken)
