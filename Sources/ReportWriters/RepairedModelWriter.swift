@@ -26,27 +26,51 @@ public enum RepairedModelWriter {
         for name in replacements.keys where infos[name] == nil {
             throw AtomicOutput.Failure(path: path, reason: "no tensor '\(name)' in \(input)")
         }
+        if format == .safetensorsSharded {
+            throw AtomicOutput.Failure(path: path, reason: "sharded safetensors checkpoints cannot be written as one file")
+        }
+        // Everything read from the input (and every input error: exit 65/66) happens before the
+        // output exists; inside `AtomicOutput.write` only writing remains (errors: exit 73).
+        var zipMembers: [(Entry, Data)] = []
+        var content = Data()
+        switch format {
+        case .kerasZip:
+            zipMembers = try members(input)
+            guard zipMembers.contains(where: { $0.0.path == KerasZip.weightsMember }) else {
+                throw WeightFileError(.malformed, path: input, place: "zip member '\(KerasZip.weightsMember)'", expected: "present", found: "missing")
+            }
+        case .npz:
+            zipMembers = try members(input)
+            for k in zipMembers.indices {
+                let member = zipMembers[k].0.path
+                guard member.hasSuffix(".npy"), let values = replacements[String(member.dropLast(4))] else { continue }
+                zipMembers[k].1 = try replacingNPYData(zipMembers[k].1, values: values, path: input, place: "member '\(member)'")
+            }
+        case .safetensors:
+            content = try patchedSafetensors(input: input, infos: infos, replacements: replacements)
+        case .npy:
+            content = try Data(contentsOf: URL(fileURLWithPath: input))
+            if let name = try NPYTensorStore(path: input).tensors.first?.name, let values = replacements[name] {
+                content = try replacingNPYData(content, values: values, path: input, place: "header")
+            }
+        default:
+            break
+        }
         try AtomicOutput.write(to: path) { tmp in
             do {
                 switch format {
-                case .hdf5, .kerasH5, .kerasWeightsH5:
+                case .kerasZip:
+                    try updateKerasZip(zipMembers, to: tmp, infos: infos, replacements: replacements)
+                case .npz:
+                    try writeZip(zipMembers, to: tmp)
+                case .safetensors, .npy:
+                    try content.write(to: URL(fileURLWithPath: tmp), options: .withoutOverwriting)
+                default:
                     try FileCopy.copy(from: input, to: tmp)
                     try updateHDF5(tmp, infos: infos, replacements: replacements)
-                case .kerasZip:
-                    try writeKerasZip(input: input, to: tmp, infos: infos, replacements: replacements)
-                case .safetensors:
-                    try writeSafetensors(input: input, to: tmp, infos: infos, replacements: replacements)
-                case .npz:
-                    try writeNPZ(input: input, to: tmp, replacements: replacements)
-                case .npy:
-                    try writeNPY(input: input, to: tmp, replacements: replacements)
-                case .safetensorsSharded:
-                    throw AtomicOutput.Failure(path: path, reason: "sharded safetensors checkpoints cannot be written as one file; repair each shard's tensors with an architecture manifest instead")
                 }
             } catch let e as HDF5Error {
                 throw AtomicOutput.Failure(path: path, reason: e.reason)
-            } catch let e as ElementEncoding.Overflow {
-                throw AtomicOutput.Failure(path: path, reason: e.description)
             }
         }
     }
@@ -116,12 +140,11 @@ public enum RepairedModelWriter {
         }
     }
 
-    static func writeKerasZip(input: String, to tmp: String, infos: [String: TensorInfo],
-                              replacements: [String: [Double]]) throws {
-        var all = try members(input)
-        guard let k = all.firstIndex(where: { $0.0.path == KerasZip.weightsMember }) else {
-            throw WeightFileError(.malformed, path: input, place: "zip member '\(KerasZip.weightsMember)'", expected: "present", found: "missing")
-        }
+    /// The `.keras` members with `model.weights.h5` updated, written to `tmp`.
+    static func updateKerasZip(_ members: [(Entry, Data)], to tmp: String, infos: [String: TensorInfo],
+                               replacements: [String: [Double]]) throws {
+        var all = members
+        let k = all.firstIndex { $0.0.path == KerasZip.weightsMember }!
         // The inner HDF5 file is updated as a scratch file of its own next to the output, then removed.
         let inner = tmp + ".weights.h5"
         try AtomicOutput.withScratch(inner) {
@@ -138,47 +161,30 @@ public enum RepairedModelWriter {
         try writeZip(all, to: tmp)
     }
 
-    static func writeSafetensors(input: String, to tmp: String, infos: [String: TensorInfo],
-                                 replacements: [String: [Double]]) throws {
+    /// The safetensors file's bytes with the replaced tensors' data ranges overwritten.
+    static func patchedSafetensors(input: String, infos: [String: TensorInfo], replacements: [String: [Double]]) throws -> Data {
         let store = try SafetensorsTensorStore(path: input)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: input)))
         for (name, values) in replacements {
             let info = infos[name]!
             guard let range = store.dataRange(of: name) else { continue }
             let data = try ElementEncoding.encode(values, shape: info.shape, dtype: info.dtype, byteOrder: .little)
-            precondition(data.count == range.count)
+            guard data.count == range.count else {
+                throw WeightFileError(.malformed, path: input, place: "tensor '\(name)'", expected: "\(data.count) bytes", found: "\(range.count)")
+            }
             bytes.replaceSubrange(range, with: data)
         }
-        try Data(bytes).write(to: URL(fileURLWithPath: tmp), options: .withoutOverwriting)
+        return Data(bytes)
     }
 
     /// An NPY file's bytes with new data (header unchanged).
-    static func replacingNPYData(_ npy: Data, values: [Double], path: String) throws -> Data {
-        let header = try npy.withUnsafeBytes { try NPYHeader.parse(bytes: $0, path: path) }
+    static func replacingNPYData(_ npy: Data, values: [Double], path: String, place: String) throws -> Data {
+        let header = try npy.withUnsafeBytes { try NPYHeader.parse(bytes: $0, path: path, place: place) }
         let data = try ElementEncoding.encode(values, shape: header.shape, dtype: header.dtype, byteOrder: header.byteOrder,
                                               fortranOrder: header.fortranOrder)
         var out = npy.prefix(header.dataOffset)
         out.append(contentsOf: data)
         out.append(npy.suffix(from: npy.startIndex + header.dataOffset + header.dataByteCount))
         return Data(out)
-    }
-
-    static func writeNPZ(input: String, to tmp: String, replacements: [String: [Double]]) throws {
-        var all = try members(input)
-        for k in all.indices {
-            let member = all[k].0.path
-            guard member.hasSuffix(".npy"), let values = replacements[String(member.dropLast(4))] else { continue }
-            all[k].1 = try replacingNPYData(all[k].1, values: values, path: input + "#" + member)
-        }
-        try writeZip(all, to: tmp)
-    }
-
-    static func writeNPY(input: String, to tmp: String, replacements: [String: [Double]]) throws {
-        let store = try NPYTensorStore(path: input)
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: input))
-        if let name = store.tensors.first?.name, let values = replacements[name] {
-            bytes = try replacingNPYData(bytes, values: values, path: input)
-        }
-        try bytes.write(to: URL(fileURLWithPath: tmp), options: .withoutOverwriting)
     }
 }

@@ -210,6 +210,37 @@ final class RepairRoundTripTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(audited.gmsi), gmsi0 / 2, accuracy: 1e-6 * gmsi0)
     }
 
+    /// The writers carry over zip members the readers skip: under the same bomb limits, refused as
+    /// a malformed input (not inflated, and no output left behind).
+    func testZipBombInASkippedMemberIsRefused() throws {
+        let dir = try temporaryDirectory()
+        // (The npz reader itself checks every member; the .keras reader reads only two.)
+        let input = dir.appendingPathComponent("bomb.keras")
+        let source = try Archive(url: URL(fileURLWithPath: Self.fixture("digits_cnn.keras")), accessMode: .read)
+        let archive = try Archive(url: input, accessMode: .create)
+        for entry in source {
+            var d = Data()
+            _ = try source.extract(entry) { d.append($0) }
+            try archive.addEntry(with: entry.path, type: .file, uncompressedSize: Int64(d.count)) { p, n in d.subdata(in: Int(p)..<Int(p) + n) }
+        }
+        let zeros = Data(count: 32 << 20)
+        try archive.addEntry(with: "junk.bin", type: .file, uncompressedSize: Int64(zeros.count), compressionMethod: .deflate) { p, n in
+            zeros.subdata(in: Int(p)..<Int(p) + n)
+        }
+        let junk = try XCTUnwrap(Archive(url: input, accessMode: .read)["junk.bin"])
+        XCTAssertGreaterThan(junk.uncompressedSize / junk.compressedSize, 1000)
+        var options = RepairOptions()
+        options.targetGMSI = 300
+        let store = try ModelFile.open(input.path)
+        let outcome = try Repairer.run(store: store, options: options)
+        let out = dir.appendingPathComponent("out.keras").path
+        XCTAssertThrowsError(try RepairedModelWriter.write(input: input.path, format: .kerasZip, tensors: store.tensors,
+                                                           replacements: outcome.replacements, to: out, force: false)) {
+            XCTAssertEqual(($0 as? WeightFileError)?.kind, .limitExceeded, "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     /// `--max-sigma`: every layer's factor ends at most at its cap; layers below it are untouched.
     func testMaxSigmaCaps() throws {
         var options = RepairOptions()
