@@ -36,7 +36,8 @@ let package = Package(
         // Metrics of SPEC.md, bounds, GMSI, policy, checks.
         .target(name: "Audit", dependencies: ["SpectralModel", "LinearAlgebra", "WeightFiles", "AuditReport"]),
         // Text, JSON, JUnit, Markdown, GitHub, HTML, annotated HDF5.
-        .target(name: "ReportWriters", dependencies: ["AuditReport", "HDF5Kit", "WeightFiles"]),
+        .target(name: "ReportWriters", dependencies: ["AuditReport", "HDF5Kit", "WeightFiles",
+                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // posix_spawn + waitpid for crash isolation (the HDF5 preflight, the hdf5 fuzz target).
         .target(name: "ChildProcesses"),
         .executableTarget(name: "spectral-audit", dependencies: [
@@ -57,6 +58,8 @@ let package = Package(
         // Runs the built binary on fixtures (exit codes, outputs, golden reports, man pages).
         .testTarget(name: "EndToEndTests", dependencies: ["spectral-audit", "AuditReport", "HDF5Kit", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ReportWritersTests", dependencies: ["ReportWriters", "AuditReport"], exclude: ["Golden"]),
+        .testTarget(name: "RepairTests", dependencies: ["Audit", "ReportWriters", "WeightFiles", "SpectralModel", "LinearAlgebra", "HDF5Kit", "AuditReport",
+                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
         // Fuzz targets (`make fuzz`; fixtures/README-hostile.md). A plain build links
         // `spectral-fuzz` as a corpus-replay tool; `-D FUZZING -sanitize=fuzzer,address` into

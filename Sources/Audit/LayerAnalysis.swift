@@ -34,7 +34,10 @@ final class LayerAnalysis: @unchecked Sendable {
     /// `merge`: rows and bound inputs of the partial reports, used instead of analysing.
     private let replay: ShardReplay?
 
-    init(store: any TensorStore, graph: NetworkGraph, configuration: AuditConfiguration, replay: ShardReplay? = nil) {
+    /// `allowStreaming: false` reads every tensor through `store` (the repair's overlay store
+    /// serves modified tensors that the file itself does not hold).
+    init(store: any TensorStore, graph: NetworkGraph, configuration: AuditConfiguration, replay: ShardReplay? = nil,
+         allowStreaming: Bool = true) {
         self.store = store
         self.graph = graph
         self.configuration = configuration
@@ -44,7 +47,7 @@ final class LayerAnalysis: @unchecked Sendable {
         case .gram, .fast:
             // Only worth a second look at the file when some tensor is large enough to stream.
             let large = store.tensors.contains { $0.elementCount >= StreamedSpectrum.minimumElements }
-            streaming = replay == nil && large ? RawTensorSource(store: store).map(StreamedSpectrum.init) : nil
+            streaming = replay == nil && large && allowStreaming ? RawTensorSource(store: store).map(StreamedSpectrum.init) : nil
         default: streaming = nil
         }
     }

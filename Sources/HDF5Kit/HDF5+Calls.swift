@@ -543,6 +543,20 @@ extension HDF5Dataset {
         }
     }
 
+    /// Overwrites every element with `bytes` given exactly as the file stores them (the dataset's
+    /// own datatype, byte order included, C order): no conversion, so the written values are
+    /// bit for bit the bytes given. Used to put repaired weights back into a copy of a model.
+    public func writeStoredBytes(_ bytes: UnsafeRawBufferPointer) throws {
+        let n = try shape.reduce(1, *)
+        let t = typeHandle(try check(H5Dget_type(handle.id), "H5Dget_type", path))
+        let size = H5Tget_size(t.id)
+        guard bytes.count == n * size else {
+            throw HDF5Error(operation: "H5Dwrite", target: path, stack: ["\(bytes.count) bytes for \(n * size) expected"])
+        }
+        if n == 0 { return }
+        try check(H5Dwrite(handle.id, t.id, sa_H5S_ALL(), sa_H5S_ALL(), sa_H5P_DEFAULT(), bytes.baseAddress), "H5Dwrite", path)
+    }
+
     /// Reads a string dataset (scalar or 1-D; fixed or variable length).
     public func readStrings() throws -> [String] {
         let t = typeHandle(try check(H5Dget_type(handle.id), "H5Dget_type", path))

@@ -1,16 +1,7 @@
-/// Decompositions the delta audit needs beyond singular values: the thin SVD with vectors (for
-/// the share of a change inside a base matrix's top singular subspace) and the spectrum of a
-/// low-rank product `s·B·A` from its thin factors (LoRA updates), never forming the product.
+/// Low-rank products: the spectrum of `s·B·A` from its thin factors (LoRA updates, transformer
+/// heads' QK and OV maps), never forming the product, and projected norms (the share of a change
+/// inside a base matrix's top singular subspace; the thin SVD itself is `SVD.thin`).
 public enum LowRank {
-    /// Thin SVD `A = U Σ Vᵀ` (`dgesdd`, backward stable: `|δσ_i| ≤ c·p·ε·σ_1`): `u` is
-    /// `rows × p`, `vt` is `p × cols`, p = min(rows, cols), values descending.
-    public static func thinSVD(_ a: Matrix) throws -> (u: Matrix, values: [Double], vt: Matrix) {
-        guard a.allFinite else { throw LinearAlgebraError.nonFinite }
-        let p = a.rankBound
-        let (u, s, vt) = try LAPACKCalls.gesddThin(a.storage, rows: a.rows, cols: a.cols)
-        return (Matrix(rows: a.rows, cols: p, storage: u), s, Matrix(rows: p, cols: a.cols, storage: vt))
-    }
-
     /// Singular values of `ΔW = s·B·A` (`B` is `m × r`, `A` is `r × n`) from the factors alone:
     ///
     ///     B = Q_B R_B,  Aᵀ = Q_A R_A   (Householder QR, `dgeqrf`; Q never formed)

@@ -110,6 +110,14 @@ public enum AtomicOutput {
         }
     }
 
+    /// Runs `body` with `path` (a scratch file a writer creates beside its output) registered as
+    /// in flight, so an interrupt removes it too; the caller still removes it when done.
+    public static func withScratch<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
+        lock.lock(); inFlight.insert(path); lock.unlock()
+        defer { lock.lock(); inFlight.remove(path); lock.unlock() }
+        return try body()
+    }
+
     /// Removes every temporary file still in flight, and cuts every append in flight back to
     /// the file's earlier length (for SIGINT/SIGTERM handlers).
     public static func removeInFlight() {

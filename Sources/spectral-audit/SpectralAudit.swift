@@ -24,7 +24,7 @@ struct SpectralAudit: ParsableCommand {
         130/143 interrupted (SIGINT/SIGTERM). See spectral-audit(1).
         """,
         version: ReportVersion.toolVersion,
-        subcommands: [AuditCommand.self, InspectCommand.self, MergeCommand.self, ProbeCommand.self],
+        subcommands: [AuditCommand.self, InspectCommand.self, MergeCommand.self, ProbeCommand.self, RepairCommand.self],
         defaultSubcommand: AuditCommand.self
     )
 

@@ -22,7 +22,7 @@ final class ManualTests: XCTestCase {
     func testEveryHelpFlagIsInTheManPage() throws {
         let manual = try page("spectral-audit.1")
         var all = Set<String>()
-        for command in [["--help"], ["audit", "--help"], ["inspect", "--help"], ["merge", "--help"]] {
+        for command in [["--help"], ["audit", "--help"], ["inspect", "--help"], ["merge", "--help"], ["repair", "--help"]] {
             let r = try CLI.run(command)
             XCTAssertEqual(r.status, 0, r.stderr)
             all.formUnion(flags(in: r.stdout))

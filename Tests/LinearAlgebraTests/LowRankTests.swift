@@ -51,7 +51,7 @@ final class LowRankTests: XCTestCase {
 
     func testThinSVDReconstructs() throws {
         let w = random(7, 5, seed: 9)
-        let (u, s, vt) = try LowRank.thinSVD(w)
+        let (u, s, vt) = try SVD.thin(w)
         XCTAssertEqual(u.rows, 7); XCTAssertEqual(u.cols, 5); XCTAssertEqual(vt.rows, 5); XCTAssertEqual(vt.cols, 5)
         var us = u
         for i in 0..<7 { for j in 0..<5 { us.storage[i * 5 + j] *= s[j] } }

@@ -51,8 +51,8 @@ enum DeltaSpectra {
         // An unchanged tensor is decomposed once (its changes are then exactly 0); a changed one
         // needs W_base's singular vectors (thin dgesdd, whose values serve for W_base) and W's values.
         let unchanged = w.storage == wb.storage
-        let svdB = unchanged ? nil : try LowRank.thinSVD(wb)
-        let mB = SpectrumMetrics.compute(singularValues: try svdB?.values ?? SVD.singularValues(wb, method: .gesdd).values,
+        let svdB = unchanged ? nil : try SVD.thin(wb)
+        let mB = SpectrumMetrics.compute(singularValues: try svdB?.s ?? SVD.singularValues(wb, method: .gesdd).values,
                                          rows: m, cols: n)
         let mW = unchanged ? mB : SpectrumMetrics.compute(singularValues: try SVD.singularValues(w, method: .gesdd).values, rows: m, cols: n)
         let d: Matrix? = deltaValues == nil ? Matrix(rows: m, cols: n, storage: zip(w.storage, wb.storage).map { $0 - $1 }) : nil

@@ -253,6 +253,13 @@ public final class SafetensorsTensorStore: TensorStore {
     public func loadFloat64(_ name: String) throws -> [Double] { try with(name) { TensorBytes.float64($0, $1, fortranOrder: false) } }
     public func loadFloat32(_ name: String) throws -> [Float] { try with(name) { TensorBytes.float32($0, $1, fortranOrder: false) } }
     public func loadNativeBytes(_ name: String) throws -> [UInt8] { try with(name) { TensorBytes.native($0, $1, fortranOrder: false) } }
+
+    /// The absolute byte range of a tensor's data in the file (for writers that patch a copy).
+    public func dataRange(of name: String) -> Range<Int>? {
+        guard let k = index[name] else { return nil }
+        let e = header.entries[k]
+        return (header.dataStart + e.begin)..<(header.dataStart + e.end)
+    }
 }
 
 /// A sharded checkpoint: `model.safetensors.index.json` plus the shard files it names, which
