@@ -15,4 +15,16 @@ extension ModelFile {
     static func openShardedSafetensors(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
         try SafetensorsShardedStore(indexPath: path, limits: limits)
     }
+
+    static func openPyTorchZip(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try PyTorchTensorStore.openZip(path: path, limits: limits)
+    }
+
+    static func openPyTorchLegacy(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try PyTorchTensorStore.openLegacy(path: path, limits: limits)
+    }
+
+    static func openShardedPyTorch(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try PyTorchShardedStore(indexPath: path, limits: limits)
+    }
 }

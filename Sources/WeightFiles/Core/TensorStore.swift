@@ -13,6 +13,14 @@ public enum ModelFormat: String, Sendable, Hashable, Codable {
     case kerasWeightsH5 = "keras_weights_h5"
     /// Keras 3 `.keras` zip (`config.json` + `model.weights.h5`).
     case kerasZip = "keras_zip"
+    /// PyTorch `torch.save` zip archive (`*/data.pkl` + `*/data/<key>`).
+    case pytorch
+    /// PyTorch legacy (pre-1.6, non-zip) `torch.save` file.
+    case pytorchLegacy = "pytorch_legacy"
+    /// `torch.jit.save` TorchScript archive: its weights only.
+    case torchscript
+    /// `pytorch_model.bin.index.json` plus its PyTorch shards.
+    case pytorchSharded = "pytorch_sharded"
 }
 
 /// Safety limits every reader enforces before it allocates. Defaults are generous for real
@@ -40,6 +48,15 @@ public struct ReaderLimits: Sendable, Hashable {
     /// (`HDF5Watchdog`). Listing real files takes milliseconds (a thousand-layer Keras file:
     /// ~0.1 s in a debug build). `.infinity` disables the deadline.
     public var maxHDF5Seconds: Double = 6
+    /// The data-only pickle machine (PyTorch checkpoints): most memo entries, deepest stack
+    /// (values plus MARKs), most values created, longest string, deepest container nesting
+    /// walked when naming tensors. Real checkpoints stay far below (a 1,000-tensor state dict:
+    /// ~10,000 values, stack < 20, nesting < 10).
+    public var maxPickleMemo: Int = 1_000_000
+    public var maxPickleStack: Int = 100_000
+    public var maxPickleValues: Int = 10_000_000
+    public var maxPickleStringBytes: Int = 16 << 20
+    public var maxPickleNesting: Int = 100
 
     public init() {}
 }
