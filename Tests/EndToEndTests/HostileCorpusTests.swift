@@ -81,7 +81,8 @@ final class HostileCorpusTests: XCTestCase {
         }
         // Nothing escaped from keras-path-traversal.keras (members named ../../.., /tmp/...).
         for leaked in ["/tmp/spectral-audit-traversal-marker", "/tmp/spectral-audit-traversal-marker-abs",
-                       scratch.path + "/spectral-audit-traversal-marker-rel", scratch.path + "/a/b/spectral-audit-traversal-marker-rel"] {
+                       scratch.path + "/spectral-audit-traversal-marker-rel", scratch.path + "/a/b/spectral-audit-traversal-marker-rel",
+                       "/tmp/spectral-audit-pwned"] {
             XCTAssertFalse(FileManager.default.fileExists(atPath: leaked), "a zip member was written to \(leaked)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cwd.path), [], "the run left files in its folder")

@@ -112,7 +112,7 @@ final class PyTorchReaderTests: XCTestCase {
         assertRefused([0x80, 2] + global("os", "system") + call, "GLOBAL os.system is not allowed")
         assertRefused([0x80, 2] + global("builtins", "eval") + call, "GLOBAL builtins.eval is not allowed")
         assertRefused([0x80, 2] + global("subprocess", "Popen") + call, "GLOBAL subprocess.Popen is not allowed")
-        assertRefused([0x80, 2] + global("__builtin__", "getattr") + call, "GLOBAL __builtin__.getattr is not allowed")
+        assertRefused([0x80, 2] + global("__builtin__", "getattr") + call, "GLOBAL builtins.getattr is not allowed")
         // STACK_GLOBAL (protocol 4) and INST name the callable although the opcodes are refused.
         let stackGlobal: [UInt8] = [0x80, 4, 0x8C, 2] + Array("os".utf8) + [0x8C, 6] + Array("system".utf8) + [0x93]
         assertRefused(stackGlobal, "opcode SHORT_BINUNICODE")

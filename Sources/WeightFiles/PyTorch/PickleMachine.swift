@@ -155,7 +155,7 @@ final class PickleMachine {
                 let module = try line(bytes, &p, op)
                 let name = try line(bytes, &p, op)
                 guard let g = PickleGlobal.resolve(module: module, name: name, torchScript: torchScript) else {
-                    throw refuse("GLOBAL \(PickleMachine.shown(module)).\(PickleMachine.shown(name))")
+                    throw refuse("GLOBAL \(PickleMachine.shown(PickleGlobal.moduleRenames[module] ?? module)).\(PickleMachine.shown(name))")
                 }
                 try push(.global(g))
             case .mark:
@@ -316,7 +316,7 @@ final class PickleMachine {
     }
 
     static func shown(_ s: String) -> String {
-        String(s.prefix(80).map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-<>".contains($0)) ? $0 : "?" })
+        String(s.prefix(80).map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-<>/".contains($0)) ? $0 : "?" })
     }
 
     private func list(for op: String) throws -> PickleBox {

@@ -19,6 +19,9 @@ struct PyTorchTensorEntry {
 }
 
 enum PyTorchCheckpoint {
+    /// How many times containers holding tensors may be reached again by another path.
+    static let maxSharedReentries = 10_000
+
     /// Walks `root` depth-first in insertion order. Nesting deeper than
     /// `limits.maxPickleNesting`, more than `limits.maxPickleValues` visits (shared subtrees) or
     /// two tensors with one name are refused; a container met again inside itself is skipped.
@@ -28,8 +31,17 @@ enum PyTorchCheckpoint {
         var names = Set<String>()
         var onPath = Set<ObjectIdentifier>()
         var visits = 0
+        var added = 0
+        var tensorFree = Set<ObjectIdentifier>()
+        var walked = Set<ObjectIdentifier>()
+        var reentries = 0
 
         func add(_ name: String, _ t: PickleTensor, optimizer: Bool) throws {
+            added += 1
+            guard names.count < limits.maxMembers else {
+                throw WeightFileError(.limitExceeded, path: path, place: place,
+                                      expected: "at most \(limits.maxMembers) tensor names (ReaderLimits.maxMembers)", found: "more (shared containers)")
+            }
             guard names.insert(name).inserted else {
                 throw WeightFileError(.malformed, path: path, place: place, expected: "one tensor per name", found: "two tensors named '\(name)'")
             }
@@ -45,6 +57,10 @@ enum PyTorchCheckpoint {
         func join(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
 
         func walk(_ v: PickleValue, _ name: String, depth: Int, optimizer: Bool) throws {
+            switch v {
+            case .tensor, .dict, .tuple, .list, .object: break
+            default: return
+            }
             visits += 1
             guard visits <= limits.maxPickleValues else {
                 throw WeightFileError(.limitExceeded, path: path, place: place,
@@ -54,10 +70,26 @@ enum PyTorchCheckpoint {
                 throw WeightFileError(.limitExceeded, path: path, place: place,
                                       expected: "containers nested at most \(limits.maxPickleNesting) deep (ReaderLimits.maxPickleNesting)", found: "deeper at '\(name.prefix(120))'")
             }
+            // A container walked once without finding a tensor is skipped when met again, so
+            // shared tensor-free subtrees (a "billion laughs" of lists) cost their size, not
+            // their number of paths.
+            // A container holding tensors may be met again (`{"model": sd, "ema": sd}`: every
+            // tensor gets a second name); more than `maxSharedReentries` such meetings is a
+            // name explosion (10 references per level, 40 levels: 10^40 names), refused.
             func enter(_ id: ObjectIdentifier, _ body: () throws -> Void) throws {
-                guard onPath.insert(id).inserted else { return }
+                guard !tensorFree.contains(id), onPath.insert(id).inserted else { return }
+                if !walked.insert(id).inserted {
+                    reentries += 1
+                    guard reentries <= maxSharedReentries else {
+                        throw WeightFileError(.limitExceeded, path: path, place: place,
+                                              expected: "containers with tensors shared at most \(maxSharedReentries) times",
+                                              found: "more (a name explosion at '\(name.prefix(80))')")
+                    }
+                }
                 defer { onPath.remove(id) }
+                let before = added
                 try body()
+                if added == before { tensorFree.insert(id) }
             }
             switch v {
             case .tensor(let t):
