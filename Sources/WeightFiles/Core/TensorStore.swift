@@ -49,12 +49,13 @@ public struct ReaderLimits: Sendable, Hashable {
     /// ~0.1 s in a debug build). `.infinity` disables the deadline.
     public var maxHDF5Seconds: Double = 6
     /// The data-only pickle machine (PyTorch checkpoints): most memo entries, deepest stack
-    /// (values plus MARKs), most values created, longest string, deepest container nesting
-    /// walked when naming tensors. Real checkpoints stay far below (a 1,000-tensor state dict:
-    /// ~10,000 values, stack < 20, nesting < 10).
+    /// (values plus MARKs), most operations run (each creates at most one value: this bounds
+    /// time and memory, ~80 bytes a value), longest string, deepest container nesting walked
+    /// when naming tensors. Real checkpoints stay far below (a 1,000-tensor state dict: ~30,000
+    /// operations, stack < 20, nesting < 10).
     public var maxPickleMemo: Int = 1_000_000
     public var maxPickleStack: Int = 100_000
-    public var maxPickleValues: Int = 10_000_000
+    public var maxPickleValues: Int = 5_000_000
     public var maxPickleStringBytes: Int = 16 << 20
     public var maxPickleNesting: Int = 100
 

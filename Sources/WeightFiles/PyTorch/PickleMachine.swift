@@ -70,26 +70,23 @@ final class PickleMachine {
     func tally() throws {
         created += 1
         guard created <= limits.maxPickleValues else {
-            throw error(.limitExceeded, expected: "at most \(limits.maxPickleValues) pickled values (ReaderLimits.maxPickleValues)", found: "more")
+            throw error(.limitExceeded, expected: "at most \(limits.maxPickleValues) pickle operations (ReaderLimits.maxPickleValues)", found: "more")
         }
     }
 
     func box(_ items: [PickleValue]) throws -> PickleBox {
-        try tally()
         let b = PickleBox(items)
         boxes.append(b)
         return b
     }
 
     func dict(ordered: Bool) throws -> PickleDict {
-        try tally()
         let d = PickleDict(ordered: ordered)
         dicts.append(d)
         return d
     }
 
     func object(_ className: String) throws -> PickleObject {
-        try tally()
         let o = PickleObject(className: className)
         objects.append(o)
         return o
@@ -137,6 +134,7 @@ final class PickleMachine {
         func u32() -> UInt32 { bytes.le(UInt32.self, at: p) }
         while true {
             opcodeOffset = p
+            try tally()
             guard p < n else { throw error(expected: "a STOP opcode", found: "the end of the data (truncated pickle)") }
             let code = bytes[p]
             p += 1
@@ -200,7 +198,6 @@ final class PickleMachine {
                 guard let s = String(validating: UnsafeRawBufferPointer(rebasing: bytes[p..<(p + k)]), as: UTF8.self) else {
                     throw error(expected: "UTF-8 text in BINUNICODE", found: "invalid UTF-8")
                 }
-                try tally()
                 try push(.string(s))
                 p += k
             case .shortBinString:
@@ -209,7 +206,6 @@ final class PickleMachine {
                 p += 1
                 try need(k, op)
                 // Python 3 reads it as text in the pickle's encoding (torch: ASCII); latin-1 here.
-                try tally()
                 try push(.string(String(String.UnicodeScalarView(bytes[p..<(p + k)].map { Unicode.Scalar($0) }))))
                 p += k
             case .emptyTuple: try push(.tuple(box([])))

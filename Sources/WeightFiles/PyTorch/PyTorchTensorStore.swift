@@ -76,6 +76,15 @@ public final class PyTorchTensorStore: TensorStore, @unchecked Sendable {
         info.name = name
         try TensorBytes.checkLoadable(info, limits: limits, path: path)
         let byteCount = info.byteCount
+        // A view may repeat its storage (stride 0): a 4-byte storage expanded to 2^31 elements
+        // is an 8 GiB tensor from a tiny file. As for HDF5 fill values, a tensor over 1 MiB may
+        // be at most `maxCompressionRatio` times the bytes its storage holds.
+        let (allowed, big) = max(l.byteCount, 1).multipliedReportingOverflow(by: limits.maxCompressionRatio)
+        guard byteCount <= 1 << 20 || big || byteCount <= allowed else {
+            throw WeightFileError(.limitExceeded, path: path, place: "tensor '\(name)'",
+                                  expected: "at most \(limits.maxCompressionRatio) times the \(l.byteCount) bytes of its storage (ReaderLimits.maxCompressionRatio)",
+                                  found: "a view of \(byteCount) bytes (strides \(l.tensor.strides))")
+        }
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
         defer { out.deallocate() }
         let target = UnsafeMutableRawBufferPointer(rebasing: out[0..<byteCount])

@@ -11,7 +11,8 @@ enum PyTorchTensorView {
         guard n > 0 else { return true }
         var last = t.offset
         for k in t.shape.indices { last += (t.shape[k] - 1) * t.strides[k] }
-        guard last >= 0, (last + 1) * es <= storage.count, let src = storage.baseAddress, let dst = out.baseAddress else { return false }
+        let (end, overflow) = (last + 1).multipliedReportingOverflow(by: es)
+        guard last >= 0, !overflow, end <= storage.count, let src = storage.baseAddress, let dst = out.baseAddress else { return false }
         if t.isContiguous {
             dst.copyMemory(from: src + t.offset * es, byteCount: n * es)
             return true

@@ -20,6 +20,8 @@ final class PyTorchZipArchive: @unchecked Sendable {
     /// Member names in archive order.
     let names: [String]
     private let lock = NSLock()
+    /// Size of the file when opened: no member's compressed size may exceed it.
+    private let fileSize: Int
 
     /// True when the zip at `path` has a `<folder>/data.pkl` member (a torch.save or
     /// torch.jit.save archive). Never throws: anything unreadable is "no".
@@ -45,6 +47,7 @@ final class PyTorchZipArchive: @unchecked Sendable {
     init(path: String, limits: ReaderLimits) throws {
         self.path = path
         self.limits = limits
+        fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
@@ -105,6 +108,11 @@ final class PyTorchZipArchive: @unchecked Sendable {
         guard e.uncompressedSize <= UInt64(maxBytes), e.uncompressedSize <= UInt64(limits.maxDecompressedBytes) else {
             throw WeightFileError(.limitExceeded, path: path, place: place,
                                   expected: "at most \(min(maxBytes, limits.maxDecompressedBytes)) bytes", found: "\(e.uncompressedSize) bytes declared")
+        }
+        guard e.compressedSize <= UInt64(fileSize), e.isCompressed || e.compressedSize == e.uncompressedSize else {
+            throw WeightFileError(.malformed, path: path, place: place,
+                                  expected: e.isCompressed ? "a compressed size within the file's \(fileSize) bytes" : "a stored member of equal compressed and uncompressed sizes within the file's \(fileSize) bytes",
+                                  found: "\(e.compressedSize) → \(e.uncompressedSize) bytes")
         }
         if e.isCompressed {
             let allowed = max(e.compressedSize, 1).multipliedReportingOverflow(by: UInt64(limits.maxCompressionRatio))
