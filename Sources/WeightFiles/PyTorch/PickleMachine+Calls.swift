@@ -150,7 +150,11 @@ extension PickleMachine {
         }
         let id = view?.key ?? key
         if let known = storages[id] {
-            guard known.key == key, known.dtype.byteSize * known.count == dtype.byteSize * count, known.view?.offset == view?.offset,
+            // Byte sizes compared without trapping on counts near 2^63 (a fuzz finding).
+            let before = known.count.multipliedReportingOverflow(by: known.dtype.byteSize)
+            let now = count.multipliedReportingOverflow(by: dtype.byteSize)
+            let sameSize = (before.overflow || now.overflow) ? (known.count == count && known.dtype == dtype) : before.partialValue == now.partialValue
+            guard known.key == key, sameSize, known.view?.offset == view?.offset,
                   known.view?.count == view?.count else {
                 throw error(expected: "storage '\(id)' described as before (\(known.typeName), \(known.count) elements)",
                             found: "\(typeName), \(count) elements")

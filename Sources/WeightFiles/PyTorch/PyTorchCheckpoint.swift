@@ -20,7 +20,7 @@ struct PyTorchTensorEntry {
 
 enum PyTorchCheckpoint {
     /// How many times containers holding tensors may be reached again by another path.
-    static let maxSharedReentries = 10_000
+    static let maxSharedReentries = 1_000
 
     /// Walks `root` depth-first in insertion order. Nesting deeper than
     /// `limits.maxPickleNesting`, more than `limits.maxPickleValues` visits (shared subtrees) or

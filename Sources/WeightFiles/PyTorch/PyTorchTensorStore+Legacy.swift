@@ -39,7 +39,14 @@ extension PyTorchTensorStore {
             }
             // Root storages by key (views share their root's key).
             var roots: [String: PickleStorage] = [:]
-            for s in machine.storages.values { roots[s.key] = s }
+            for s in machine.storages.values.sorted(by: { $0.key < $1.key }) {
+                if let other = roots[s.key], other.count != s.count || other.dtype.byteSize != s.dtype.byteSize {
+                    throw WeightFileError(.malformed, path: path, place: "object pickle",
+                                          expected: "one size for root storage '\(s.key)'",
+                                          found: "\(other.count) × \(other.dtype.rawValue) and \(s.count) × \(s.dtype.rawValue)")
+                }
+                roots[s.key] = s
+            }
             var offsets: [String: Int] = [:]
             var p = afterKeys
             for item in keyItems {
