@@ -89,6 +89,48 @@ final class PyTorchReaderTests: XCTestCase {
         XCTAssertFalse(tied.tensors.contains { $0.name == "decoder.weight" })
     }
 
+    func testShardedIndexIsAuthoritativeAndConfined() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("pt-shards-\(getpid())")
+        try? fm.removeItem(at: dir)
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: dir) }
+        let shard = "pytorch_model-00001-of-00002.bin"
+        try fm.copyItem(atPath: Fixtures.path("pytorch/sharded/" + shard), toPath: dir.appendingPathComponent(shard).path)
+        func index(_ map: [String: String]) throws -> String {
+            let path = dir.appendingPathComponent("pytorch_model.bin.index.json").path
+            try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map]).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        // A subset of the shard's tensors: only those are listed.
+        let store = try ModelFile.open(try index(["conv1.weight": shard, "bn1.bias": shard]))
+        XCTAssertEqual(store.format, .pytorchSharded)
+        XCTAssertEqual(store.tensors.map(\.name), ["conv1.weight", "bn1.bias"])
+        XCTAssertThrowsError(try store.loadFloat64("conv2.weight"))
+        // A tensor the shard does not hold.
+        XCTAssertThrowsError(try ModelFile.open(try index(["conv1.weight": shard, "logits.weight": shard]))) { e in
+            XCTAssertTrue("\(e)".contains("no such tensor in that shard"), "\(e)")
+        }
+        // Shards outside the folder are refused before anything is opened.
+        for bad in ["../" + shard, "/etc/passwd", "sub/" + shard, ".."] {
+            XCTAssertThrowsError(try PyTorchShardedStore(indexPath: try index(["conv1.weight": bad]))) { e in
+                XCTAssertTrue("\(e)".contains("a plain file name in the index's folder"), "\(bad): \(e)")
+            }
+        }
+    }
+
+    func testLegacyFileMustEndAfterItsLastStorage() throws {
+        let fm = FileManager.default
+        let path = fm.temporaryDirectory.appendingPathComponent("pt-legacy-trailing-\(getpid()).pt").path
+        defer { try? fm.removeItem(atPath: path) }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("pytorch/mlp_legacy.pt")))
+        bytes.append(contentsOf: [1, 2, 3])
+        try bytes.write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ModelFile.open(path)) { e in
+            XCTAssertTrue("\(e)".contains("the end of the file after the last storage"), "\(e)")
+        }
+    }
+
     // MARK: The pickle machine on hand-made pickles
 
     /// Runs a pickle; `body` sees the value before the machine empties its containers.
