@@ -62,7 +62,7 @@ FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_CONFIG  ?= release
 FUZZ_BIN     := $(FUZZ_SCRATCH)/$(FUZZ_CONFIG)/spectral-fuzz
 FUZZ_RUNS    ?= -1
-FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy peft-adapter hdf5 hdf5-file gguf
+FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy peft-adapter hdf5 hdf5-file gguf pytorch pytorch-pickle
 SECONDS      ?= 60
 FUZZ_FLAGS   ?= -malloc_limit_mb=1024 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 # libhdf5 1.10 itself loops forever, crashes and mallocs absurd sizes on some corrupt files; the
@@ -108,13 +108,13 @@ fuzz: fuzz-build
 	    grep -E '^#[0-9]+: cov' $(FUZZ_SCRATCH)/fuzz-$$t.log | tail -1; \
 	done
 
-## fuzz-triage: every artifact the fuzzer wrote for a file-format target (npy, npz, safetensors,
+## fuzz-triage: every artifact the fuzzer wrote for a file-format target (npy, npz, safetensors, pytorch,
 ##              hdf5, hdf5-raw) through the release CLI (`inspect --load-all FILE`: opened, listed,
 ##              every tensor read): each must exit 0/65/66, never die by a signal or hang.
 ##              TRIAGE_BIN=.build/debug/spectral-audit triages with the test build instead (CI does).
 TRIAGE_BIN ?= $(BIN)
 fuzz-triage: $(if $(filter $(BIN),$(TRIAGE_BIN)),release,)
-	@fail=""; for t in npy npz safetensors hdf5 hdf5-file hdf5-raw; do \
+	@fail=""; for t in npy npz safetensors hdf5 hdf5-file hdf5-raw pytorch; do \
 	  for f in $(FUZZ_SCRATCH)/artifacts/$$t/*; do \
 	    [ -f "$$f" ] || continue; rc=0; \
 	    timeout 60 $(TRIAGE_BIN) inspect --load-all "$$f" >/dev/null 2>$(FUZZ_SCRATCH)/triage.err || rc=$$?; \

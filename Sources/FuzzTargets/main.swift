@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, peft-adapter, hdf5, hdf5-file, hdf5-raw, gguf). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, peft-adapter, hdf5, hdf5-file, hdf5-raw, gguf, pytorch, pytorch-pickle). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -41,6 +41,8 @@ enum FuzzTargets {
         FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image in memory (.keras zip) through the CLI's containment: probe + loads in a server, in-process when clean", run: hdf5),
         FuzzTarget(name: "hdf5-file", maxLen: 65536, summary: "HDF5 file on disk (legacy Keras .h5, annotated outputs: stored report) through the CLI's containment", run: hdf5File),
         FuzzTarget(name: "gguf", maxLen: 16384, summary: "GGUF header, typed metadata (arrays, strings), tensor infos, offsets, every dequantizer", run: gguf),
+        FuzzTarget(name: "pytorch", maxLen: 65536, summary: "PyTorch checkpoint (torch.save zip / legacy / TorchScript) through ModelFile.open + loads", run: pytorch),
+        FuzzTarget(name: "pytorch-pickle", maxLen: 16384, summary: "the data-only pickle machine alone (PyTorchPickle.tensors, zip and legacy persistent ids)", run: pytorchPickle),
         FuzzTarget(name: "hdf5-raw", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads, no containment", run: hdf5Raw),
     ]
 
@@ -65,6 +67,18 @@ enum FuzzTargets {
     static func safetensorsIndex(_ data: UnsafeRawBufferPointer) {
         Scratch.ensureShard()
         openAndLoad(Scratch.write(data, as: "model.safetensors.index.json"), limits: ReaderLimits())
+    }
+
+    static func pytorch(_ data: UnsafeRawBufferPointer) {
+        openAndLoad(Scratch.write(data, as: "fuzz.pt"), limits: ReaderLimits())
+    }
+
+    static func pytorchPickle(_ data: UnsafeRawBufferPointer) {
+        for legacy in [false, true] {
+            if let infos = try? PyTorchPickle.tensors(in: data, legacy: legacy, torchScript: !legacy) {
+                for t in infos { _ = (t.elementCount, t.byteCount) }
+            }
+        }
     }
 
     static func kerasConfig(_ data: UnsafeRawBufferPointer) {

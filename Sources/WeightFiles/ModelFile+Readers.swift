@@ -26,12 +26,25 @@ extension ModelFile {
         }
         return store
     }
+
+    static func openPyTorchZip(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try PyTorchTensorStore.openZip(path: path, limits: limits)
+    }
+
+    static func openPyTorchLegacy(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try PyTorchTensorStore.openLegacy(path: path, limits: limits)
+    }
+
+    static func openShardedPyTorch(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try PyTorchShardedStore(indexPath: path, limits: limits)
+    }
 }
 
 // A Hugging Face model folder (`save_pretrained`): the weights file inside it.
 extension ModelFile {
     /// The weight files a model folder may hold, in the order they are preferred.
-    public static let folderWeightNames = ["model.safetensors.index.json", "model.safetensors"]
+    public static let folderWeightNames = ["model.safetensors.index.json", "model.safetensors",
+                                                 "pytorch_model.bin.index.json", "pytorch_model.bin"]
 
     /// `path` itself when it is not a directory; for a directory (a Hugging Face model folder),
     /// the first of `folderWeightNames` it holds. A folder with none is `missing` (exit 66),

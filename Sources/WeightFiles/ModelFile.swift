@@ -5,7 +5,9 @@ import ZIPFoundation
 /// Opens any supported weight file, choosing the reader from the file's first bytes (never its
 /// extension): HDF5 signature → HDF5/Keras; `PK` → `.keras` zip or `.npz`; `\x93NUMPY` → `.npy`;
 /// `GGUF` → GGUF; an 8-byte length followed by `{` → safetensors; a JSON object with `weight_map` → sharded
-/// safetensors index.
+/// safetensors index. PyTorch: a zip with a `<folder>/data.pkl` member → `torch.save` /
+/// TorchScript archive; the legacy pickle magic (`80 02 8a 0a` + 0x1950a86a20f9469cfc6c) →
+/// legacy `torch.save`; an index whose first shard is one of those → sharded PyTorch.
 public enum ModelFile {
     public static func open(_ path: String, limits: ReaderLimits = ReaderLimits()) throws -> any TensorStore {
         try PathCheck.requireReadableFile(path)
@@ -15,7 +17,11 @@ public enum ModelFile {
         }
         if prefix.starts(with: [0x50, 0x4B]) {
             if try isKerasZip(path) { return try KerasZip.open(path: path, limits: limits) }
+            if PyTorchZipArchive.isPyTorchArchive(path) { return try openPyTorchZip(path, limits: limits) }
             return try openNPZ(path, limits: limits)
+        }
+        if prefix.starts(with: PyTorchFormat.legacyMagicPrefix.prefix(prefix.count)) && prefix.count >= 14 {
+            return try openPyTorchLegacy(path, limits: limits)
         }
         if prefix.starts(with: [0x93] + Array("NUMPY".utf8)) {
             return try openNPY(path, limits: limits)
@@ -24,6 +30,7 @@ public enum ModelFile {
             return try openGGUF(path, limits: limits)
         }
         if let first = prefix.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }), first == UInt8(ascii: "{") {
+            if PyTorchShardedStore.isPyTorchIndex(path, limits: limits) { return try openShardedPyTorch(path, limits: limits) }
             return try openShardedSafetensors(path, limits: limits)
         }
         if prefix.count >= 9 && prefix[8] == UInt8(ascii: "{") {
@@ -31,7 +38,7 @@ public enum ModelFile {
         }
         let shown = prefix.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
         throw WeightFileError(.malformed, path: path, place: "byte 0",
-                              expected: "a weight file (HDF5/Keras, .keras, NPY, NPZ, safetensors, GGUF)",
+                              expected: "a weight file (HDF5/Keras, .keras, NPY, NPZ, safetensors, GGUF, PyTorch)",
                               found: prefix.isEmpty ? "an empty file" : "bytes \(shown)")
     }
 

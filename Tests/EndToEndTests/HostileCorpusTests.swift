@@ -81,7 +81,8 @@ final class HostileCorpusTests: XCTestCase {
         }
         // Nothing escaped from keras-path-traversal.keras (members named ../../.., /tmp/...).
         for leaked in ["/tmp/spectral-audit-traversal-marker", "/tmp/spectral-audit-traversal-marker-abs",
-                       scratch.path + "/spectral-audit-traversal-marker-rel", scratch.path + "/a/b/spectral-audit-traversal-marker-rel"] {
+                       scratch.path + "/spectral-audit-traversal-marker-rel", scratch.path + "/a/b/spectral-audit-traversal-marker-rel",
+                       "/tmp/spectral-audit-pwned"] {
             XCTAssertFalse(FileManager.default.fileExists(atPath: leaked), "a zip member was written to \(leaked)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cwd.path), [], "the run left files in its folder")
@@ -108,7 +109,7 @@ final class HostileCorpusTests: XCTestCase {
                 if listed.contains("fuzz/\(target)/\(file)") { continue }
                 var argv: [String]
                 switch target {
-                case "npy", "npz", "safetensors", "hdf5":
+                case "npy", "npz", "safetensors", "hdf5", "pytorch":
                     argv = [input]
                 case "safetensors-index":
                     let d = scratch.url.appendingPathComponent("idx-\(count)")

@@ -17,6 +17,14 @@ public enum ModelFormat: String, Sendable, Hashable, Codable {
     case gguf
     /// A GGUF model split into `NAME-0000K-of-0000N.gguf` files (the first one given).
     case ggufSplit = "gguf_split"
+    /// PyTorch `torch.save` zip archive (`*/data.pkl` + `*/data/<key>`).
+    case pytorch
+    /// PyTorch legacy (pre-1.6, non-zip) `torch.save` file.
+    case pytorchLegacy = "pytorch_legacy"
+    /// `torch.jit.save` TorchScript archive: its weights only.
+    case torchscript
+    /// `pytorch_model.bin.index.json` plus its PyTorch shards.
+    case pytorchSharded = "pytorch_sharded"
 }
 
 /// Safety limits every reader enforces before it allocates. Defaults are generous for real
@@ -49,6 +57,16 @@ public struct ReaderLimits: Sendable, Hashable {
     /// and merges) and never nest (ggml refuses nested arrays).
     public var maxMetadataValues: Int = 8_000_000
     public var maxMetadataDepth: Int = 8
+    /// The data-only pickle machine (PyTorch checkpoints): most memo entries, deepest stack
+    /// (values plus MARKs), most operations run (each creates at most one value: this bounds
+    /// time and memory, ~80 bytes a value), longest string, deepest container nesting walked
+    /// when naming tensors. Real checkpoints stay far below (a 1,000-tensor state dict: ~30,000
+    /// operations, stack < 20, nesting < 10).
+    public var maxPickleMemo: Int = 1_000_000
+    public var maxPickleStack: Int = 100_000
+    public var maxPickleValues: Int = 5_000_000
+    public var maxPickleStringBytes: Int = 16 << 20
+    public var maxPickleNesting: Int = 100
 
     public init() {}
 }
