@@ -15,4 +15,8 @@ extension ModelFile {
     static func openShardedSafetensors(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
         try SafetensorsShardedStore(indexPath: path, limits: limits)
     }
+
+    static func openONNX(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try ONNXTensorStore(path: path, limits: limits)
+    }
 }

@@ -5,7 +5,7 @@ import ZIPFoundation
 /// Opens any supported weight file, choosing the reader from the file's first bytes (never its
 /// extension): HDF5 signature → HDF5/Keras; `PK` → `.keras` zip or `.npz`; `\x93NUMPY` → `.npy`;
 /// an 8-byte length followed by `{` → safetensors; a JSON object with `weight_map` → sharded
-/// safetensors index.
+/// safetensors index; `0x08` + a one-byte `ir_version` + a ModelProto field tag → ONNX.
 public enum ModelFile {
     public static func open(_ path: String, limits: ReaderLimits = ReaderLimits()) throws -> any TensorStore {
         try PathCheck.requireReadableFile(path)
@@ -20,6 +20,9 @@ public enum ModelFile {
         if prefix.starts(with: [0x93] + Array("NUMPY".utf8)) {
             return try openNPY(path, limits: limits)
         }
+        if ONNXFormat.looksLikeModel(prefix) {
+            return try openONNX(path, limits: limits)
+        }
         if let first = prefix.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }), first == UInt8(ascii: "{") {
             return try openShardedSafetensors(path, limits: limits)
         }
@@ -28,7 +31,7 @@ public enum ModelFile {
         }
         let shown = prefix.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
         throw WeightFileError(.malformed, path: path, place: "byte 0",
-                              expected: "a weight file (HDF5/Keras, .keras, NPY, NPZ, safetensors)",
+                              expected: "a weight file (HDF5/Keras, .keras, NPY, NPZ, safetensors, ONNX)",
                               found: prefix.isEmpty ? "an empty file" : "bytes \(shown)")
     }
 

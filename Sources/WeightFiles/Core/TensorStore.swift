@@ -13,6 +13,8 @@ public enum ModelFormat: String, Sendable, Hashable, Codable {
     case kerasWeightsH5 = "keras_weights_h5"
     /// Keras 3 `.keras` zip (`config.json` + `model.weights.h5`).
     case kerasZip = "keras_zip"
+    /// ONNX `ModelProto` (`.onnx`), with its external data files.
+    case onnx
 }
 
 /// Safety limits every reader enforces before it allocates. Defaults are generous for real
@@ -40,6 +42,12 @@ public struct ReaderLimits: Sendable, Hashable {
     /// (`HDF5Watchdog`). Listing real files takes milliseconds (a thousand-layer Keras file:
     /// ~0.1 s in a debug build). `.infinity` disables the deadline.
     public var maxHDF5Seconds: Double = 6
+    /// ONNX: the largest `.onnx` file (a protobuf message cannot exceed 2 GiB), the deepest
+    /// protobuf message nesting (swift-protobuf's `messageDepthLimit`; each subgraph level is 3),
+    /// and the most graph nodes, counting every subgraph's.
+    public var maxONNXBytes: Int = Int(Int32.max)
+    public var maxONNXMessageDepth: Int = 64
+    public var maxONNXNodes: Int = 1_000_000
 
     public init() {}
 }
@@ -64,6 +72,13 @@ public protocol TensorStore: AnyObject, Sendable {
     /// The stored elements in native byte order and C order, dtype unchanged
     /// (`info.byteCount` bytes): what a writer needs to copy a tensor faithfully.
     func loadNativeBytes(_ name: String) throws -> [UInt8]
+    /// The computation graph the file carries (ONNX), described neutrally; `nil` for formats
+    /// without one.
+    var onnxGraph: ONNXGraphSummary? { get }
+}
+
+extension TensorStore {
+    public var onnxGraph: ONNXGraphSummary? { nil }
 }
 
 extension TensorStore {
