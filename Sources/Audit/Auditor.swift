@@ -113,6 +113,9 @@ public enum Auditor {
             let major = version.flatMap { Int($0.prefix { $0.isNumber }) } ?? 3
             return NetworkGraph.fromKeras(config, tensors: store.tensors, kerasMajor: major)
         }
+        if let onnx = store.onnxGraph {
+            return NetworkGraph.fromONNX(onnx, tensors: store.tensors, load: { [store] in try? store.loadFloat64($0) })
+        }
         let sorted = store.format == .safetensors || store.format == .safetensorsSharded
         return NetworkGraph.inferred(from: store.tensors, fileOrderIsModelOrder: !sorted)
     }

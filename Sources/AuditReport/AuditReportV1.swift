@@ -71,7 +71,7 @@ public struct InputInfo: Codable, Sendable, Equatable {
     public var format: String
     public var sha256: String
     public var bytes: Int
-    /// Where the network structure came from: `keras_config`, `manifest`, `inferred`.
+    /// Where the network structure came from: `keras_config`, `manifest`, `inferred`, `onnx_graph`.
     public var architectureSource: String
 
     public init(path: String, format: String, sha256: String, bytes: Int, architectureSource: String) {

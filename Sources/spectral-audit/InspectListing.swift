@@ -40,16 +40,20 @@ struct InspectListing: Encodable {
     var hasArchitecture: Bool
     var tensors: [Tensor]
     var storedAudit: StoredAudit?
+    /// The file's computation graph (ONNX), summarised.
+    var graph: InspectGraph?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", path, format, tensors
         case hasArchitecture = "has_architecture", storedAudit = "stored_audit"
+        case graph
     }
 
     init(store: any TensorStore, storedAudit: AuditReportV1?) {
         path = store.path
         format = store.format.rawValue
-        hasArchitecture = store.architectureJSON != nil
+        hasArchitecture = store.architectureJSON != nil || store.onnxGraph != nil
+        graph = store.onnxGraph.map(InspectGraph.init)
         tensors = store.tensors.map {
             Tensor(name: $0.name, role: $0.role.rawValue, layer: $0.layer, variable: $0.variable, shape: $0.shape,
                    dtype: $0.dtype.rawValue, byteOrder: $0.byteOrder.rawValue, layout: $0.layout,
@@ -74,6 +78,7 @@ struct InspectListing: Encodable {
         if let a = storedAudit {
             out += "stored audit: verdict \(a.verdict), gmsi \(a.gmsi.map { String(format: "%.6g", $0) } ?? "unavailable") (\(a.gmsiMode)), \(a.layers) layers, definitions \(a.definitions)\n"
         }
+        if let graph { out += graph.text() }
         out += "\(tensors.count) tensors\n\n"
         let header = ["name", "role", "layer", "shape", "dtype", "order", "layout", "orientation"]
         let rows = tensors.map { t in
