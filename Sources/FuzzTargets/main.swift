@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, hdf5, hdf5-file, hdf5-raw). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, hdf5, hdf5-file, hdf5-raw, onnx). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -40,6 +40,7 @@ enum FuzzTargets {
         FuzzTarget(name: "hdf5", maxLen: 65536, summary: "HDF5 image in memory (.keras zip) through the CLI's containment: probe + loads in a server, in-process when clean", run: hdf5),
         FuzzTarget(name: "hdf5-file", maxLen: 65536, summary: "HDF5 file on disk (legacy Keras .h5, annotated outputs: stored report) through the CLI's containment", run: hdf5File),
         FuzzTarget(name: "hdf5-raw", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads, no containment", run: hdf5Raw),
+        FuzzTarget(name: "onnx", maxLen: 16384, summary: "ONNX ModelProto (swift-protobuf) + graph walk + external data + tensor loads + NetworkGraph.fromONNX", run: onnx),
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -108,7 +108,7 @@ final class HostileCorpusTests: XCTestCase {
                 if listed.contains("fuzz/\(target)/\(file)") { continue }
                 var argv: [String]
                 switch target {
-                case "npy", "npz", "safetensors", "hdf5":
+                case "npy", "npz", "safetensors", "hdf5", "onnx":
                     argv = [input]
                 case "safetensors-index":
                     let d = scratch.url.appendingPathComponent("idx-\(count)")
