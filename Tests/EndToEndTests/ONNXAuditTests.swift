@@ -48,6 +48,27 @@ final class ONNXAuditTests: XCTestCase {
         XCTAssertEqual(normsChecked, 40)
     }
 
+    /// The data audit runs the mapped graph forward: its per-probe input-Jacobian norms equal
+    /// torch's at the same inputs (fixtures/onnx/probes_*.npy) — to 1e-9 relative where the file
+    /// holds torch's weights as trained, to 1e-6 where the exporter fused BatchNorm into float32
+    /// conv weights (torch measures the unfused float64 model: 2.5e-8 observed).
+    func testDataAuditJacobiansEqualTorch() throws {
+        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: CLI.packageRoot.appendingPathComponent("fixtures/onnx/reference.json")))
+        for (file, probes, tolerance) in [("mlp_op13.onnx", "probes_8.npy", 1e-9), ("cnn_bn_op17.onnx", "probes_3x8x8.npy", 1e-9),
+                                          ("cnn_bn_op13.onnx", "probes_3x8x8.npy", 1e-6), ("resnet_op17.onnx", "probes_3x8x8.npy", 1e-6)] {
+            let r = try CLI.run(["fixtures/onnx/" + file, "--probe", "fixtures/onnx/" + probes, "--json", "-", "--no-progress"])
+            XCTAssertEqual(r.status, 0, "\(file): \(r.stderr)")
+            let report = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any])
+            let perSample = try XCTUnwrap((report["data"] as? [String: Any])?["per_sample"] as? [String: Any])
+            let norms = try XCTUnwrap(perSample["jacobian_norm"] as? [Double])
+            let expected = try XCTUnwrap(ref.models[file]?.jacobian_norms)
+            XCTAssertEqual(norms.count, expected.count, file)
+            for (got, want) in zip(norms, expected) {
+                XCTAssertEqual(got, want, accuracy: tolerance * want, file)
+            }
+        }
+    }
+
     func testBatchNormIsFoldedAndShapeSubgraphsFold() throws {
         let cnn = try audit("cnn_bn_op17.onnx")
         let rows = try XCTUnwrap(cnn["layers"] as? [[String: Any]])
