@@ -94,6 +94,20 @@ final class ONNXGraphBuilderTests: XCTestCase {
         XCTAssertEqual(cls, "Mul")
         XCTAssertEqual(refs.map(\.name), ["k"])
         XCTAssertEqual(g.nodes[2].name, "y_node")
+        // A control-flow node: its subgraph's layers follow it, fed by it and named by path; the
+        // subgraph reads an outer-scope weight and the outer data value r.
+        let body = ONNXGraph(name: "b", path: "loop_node/body", nodes: [node("MatMul", ["r", "W"], ["z"]), node("Relu", ["z"], ["z2"])],
+                             inputs: [ONNXValueInfo(name: "i", elementType: "INT64", shape: [])], outputs: [], constants: [:])
+        var loop = node("Loop", ["", "", "r"], ["y"])
+        loop.name = "loop_node"
+        loop.attributes = [ONNXAttribute(name: "body", value: .graph(body))]
+        let lg = build([node("Relu", ["x"], ["r"]), loop], tensors: [info("W", [4, 4])])
+        XCTAssertEqual(lg.nodes.map(\.name), ["x", "r_node", "loop_node", "loop_node/body/z_node", "loop_node/body/z2_node"])
+        XCTAssertEqual(lg.nodes[3].inputs, [2])
+        guard case .dense(let w, nil) = lg.nodes[3].kind, case .unsupported("Loop", let left) = lg.nodes[2].kind else { return XCTFail() }
+        XCTAssertEqual(w.name, "W")
+        XCTAssertTrue(left.isEmpty)
+        XCTAssertEqual(lg.outputs, [2])
         let pool = build([node("MaxPool", ["x"], ["y"], ["kernel_shape": .ints([3, 3]), "pads": .ints([1, 1, 1, 1])])], tensors: [])
         guard case .unsupported(let p, _) = pool.nodes[1].kind else { return XCTFail() }
         XCTAssertTrue(p.hasPrefix("MaxPool("), p)

@@ -52,6 +52,11 @@ struct ONNXGraphBuilder {
     /// How many nodes read each value (bias folding needs a single consumer).
     var consumers: [String: Int] = [:]
     var usedNames: Set<String> = []
+    /// Inside a subgraph: the layer of the control-flow node that owns it; values from the
+    /// enclosing scope and the subgraph's own inputs are data produced by that layer.
+    var owner: Int?
+    /// Prefix of layer names inside a subgraph (`<path>/`).
+    var namePrefix = ""
 
     init(graph: ONNXGraph, tensors: [TensorInfo], load: @escaping (String) -> [Double]?) {
         self.graph = graph
@@ -104,6 +109,10 @@ struct ONNXGraphBuilder {
     }
 
     mutating func place(_ node: ONNXNode) {
+        if let owner {
+            // Outer-scope values not known here are the control-flow node's data.
+            for i in node.inputs where !i.isEmpty && data[i] == nil && weights[i] == nil && folded[i] == nil { data[i] = owner }
+        }
         let dataInputs = node.inputs.filter { !$0.isEmpty && data[$0] != nil }
         if node.opType == "Shape" || dataInputs.isEmpty {
             fold(node)
@@ -123,9 +132,36 @@ struct ONNXGraphBuilder {
             }
             for o in node.outputs where !o.isEmpty { data[o] = producer }
         case .layer(let k, let inputs):
-            let i = append(Node(name: node.name, kind: k, inputs: inputs.map { data[$0]! }))
+            let i = append(Node(name: namePrefix + node.name, kind: k, inputs: inputs.map { data[$0]! }))
             for o in node.outputs where !o.isEmpty { data[o] = i }
+            if case .unsupported(let cls, let refs) = k { placeSubgraphs(of: node, at: i, className: cls, refs: refs) }
         }
+    }
+
+    /// The layers of a control-flow node's subgraphs (`If` branches, `Loop`/`Scan` bodies) are
+    /// placed after it, fed by it, named `<path>/<node>`: they get their per-layer spectra while the
+    /// network bound stops at the control-flow node. The node keeps the subgraph tensors no
+    /// subgraph layer reads.
+    mutating func placeSubgraphs(of node: ONNXNode, at index: Int, className: String, refs: [TensorRef]) {
+        var subgraphs: [ONNXGraph] = []
+        for a in node.attributes {
+            if case .graph(let g) = a.value { subgraphs.append(g) }
+            if case .graphs(let gs) = a.value { subgraphs += gs }
+        }
+        guard !subgraphs.isEmpty else { return }
+        let first = nodes.count
+        for g in subgraphs {
+            let saved = (data, weights, folded, owner, namePrefix)
+            owner = index
+            namePrefix = g.path + "/"
+            for input in g.inputs { data[input.name] = index }
+            for (value, stored) in g.constants { if let t = infos[stored] { weights[value] = t } }
+            for n in g.nodes { for i in n.inputs where !i.isEmpty { consumers[i, default: 0] += 1 } }
+            for n in g.nodes { place(n) }
+            (data, weights, folded, owner, namePrefix) = saved
+        }
+        let used = Set(nodes[first...].flatMap { $0.tensors.map(\.name) })
+        nodes[index].kind = .unsupported(className: className, tensors: refs.filter { !used.contains($0.name) })
     }
 
     mutating func fold(_ node: ONNXNode) {
