@@ -95,8 +95,10 @@ final class ONNXGraphBuilderTests: XCTestCase {
         XCTAssertEqual(refs.map(\.name), ["k"])
         XCTAssertEqual(g.nodes[2].name, "y_node")
         // A control-flow node: its subgraph's layers follow it, fed by it and named by path; the
-        // subgraph reads an outer-scope weight and the outer data value r.
-        let body = ONNXGraph(name: "b", path: "loop_node/body", nodes: [node("MatMul", ["r", "W"], ["z"]), node("Relu", ["z"], ["z2"])],
+        // subgraph reads an outer-scope weight W, its own input i (fed by the Loop) and the outer value r
+        // (fed by r's producer).
+        let body = ONNXGraph(name: "b", path: "loop_node/body",
+                             nodes: [node("MatMul", ["i", "W"], ["z"]), node("Add", ["z", "r"], ["z2"])],
                              inputs: [ONNXValueInfo(name: "i", elementType: "INT64", shape: [])], outputs: [], constants: [:])
         var loop = node("Loop", ["", "", "r"], ["y"])
         loop.name = "loop_node"
@@ -104,6 +106,7 @@ final class ONNXGraphBuilderTests: XCTestCase {
         let lg = build([node("Relu", ["x"], ["r"]), loop], tensors: [info("W", [4, 4])])
         XCTAssertEqual(lg.nodes.map(\.name), ["x", "r_node", "loop_node", "loop_node/body/z_node", "loop_node/body/z2_node"])
         XCTAssertEqual(lg.nodes[3].inputs, [2])
+        XCTAssertEqual(lg.nodes[4].inputs, [3, 1])
         guard case .dense(let w, nil) = lg.nodes[3].kind, case .unsupported("Loop", let left) = lg.nodes[2].kind else { return XCTFail() }
         XCTAssertEqual(w.name, "W")
         XCTAssertTrue(left.isEmpty)

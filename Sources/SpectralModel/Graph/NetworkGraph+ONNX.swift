@@ -139,7 +139,8 @@ struct ONNXGraphBuilder {
     }
 
     /// The layers of a control-flow node's subgraphs (`If` branches, `Loop`/`Scan` bodies) are
-    /// placed after it, fed by it, named `<path>/<node>`: they get their per-layer spectra while the
+    /// placed after it, fed by it (the subgraph's inputs; outer-scope values keep their producer),
+    /// named `<path>/<node>`: they get their per-layer spectra while the
     /// network bound stops at the control-flow node. The node keeps the subgraph tensors no
     /// subgraph layer reads.
     mutating func placeSubgraphs(of node: ONNXNode, at index: Int, className: String, refs: [TensorRef]) {
