@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // ONNX protobuf decoding (generated code committed: tools/onnx/generate.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries: each shim holds only what Swift cannot import.
@@ -28,6 +30,7 @@ let package = Package(
         .target(name: "WeightFiles", dependencies: [
             "HDF5Kit", "CCrypto", "CDeflate",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // Operators, gates, operator product, forward/backward passes.
         .target(name: "SpectralModel", dependencies: ["LinearAlgebra", "WeightFiles"]),

@@ -136,6 +136,9 @@ public enum Auditor {
             let architecture = (store as? any ModelMetadataProviding)?.metadata[GGUFFormat.architectureKey]?.stringValue
             return NetworkGraph.ggufTensors(from: store.tensors, architecture: architecture)
         }
+        if let onnx = store.onnxGraph {
+            return NetworkGraph.fromONNX(onnx, tensors: store.tensors, load: { [store] in try? store.loadFloat64($0) })
+        }
         let sorted = store.format == .safetensors || store.format == .safetensorsSharded
         return NetworkGraph.inferred(from: store.tensors, fileOrderIsModelOrder: !sorted)
     }

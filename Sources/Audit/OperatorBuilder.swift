@@ -102,6 +102,8 @@ extension NetworkGraph {
                 default: k = Array(c.kernel.shape.prefix(c.spatialRank))
                 }
                 guard k.count == n.count else { continue }
+                // Explicit (ONNX) pads: the output size is not tracked; later layers get none.
+                if c.padding == "explicit" { continue }
                 let s = c.strides.count == n.count ? c.strides : [Int](repeating: c.strides.first ?? 1, count: n.count)
                 out[i] = (0..<n.count).map { d in
                     let len = c.padding == "valid" ? n[d] - k[d] + 1 : n[d]

@@ -97,7 +97,8 @@ public struct InputInfo: Codable, Sendable, Equatable {
     public var format: String
     public var sha256: String
     public var bytes: Int
-    /// Where the network structure came from: `keras_config`, `manifest`, `inferred`, `hf_config`.
+    /// Where the network structure came from: `keras_config`, `manifest`, `inferred`, `hf_config`,
+    /// `onnx_graph`, `gguf_tensors`.
     public var architectureSource: String
 
     public init(path: String, format: String, sha256: String, bytes: Int, architectureSource: String) {

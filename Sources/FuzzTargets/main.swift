@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, peft-adapter, hdf5, hdf5-file, hdf5-raw, gguf, pytorch, pytorch-pickle). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, peft-adapter, hdf5, hdf5-file, hdf5-raw, gguf, pytorch, pytorch-pickle, onnx). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -44,6 +44,7 @@ enum FuzzTargets {
         FuzzTarget(name: "pytorch", maxLen: 65536, summary: "PyTorch checkpoint (torch.save zip / legacy / TorchScript) through ModelFile.open + loads", run: pytorch),
         FuzzTarget(name: "pytorch-pickle", maxLen: 16384, summary: "the data-only pickle machine alone (PyTorchPickle.tensors, zip and legacy persistent ids)", run: pytorchPickle),
         FuzzTarget(name: "hdf5-raw", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads, no containment", run: hdf5Raw),
+        FuzzTarget(name: "onnx", maxLen: 16384, summary: "ONNX ModelProto (swift-protobuf) + graph walk + external data + tensor loads + NetworkGraph.fromONNX", run: onnx),
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

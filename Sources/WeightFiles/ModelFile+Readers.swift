@@ -38,6 +38,10 @@ extension ModelFile {
     static func openShardedPyTorch(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
         try PyTorchShardedStore(indexPath: path, limits: limits)
     }
+
+    static func openONNX(_ path: String, limits: ReaderLimits) throws -> any TensorStore {
+        try ONNXTensorStore(path: path, limits: limits)
+    }
 }
 
 // A Hugging Face model folder (`save_pretrained`): the weights file inside it.

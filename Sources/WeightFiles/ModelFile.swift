@@ -8,6 +8,7 @@ import ZIPFoundation
 /// safetensors index. PyTorch: a zip with a `<folder>/data.pkl` member → `torch.save` /
 /// TorchScript archive; the legacy pickle magic (`80 02 8a 0a` + 0x1950a86a20f9469cfc6c) →
 /// legacy `torch.save`; an index whose first shard is one of those → sharded PyTorch.
+/// `0x08` + a one-byte `ir_version` + a ModelProto field tag → ONNX.
 public enum ModelFile {
     public static func open(_ path: String, limits: ReaderLimits = ReaderLimits()) throws -> any TensorStore {
         try PathCheck.requireReadableFile(path)
@@ -29,6 +30,9 @@ public enum ModelFile {
         if prefix.starts(with: GGUFFormat.magic) {
             return try openGGUF(path, limits: limits)
         }
+        if ONNXFormat.looksLikeModel(prefix) {
+            return try openONNX(path, limits: limits)
+        }
         if let first = prefix.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }), first == UInt8(ascii: "{") {
             if PyTorchShardedStore.isPyTorchIndex(path, limits: limits) { return try openShardedPyTorch(path, limits: limits) }
             return try openShardedSafetensors(path, limits: limits)
@@ -38,7 +42,7 @@ public enum ModelFile {
         }
         let shown = prefix.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
         throw WeightFileError(.malformed, path: path, place: "byte 0",
-                              expected: "a weight file (HDF5/Keras, .keras, NPY, NPZ, safetensors, GGUF, PyTorch)",
+                              expected: "a weight file (HDF5/Keras, .keras, NPY, NPZ, safetensors, GGUF, PyTorch, ONNX)",
                               found: prefix.isEmpty ? "an empty file" : "bytes \(shown)")
     }
 

@@ -67,18 +67,21 @@ struct InspectListing: Encodable {
     /// GGUF: `general.architecture` and every metadata key in file order (arrays summarised).
     var architecture: String?
     var metadata: [MetadataEntry]?
+    /// The file's computation graph (ONNX), summarised.
+    var graph: InspectGraph?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", path, format, tensors
         case hasArchitecture = "has_architecture", storedAudit = "stored_audit", inputShape = "input_shape"
-        case architecture, metadata
+        case architecture, metadata, graph
     }
 
     init(store: any TensorStore, storedAudit: AuditReportV1?, inputShape: [Int]? = nil) {
         path = store.path
         self.inputShape = inputShape
         format = store.format.rawValue
-        hasArchitecture = store.architectureJSON != nil
+        hasArchitecture = store.architectureJSON != nil || store.onnxGraph != nil
+        graph = store.onnxGraph.map(InspectGraph.init)
         tensors = store.tensors.map {
             Tensor(name: $0.name, role: $0.role.rawValue, layer: $0.layer, variable: $0.variable, shape: $0.shape,
                    dtype: $0.dtype.rawValue, byteOrder: $0.byteOrder.rawValue, layout: $0.layout,
@@ -122,6 +125,7 @@ struct InspectListing: Encodable {
                 out += "  " + m.key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + m.value + "\n"
             }
         }
+        if let graph { out += graph.text() }
         out += "\(tensors.count) tensors\n\n"
         let header = ["name", "role", "layer", "shape", "dtype", "order", "layout", "orientation"]
         let rows = tensors.map { t in

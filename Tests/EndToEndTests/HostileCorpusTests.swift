@@ -109,7 +109,7 @@ final class HostileCorpusTests: XCTestCase {
                 if listed.contains("fuzz/\(target)/\(file)") { continue }
                 var argv: [String]
                 switch target {
-                case "npy", "npz", "safetensors", "hdf5", "pytorch":
+                case "npy", "npz", "safetensors", "hdf5", "pytorch", "onnx":
                     argv = [input]
                 case "safetensors-index":
                     let d = scratch.url.appendingPathComponent("idx-\(count)")

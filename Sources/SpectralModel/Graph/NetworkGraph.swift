@@ -8,7 +8,7 @@ public struct NetworkGraph: Sendable, Equatable {
     public var outputs: [Int]
     /// Input shape without the batch dimension, when known (channels-last for Keras).
     public var inputShape: [Int]?
-    /// Where the structure came from: `keras_config`, `manifest`, `inferred`.
+    /// Where the structure came from: `keras_config`, `manifest`, `inferred`, `onnx_graph`.
     public var source: String
     /// What the builder had to assume (reported verbatim).
     public var assumptions: [String]

@@ -25,6 +25,8 @@ public enum ModelFormat: String, Sendable, Hashable, Codable {
     case torchscript
     /// `pytorch_model.bin.index.json` plus its PyTorch shards.
     case pytorchSharded = "pytorch_sharded"
+    /// ONNX `ModelProto` (`.onnx`), with its external data files.
+    case onnx
 }
 
 /// Safety limits every reader enforces before it allocates. Defaults are generous for real
@@ -67,6 +69,12 @@ public struct ReaderLimits: Sendable, Hashable {
     public var maxPickleValues: Int = 5_000_000
     public var maxPickleStringBytes: Int = 16 << 20
     public var maxPickleNesting: Int = 100
+    /// ONNX: the largest `.onnx` file (a protobuf message cannot exceed 2 GiB), the deepest
+    /// protobuf message nesting (swift-protobuf's `messageDepthLimit`; each subgraph level is 3),
+    /// and the most graph nodes, counting every subgraph's.
+    public var maxONNXBytes: Int = Int(Int32.max)
+    public var maxONNXMessageDepth: Int = 64
+    public var maxONNXNodes: Int = 1_000_000
 
     public init() {}
 }
@@ -91,6 +99,13 @@ public protocol TensorStore: AnyObject, Sendable {
     /// The stored elements in native byte order and C order, dtype unchanged
     /// (`info.byteCount` bytes): what a writer needs to copy a tensor faithfully.
     func loadNativeBytes(_ name: String) throws -> [UInt8]
+    /// The computation graph the file carries (ONNX), described neutrally; `nil` for formats
+    /// without one.
+    var onnxGraph: ONNXGraphSummary? { get }
+}
+
+extension TensorStore {
+    public var onnxGraph: ONNXGraphSummary? { nil }
 }
 
 extension TensorStore {
