@@ -19,7 +19,8 @@ enum Checks {
             if let g = report.gmsi {
                 checks.append(Check(id: id, layer: nil, metric: "gmsi", value: g, limit: limit, comparison: "<=",
                                     passed: g <= limit,
-                                    message: g <= limit ? "gmsi \(fmt(g)) ≤ \(fmt(limit))" : "gmsi \(fmt(g)) exceeds the threshold \(fmt(limit))"))
+                                    message: (g <= limit ? "gmsi \(fmt(g)) ≤ \(fmt(limit))" : "gmsi \(fmt(g)) exceeds the threshold \(fmt(limit))")
+                                        + (report.transformer.map { " (transformer bound, local on \($0.domain.summary))" } ?? "")))
             } else {
                 let why = report.gmsiReason ?? "unavailable"
                 checks.append(Check(id: id, layer: nil, metric: "gmsi", value: nil, limit: limit, comparison: "<=",
@@ -77,6 +78,7 @@ enum Checks {
         if let base = configuration.baseline, let pct = configuration.maxIncreasePercent {
             checks += regressionChecks(report: report, baseline: base, percent: pct, allowUnavailable: allowUnavailable)
         }
+        if let policy { checks += TransformerChecks.evaluate(report: report, policy: policy, allowUnavailable: allowUnavailable) }
         // Policy limits on deltas (`--base`; replaced by the real ones once the delta section exists).
         checks += DeltaChecks.evaluate(delta: report.delta, configuration: configuration)
         return checks

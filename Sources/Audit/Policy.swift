@@ -73,8 +73,9 @@ public struct Policy: Sendable, Equatable {
         if let n = root["network"] {
             guard n.isObject else { throw fail("network", "expected an object") }
             for k in n.keys {
-                guard k.hasSuffix("_max"), (networkMetrics + DeltaReport.networkMetricNames).contains(String(k.dropLast(4))) else {
-                    throw fail("network.\(k)", "unknown (expected one of \((networkMetrics + DeltaReport.networkMetricNames).map { $0 + "_max" }.joined(separator: ", ")))")
+                let known = networkMetrics + DeltaReport.networkMetricNames + TransformerChecks.metrics
+                guard k.hasSuffix("_max"), known.contains(String(k.dropLast(4))) else {
+                    throw fail("network.\(k)", "unknown (expected one of \(known.map { $0 + "_max" }.joined(separator: ", ")))")
                 }
                 guard let v = n[k]?.number, v.isFinite else { throw fail("network.\(k)", "expected a number") }
                 policy.networkMax[String(k.dropLast(4))] = v

@@ -109,3 +109,33 @@ final class TransformerCLITests: XCTestCase {
         XCTAssertNotNil(m?.gmsiReason)
     }
 }
+
+extension TransformerCLITests {
+    /// The per-head policy metrics: the largest head is judged and named; without a transformer
+    /// section the check is unavailable (fails unless allowed), never silently passed.
+    func testAttentionHeadPolicy() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let policy = dir.appendingPathComponent("p.json")
+        try #"{"network": {"attention_qk_norm_max": 0.5, "attention_ov_norm_max": 10}}"#.write(to: policy, atomically: true, encoding: .utf8)
+        let (r, report) = try audit(["fixtures/transformers/gpt2", "--policy", policy.path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let checks = try XCTUnwrap(report?.checks)
+        let qk = try XCTUnwrap(checks.first { $0.id == "policy.network.attention_qk_norm_max" })
+        let heads = try XCTUnwrap(report?.transformer?.attentionHeads)
+        XCTAssertEqual(qk.value, heads.map(\.qk.spectralNorm).max())
+        XCTAssertFalse(qk.passed)
+        XCTAssertTrue(qk.message.contains("block 1 head 0"), qk.message)
+        XCTAssertTrue(try XCTUnwrap(checks.first { $0.id == "policy.network.attention_ov_norm_max" }).passed)
+        let (plain, noTransformer) = try audit(["fixtures/models/mlp_torch.safetensors", "--policy", policy.path])
+        XCTAssertEqual(plain.status, 1, plain.stderr)
+        let unavailable = try XCTUnwrap(noTransformer?.checks.first { $0.id == "policy.network.attention_qk_norm_max" })
+        XCTAssertNil(unavailable.value)
+        XCTAssertTrue(unavailable.message.contains("no transformer section"), unavailable.message)
+        // The gate's message states the domain of the transformer bound it judged.
+        let (gate, gated) = try audit(["fixtures/transformers/gpt2", "--threshold", "10"])
+        XCTAssertEqual(gate.status, 1)
+        let g = try XCTUnwrap(gated?.checks.first { $0.id == "gmsi.threshold" })
+        XCTAssertTrue(g.message.contains("local on n ≤ 16 tokens"), g.message)
+    }
+}
