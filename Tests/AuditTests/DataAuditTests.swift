@@ -229,7 +229,7 @@ final class DataAuditTests: XCTestCase {
         let res = model.backward(tape, seed: seed, rowsPerSample: C, request: BackwardRequest(perRowParameterGradients: true))
         let js = res.perRowParameterGradients!
         // B_l(x) = cotangent rows at each dense output (pre-activation); h_{l-1} = its input.
-        let denseOps = model.ops.enumerated().filter { if case .dense = $0.element.kind { return true } else { return false } }
+        let denseOps = model.ops.enumerated().filter { $0.element.op is DenseOp }
         // B_l from the per-row bias gradients (∂f/∂b_l = B_l), h_{l−1} from the tape.
         for i in 0..<n {
             for j in 0..<n {
@@ -237,7 +237,8 @@ final class DataAuditTests: XCTestCase {
                     for b in 0..<C {
                         var closed = 0.0
                         for (k, op) in denseOps {
-                            guard case .dense(let spec) = op.kind, let bo = spec.biasOffset else { continue }
+                            guard let spec = op.op as? DenseOp, spec.hasBias else { continue }
+                            let bo = op.paramOffset + spec.outCount * spec.inCount
                             let hin = tape.values[op.inputs[0]], w = spec.inCount
                             var hh = 1.0
                             for e in 0..<w { hh += hin[i * w + e] * hin[j * w + e] }
