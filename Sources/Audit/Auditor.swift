@@ -33,7 +33,6 @@ public enum Auditor {
     /// `replay` (from `ReportMerge`): rows and bound inputs of partial reports stand in for the
     /// per-layer analysis; everything else runs as in a whole audit.
     static func run(store: any TensorStore, configuration: AuditConfiguration, replay: ShardReplay?) throws -> AuditReportV1 {
-        BLASThreads.set(1)
         // The input's SHA-256 (a full read of the file) runs beside graph building and analysis.
         let digest = BackgroundDigest(path: store.path)
         // No thread may outlive the audit: on an early error, stop the digest and wait for it
@@ -78,18 +77,28 @@ public enum Auditor {
             gmsi: gmsi, gmsiMode: "weights", gmsiComponents: ["jacobian_bound": gmsi],
             gmsiReason: gmsiReason, checks: [], verdict: .pass, assumptions: assumptions)
         if let options = configuration.data {
-            let result = try DataAudit.run(store: store, graph: graph, options: options,
-                                           lipschitzBound: bounds.report.lipschitzBound,
-                                           progress: configuration.progress)
-            report.data = result.report
-            report.gmsiMode = "data"
-            report.gmsiComponents = result.components
-            report.gmsi = configuration.gmsiAggregate.combine(result.components.values.compactMap { $0 })
-            report.gmsiReason = report.gmsi == nil ? "no data-mode component could be measured" : nil
-            if configuration.gmsiAggregate != .max {
-                report.assumptions.append("gmsi aggregates the data components by \(configuration.gmsiAggregate.rawValue) (--gmsi-aggregate), not the default max")
+            do {
+                let result = try DataAudit.run(store: store, graph: graph, options: options,
+                                               lipschitzBound: bounds.report.lipschitzBound,
+                                               progress: configuration.progress)
+                report.data = result.report
+                report.gmsiMode = "data"
+                report.gmsiComponents = result.components
+                report.gmsi = configuration.gmsiAggregate.combine(result.components.values.compactMap { $0 })
+                report.gmsiReason = report.gmsi == nil ? "no data-mode component could be measured" : nil
+                if configuration.gmsiAggregate != .max {
+                    report.assumptions.append("gmsi aggregates the data components by \(configuration.gmsiAggregate.rawValue) (--gmsi-aggregate), not the default max")
+                }
+                report.assumptions += result.notes
+            } catch let e as DataAuditError where e.kind == .unsupported {
+                // The forward engine's limit, not the file's fault: the data GMSI is unavailable
+                // with the reason (a gmsi check then fails unless --allow-unavailable).
+                report.gmsiMode = "data"
+                report.gmsi = nil
+                report.gmsiComponents = ["g_J": nil, "g_theta": nil, "sqrt_g_K": nil, "sqrt_g_H": nil]
+                report.gmsiReason = "data audit unavailable: " + e.message
+                report.assumptions.append("data audit not run: " + e.message)
             }
-            report.assumptions += result.notes
         }
         report.checks = Checks.evaluate(report: report, configuration: configuration)
         if let shard = configuration.shard {

@@ -41,14 +41,37 @@ final class DataAuditCLITests: XCTestCase {
         XCTAssertNotNil(data.gaussNewtonLambdaMax)
     }
 
+    /// The Keras mini-Xception block (same-padded max pooling + residual add) runs in data mode.
+    func testSamePaddedPoolingResidualBlockRuns() throws {
+        let r = try CLI.run(["fixtures/engine/xception_block.h5", "--probe", "fixtures/engine/xception_block_probe.npy",
+                             "--json", "-", "--quiet", "--ntk-min-budget", "20"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let data = try XCTUnwrap(try AuditReportV1.decode(r.stdoutData).data)
+        XCTAssertEqual(data.perSample.jacobianNorm.count, 2)
+        XCTAssertEqual(try CLI.run(["fixtures/models/mlp.h5", "--ntk-min-budget", "5"]).status, 2)
+    }
+
     func testProbeErrorsAreOneLine() throws {
         // Probe shape that does not fit the model.
         let r = try CLI.run(["fixtures/models/mlp.h5", "--probe", "fixtures/models/probe_cnn.npy"])
         XCTAssertEqual(r.status, 65, r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-        // A model the forward pass does not cover.
-        let t = try CLI.run(["fixtures/models/attention_tiny.safetensors", "--probe", "fixtures/models/probe_mlp.npy"])
-        XCTAssertEqual(t.status, 65, t.stderr)
+        // A model the forward engine does not cover: the tool's limit, not a malformed file. The
+        // data gmsi is unavailable with the reason; a gmsi check fails unless allowed.
+        let t = try CLI.run(["fixtures/models/attention_tiny.safetensors", "--probe", "fixtures/models/probe_mlp.npy",
+                             "--json", "-", "--quiet"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let tr = try AuditReportV1.decode(t.stdoutData)
+        XCTAssertEqual(tr.gmsiMode, "data")
+        XCTAssertNil(tr.gmsi)
+        XCTAssertNil(tr.data)
+        XCTAssertTrue(tr.gmsiReason?.hasPrefix("data audit unavailable: layer '") == true, tr.gmsiReason ?? "")
+        XCTAssertTrue(tr.gmsiReason?.contains("not an op the forward engine supports") == true, tr.gmsiReason ?? "")
+        let gated = try CLI.run(["fixtures/models/attention_tiny.safetensors", "--probe", "fixtures/models/probe_mlp.npy",
+                                 "--threshold", "10"])
+        XCTAssertEqual(gated.status, 1, gated.stderr)
+        XCTAssertEqual(try CLI.run(["fixtures/models/attention_tiny.safetensors", "--probe", "fixtures/models/probe_mlp.npy",
+                                    "--threshold", "10", "--allow-unavailable"]).status, 0)
         XCTAssertEqual(try CLI.run(["fixtures/models/mlp.h5", "--labels", "x.npy"]).status, 2)
         XCTAssertEqual(try CLI.run(["fixtures/models/mlp.h5", "--probe", "missing.npy"]).status, 66)
     }
