@@ -161,6 +161,18 @@ extension NetworkGraph {
             default:
                 kind = .unsupported(className: layer.className, tensors: allRefs(layer.name))
             }
+            if case .parameterized = kind {
+                // Scalar settings of layers the graph does not model itself (epsilon, axis, …),
+                // by Keras's names, for the forward engine's ops.
+                for key in cfg.keys {
+                    guard let v = cfg[key] else { continue }
+                    if let t = v.string { attributes[key] = t } else if case .number(let t) = v { attributes[key] = t } else if let b = v.bool {
+                        attributes[key] = b ? "true" : "false"
+                    } else if let a = v.array, !a.isEmpty, a.allSatisfy({ $0.int != nil }) {
+                        attributes[key] = a.map { String($0.int!) }.joined(separator: ",")
+                    }
+                }
+            }
             if case .unsupported = kind {} else if case .parameterized = kind {} else if activationSource?.hasPrefix("unknown:") == true {
                 assumptions.append("layer '\(layer.name)': activation '\(activationSource!.dropFirst(8))' has no tabulated Lipschitz constant")
             }
