@@ -1,18 +1,24 @@
 import LinearAlgebra
 import WeightFiles
 
-/// `y = A x + b` with `A` (`out × in`, canonical `[out, in]` order, SPEC §1) and optional `b`.
-/// θ blocks: `kernel` (A row-major), `bias`. Every batched product is one `dgemm`:
-/// forward `Y = X Aᵀ`, VJP `Ḡx = Ḡy A`, parameter gradient `Ḡyᵀ X`; the per-sample Gram of the
-/// parameter rows has the closed form `(‖x_s‖² + [bias]) Ḡy_s Ḡy_sᵀ`. Float64 throughout
-/// (errors of a few ulps of the summed magnitudes).
+/// `y = A x + b` with `A` (`out × in`, canonical `[out, in]` order, SPEC §1) and optional `b`,
+/// applied to a flat input or, for a channels-last input whose last axis is `in` (Keras `Dense`
+/// on a sequence or image), to every position (`positions` rows per sample).
+/// θ blocks: `kernel` (A row-major), `bias`. Every batched product is one `dgemm` over all
+/// `rows · positions` vectors: forward `Y = X Aᵀ`, VJP `Ḡx = Ḡy A`, parameter gradient `Ḡyᵀ X`; for
+/// flat inputs the per-sample Gram of the parameter rows has the closed form
+/// `(‖x_s‖² + [bias]) Ḡy_s Ḡy_sᵀ`. Float64 throughout (errors of a few ulps of the summed magnitudes).
 public struct DenseOp: DifferentiableOp, OpBuilder {
     public let name: String
     public let inCount: Int
     public let outCount: Int
     public let hasBias: Bool
+    /// Vectors per sample the map applies to (1: a flat input).
+    public var positions: Int = 1
+    /// Leading (spatial / sequence) shape when `positions > 1`.
+    var leadingShape: [Int] = []
 
-    public var outputShape: [Int] { [outCount] }
+    public var outputShape: [Int] { leadingShape + [outCount] }
     public var parameterLayout: [ParameterBlock] {
         [ParameterBlock("kernel", outCount * inCount)] + (hasBias ? [ParameterBlock("bias", outCount)] : [])
     }
@@ -30,10 +36,15 @@ public struct DenseOp: DifferentiableOp, OpBuilder {
         }
         var src = b.inputSlots[0]
         let s = b.inputShape()
-        if s.reduce(1, *) != a.cols || (s.count > 1 && !b.channelsFirst && s.last == a.cols) {
+        var op = DenseOp(name: node.name, inCount: a.cols, outCount: a.rows, hasBias: bias != nil)
+        if s.count > 1 && !b.channelsFirst && s.last == a.cols {
+            // Keras Dense on a sequence / image: the same map at every position.
+            op.leadingShape = Array(s.dropLast())
+            op.positions = op.leadingShape.reduce(1, *)
+        } else if s.reduce(1, *) != a.cols {
             throw ForwardModelError("layer '\(node.name)': dense layer with \(a.cols) inputs receives a tensor of shape \(s)")
         }
-        if s.count > 1 {
+        if s.count > 1 && op.positions == 1 {
             // Implicit flatten (a PyTorch Linear after a conv without a stated flatten).
             src = try b.emit(GatherOp(name: node.name + "/flatten", map: GatherOp.flattenMap(s, channelsFirst: b.channelsFirst),
                                       outputShape: [a.cols], kind: "flatten"), inputs: [src])
@@ -45,29 +56,30 @@ public struct DenseOp: DifferentiableOp, OpBuilder {
             guard v.count == a.rows else { throw ForwardModelError("layer '\(node.name)': bias has \(v.count) entries for \(a.rows) outputs") }
             params.append(v)
         }
-        return try b.emit(DenseOp(name: node.name, inCount: a.cols, outCount: a.rows, hasBias: bias != nil), inputs: [src],
-                          parameters: params)
+        return try b.emit(op, inputs: [src], parameters: params)
     }
 
     // MARK: passes
 
     public func forward(_ ctx: OpContext) -> (output: [Double], saved: OpSaved) {
-        var y = BLAS.product(ctx.inputs[0], ctx.theta, transB: true, m: ctx.n, n: outCount, k: inCount)
-        if hasBias { Self.addRows(&y, rows: ctx.n, ctx.theta, offset: outCount * inCount, width: outCount) }
+        let m = ctx.n * positions
+        var y = BLAS.product(ctx.inputs[0], ctx.theta, transB: true, m: m, n: outCount, k: inCount)
+        if hasBias { Self.addRows(&y, rows: m, ctx.theta, offset: outCount * inCount, width: outCount) }
         return (y, .none)
     }
 
     public func vjp(_ gy: [Double], rows: Int, rowsPerSample k: Int, ctx: OpContext, into gx: inout [[Double]]) {
         guard !gx[0].isEmpty else { return }
-        BLAS.productAdd(gy, ctx.theta, m: rows, n: inCount, k: outCount, into: &gx[0])
+        BLAS.productAdd(gy, ctx.theta, m: rows * positions, n: inCount, k: outCount, into: &gx[0])
     }
 
     public func jvp(_ dx: [[Double]?], dtheta: [Double]?, ctx: OpContext) -> [Double]? {
-        var y: [Double]? = dx[0].map { BLAS.product($0, ctx.theta, transB: true, m: ctx.n, n: outCount, k: inCount) }
+        let m = ctx.n * positions
+        var y: [Double]? = dx[0].map { BLAS.product($0, ctx.theta, transB: true, m: m, n: outCount, k: inCount) }
         if let dt = dtheta {
-            var t = y ?? [Double](repeating: 0, count: ctx.n * outCount)
-            BLAS.productAdd(ctx.inputs[0], dt, transB: true, m: ctx.n, n: outCount, k: inCount, into: &t)
-            if hasBias { Self.addRows(&t, rows: ctx.n, dt, offset: outCount * inCount, width: outCount) }
+            var t = y ?? [Double](repeating: 0, count: m * outCount)
+            BLAS.productAdd(ctx.inputs[0], dt, transB: true, m: m, n: outCount, k: inCount, into: &t)
+            if hasBias { Self.addRows(&t, rows: m, dt, offset: outCount * inCount, width: outCount) }
             y = t
         }
         return y
@@ -77,30 +89,34 @@ public struct DenseOp: DifferentiableOp, OpBuilder {
                               into out: UnsafeMutablePointer<Double>) {
         let pc = parameterCount, w = outCount * inCount
         ctx.inputs[0].withUnsafeBufferPointer { xp in
-            let x = xp.baseAddress! + s * inCount
-            for q in 0..<k {
-                let g = gy + q * outCount, row = out + q * pc
-                for o in 0..<outCount {
-                    let v = g[o]
-                    if v == 0 { continue }
-                    let wb = row + o * inCount
-                    for e in 0..<inCount { wb[e] = v * x[e] }
-                    if hasBias { row[w + o] = v }
+            for pos in 0..<positions {
+                let x = xp.baseAddress! + (s * positions + pos) * inCount
+                for q in 0..<k {
+                    let g = gy + (q * positions + pos) * outCount, row = out + q * pc
+                    for o in 0..<outCount {
+                        let v = g[o]
+                        if v == 0 { continue }
+                        let wb = row + o * inCount
+                        for e in 0..<inCount { wb[e] += v * x[e] }
+                        if hasBias { row[w + o] += v }
+                    }
                 }
             }
         }
     }
 
     public func accumulateParameterGradient(_ gy: [Double], ctx: OpContext, into out: UnsafeMutablePointer<Double>) {
-        let gw = BLAS.product(gy, transA: true, ctx.inputs[0], m: outCount, n: inCount, k: ctx.n)
+        let m = ctx.n * positions
+        let gw = BLAS.product(gy, transA: true, ctx.inputs[0], m: outCount, n: inCount, k: m)
         for e in 0..<gw.count { out[e] += gw[e] }
         if hasBias {
             let b = out + outCount * inCount
-            for r in 0..<ctx.n { for o in 0..<outCount { b[o] += gy[r * outCount + o] } }
+            for r in 0..<m { for o in 0..<outCount { b[o] += gy[r * outCount + o] } }
         }
     }
 
     public func accumulateParameterGram(_ gy: [Double], rowsPerSample k: Int, ctx: OpContext, into gram: UnsafeMutablePointer<Double>) {
+        guard positions == 1 else { return accumulateGramFromRows(gy, rowsPerSample: k, ctx: ctx, into: gram) }
         let extra = hasBias ? 1.0 : 0.0
         let x = ctx.inputs[0]
         gy.withUnsafeBufferPointer { yp in
@@ -115,7 +131,7 @@ public struct DenseOp: DifferentiableOp, OpBuilder {
 
     public func secondOrder(_ input: SecondOrderInput, ctx: OpContext, gx: inout [[Double]], rgx: inout [[Double]],
                             hv: UnsafeMutablePointer<Double>) {
-        let n = ctx.n
+        let n = ctx.n * positions
         if !gx[0].isEmpty {
             BLAS.productAdd(input.gy, ctx.theta, m: n, n: inCount, k: outCount, into: &gx[0])
         }

@@ -148,6 +148,11 @@ extension DifferentiableOp {
 
     /// Default: per sample, its `k` parameter rows and their Gram by one GEMM.
     public func accumulateParameterGram(_ gy: [Double], rowsPerSample k: Int, ctx: OpContext, into gram: UnsafeMutablePointer<Double>) {
+        accumulateGramFromRows(gy, rowsPerSample: k, ctx: ctx, into: gram)
+    }
+
+    /// Per sample, its `k` parameter rows (`parameterRows`) and their Gram by one GEMM.
+    public func accumulateGramFromRows(_ gy: [Double], rowsPerSample k: Int, ctx: OpContext, into gram: UnsafeMutablePointer<Double>) {
         let pc = parameterCount
         guard pc > 0 else { return }
         var buf = [Double](repeating: 0, count: k * pc)
