@@ -21,7 +21,7 @@ final class EngineSemanticsTests: XCTestCase {
 
     /// Logits and reverse-mode Jacobians of `model` on the fixture probes of `name` against the
     /// references; `toInternal` maps a native-layout Jacobian row to the internal layout.
-    func check(_ model: ForwardModel, _ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(_ model: ForwardModel, _ name: String, tolerance: Double = 1e-9, file: StaticString = #filePath, line: UInt = #line) throws {
         let (x, xs) = try Self.array(name + "_probe.npy")
         let n = xs[0], d = model.inputDimension, C = model.outputCount
         let logits = model.logits(native: x, count: n)
@@ -29,7 +29,7 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(logits.count, ref.count, name, file: file, line: line)
         let scale = ref.map(abs).max()!
         let err = zip(logits, ref).map { abs($0 - $1) }.max()!
-        XCTAssertLessThanOrEqual(err, 1e-9 * scale, "\(name): max |Δlogit| = \(err)", file: file, line: line)
+        XCTAssertLessThanOrEqual(err, tolerance * scale, "\(name): max |Δlogit| = \(err)", file: file, line: line)
 
         let (jref, js) = try Self.array(name + "_jacobian.npy")
         XCTAssertEqual(js, [n, C, d], name, file: file, line: line)
@@ -41,7 +41,7 @@ final class EngineSemanticsTests: XCTestCase {
         let refInternal = model.toInternal(jref, count: n * C)
         let jscale = refInternal.map(abs).max()!
         let jerr = zip(internalJ, refInternal).map { abs($0 - $1) }.max()!
-        XCTAssertLessThanOrEqual(jerr, 1e-9 * jscale, "\(name): max |ΔJ| = \(jerr) (scale \(jscale))", file: file, line: line)
+        XCTAssertLessThanOrEqual(jerr, tolerance * jscale, "\(name): max |ΔJ| = \(jerr) (scale \(jscale))", file: file, line: line)
         // Forward mode agrees with reverse mode (J e_i for a few inputs).
         for i in [0, d / 2, d - 1] {
             var e = [Double](repeating: 0, count: n * d)
@@ -120,5 +120,63 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(p2.lipschitz.globalConstant!, 2, accuracy: 1e-15)  // 2×2 stride 1: 4 windows share a cell
         let gap = try XCTUnwrap(model.ops.first { $0.op.name == "gap" }?.op as? PoolOp)
         XCTAssertEqual(gap.lipschitz.globalConstant!, 1 / 7.0, accuracy: 1e-15)  // one mean of 49 cells: 1/sqrt(49)
+    }
+
+    /// LayerNorm (the first op added after the port: one file and one registration line) against
+    /// PyTorch: logits and Jacobians to 1e-9, and the exact loss-Hessian–vector product of its
+    /// second-order rule against `torch.autograd.functional.hvp` to 1e-9.
+    func testTorchLayerNormForwardJacobianAndHessianVectorProduct() throws {
+        let store = try ModelFile.open(Self.dir.appendingPathComponent("torch_layer_norm.safetensors").path)
+        func t(_ name: String, _ o: OrientationRule) -> TensorRef {
+            TensorRef(name: name, shape: store.tensors.first { $0.name == name }!.shape, orientation: o)
+        }
+        let nodes = [
+            Node(name: "x", kind: .input, inputs: []),
+            Node(name: "fc1", kind: .dense(kernel: t("fc1.weight", .outIn), bias: t("fc1.bias", .vector)), inputs: [0]),
+            Node(name: "ln", kind: .parameterized(className: "LayerNorm", tensors: [t("ln.weight", .vector), t("ln.bias", .vector)]),
+                 inputs: [1], activation: .gelu, attributes: ["epsilon": "1e-05"]),
+            Node(name: "fc2", kind: .dense(kernel: t("fc2.weight", .outIn), bias: t("fc2.bias", .vector)), inputs: [2]),
+        ]
+        let graph = NetworkGraph(nodes: nodes, outputs: [3], inputShape: [6], source: "manifest", assumptions: [])
+        let model = try ForwardModel(graph: graph, store: store)
+        try check(model, "torch_layer_norm")
+
+        // H v of the mean cross-entropy (labels 0, 2) by Pearlmutter's R-operator.
+        let (x, _) = try Self.array("torch_layer_norm_probe.npy")
+        let (vhv, _) = try Self.array("torch_layer_norm_hvp.npy")
+        let P = model.parameterCount, C = model.outputCount, n = 2
+        XCTAssertEqual(vhv.count, 2 * P)
+        let v = Array(vhv[0..<P]), ref = Array(vhv[P...])
+        let labels = [0, 2]
+        let tape = model.forward(x, count: n)
+        let f = tape.output
+        var gy = [Double](repeating: 0, count: n * C), rgy = gy
+        let pt = model.prepareTangent(v)
+        let fdot = model.jvp(tape, inputTangent: nil, parameterTangent: pt)
+        for i in 0..<n {
+            let row = Array(f[(i * C)..<((i + 1) * C)]), m = row.max()!
+            let e = row.map { Foundation.exp($0 - m) }, z = e.reduce(0, +)
+            let p = e.map { $0 / z }
+            var pf = 0.0
+            for c in 0..<C { pf += p[c] * fdot.last![i * C + c] }
+            for c in 0..<C {
+                gy[i * C + c] = (p[c] - (c == labels[i] ? 1 : 0)) / Double(n)
+                rgy[i * C + c] = p[c] * (fdot.last![i * C + c] - pf) / Double(n)
+            }
+        }
+        let hv = model.secondOrderBackward(tape, tangents: fdot, parameterTangent: pt, seed: gy, seedTangent: rgy)
+        let scale = ref.map(abs).max()!
+        let err = zip(hv, ref).map { abs($0 - $1) }.max()!
+        XCTAssertLessThanOrEqual(err, 1e-9 * scale, "LayerNorm HVP: max |Δ| = \(err) (scale \(scale))")
+        let ln = try XCTUnwrap(model.ops.first { $0.op.name == "ln" }?.op as? LayerNormOp)
+        guard case .local(let rule) = ln.lipschitz else { return XCTFail("LayerNorm's Lipschitz rule is local") }
+        XCTAssertEqual(rule.domain, [.inputScaleAtLeast("δ")])
+        XCTAssertNil(rule.bound([:]), "no bound without the domain value")
+    }
+
+    /// Keras LayerNormalization through the Keras graph builder (epsilon and axis from its config).
+    /// Keras-on-jax computes LayerNormalization with float32-level error (~3e-7), hence 1e-6 here.
+    func testKerasLayerNormalization() throws {
+        try check(try Self.keras("layer_norm_keras"), "layer_norm_keras", tolerance: 1e-6)
     }
 }

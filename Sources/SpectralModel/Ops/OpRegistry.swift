@@ -13,6 +13,7 @@ public enum OpRegistry {
         PassThroughOp.self,
         AddOp.self,
         ConcatOp.self,
+        LayerNormOp.self,
     ]
 
     /// Why no builder handles `node` (the engine's limit, reported as unsupported).
