@@ -119,6 +119,61 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
         }
     }
 
+    /// Per sample, the Gram of its k parameter rows without forming them when that is cheaper:
+    /// row a is `R_a = Ȳ_aᵀ C` per group (C the sample's im2col, `P × K`), so
+    /// `⟨R_a, R_b⟩ = Σ_g ⟨Ȳ_a,g, (C_g C_gᵀ) Ȳ_b,g⟩ + [bias] ⟨1ᵀȲ_a, 1ᵀȲ_b⟩`: one `P × P` Gram of the
+    /// positions per group and GEMMs, `O(P²K + kP²c + k²Pc)` instead of `O(kcKP + k²cK)` for the
+    /// rows (NTK blocks by GEMM; equal up to rounding).
+    public func accumulateParameterGram(_ gy: [Double], rowsPerSample k: Int, ctx: OpContext, into gram: UnsafeMutablePointer<Double>) {
+        let g = geometry, P = g.outPositions, kw = g.cig * g.taps, size = ctx.outputSize
+        let viaRows = Double(k) * Double(g.cout * kw) * Double(P + k)
+        let viaPositions = Double(P) * Double(P) * Double(g.groups * kw + k * g.cog) + Double(k * k) * Double(size)
+        guard viaPositions < viaRows else { return accumulateGramFromRows(gy, rowsPerSample: k, ctx: ctx, into: gram) }
+        var cols = [Double](repeating: 0, count: P * g.colWidth)
+        var m = [Double](repeating: 0, count: P * P)
+        var z = [Double](repeating: 0, count: k * size)
+        var gk = [Double](repeating: 0, count: k * k)
+        var sums = [Double](repeating: 0, count: hasBias ? k * g.cout : 0)
+        gy.withUnsafeBufferPointer { yp in
+            cols.withUnsafeMutableBufferPointer { cp in
+                m.withUnsafeMutableBufferPointer { mp in
+                    z.withUnsafeMutableBufferPointer { zp in
+                        for s in 0..<ctx.n {
+                            let ys = yp.baseAddress! + s * k * size
+                            ctx.inputs[0].withUnsafeBufferPointer { g.im2col($0.baseAddress!, rows: s, s + 1, into: cp.baseAddress!) }
+                            for grp in 0..<g.groups {
+                                BLAS.gemm(transB: true, m: P, n: P, k: kw, cp.baseAddress! + grp * kw, lda: g.colWidth,
+                                          cp.baseAddress! + grp * kw, ldb: g.colWidth, beta: 0, mp.baseAddress!, ldc: P)
+                                for q in 0..<k {
+                                    BLAS.gemm(m: P, n: g.cog, k: P, mp.baseAddress!, lda: P, ys + q * size + grp * g.cog, ldb: g.cout,
+                                              beta: 0, zp.baseAddress! + q * size + grp * g.cog, ldc: g.cout)
+                                }
+                            }
+                            gk.withUnsafeMutableBufferPointer { gp in
+                                BLAS.gemm(transB: true, m: k, n: k, k: size, ys, lda: size, UnsafePointer(zp.baseAddress!), ldb: size,
+                                          beta: 0, gp.baseAddress!, ldc: k)
+                            }
+                            if hasBias {
+                                for e in 0..<sums.count { sums[e] = 0 }
+                                for q in 0..<k {
+                                    for p in 0..<P { for o in 0..<g.cout { sums[q * g.cout + o] += ys[q * size + p * g.cout + o] } }
+                                }
+                                sums.withUnsafeBufferPointer { BLAS.gramAdd($0.baseAddress!, rows: k, cols: g.cout, lda: g.cout, into: gram + s * k * k) }
+                            }
+                            for a in 0..<k {
+                                for b in a..<k {
+                                    let v = 0.5 * (gk[a * k + b] + gk[b * k + a])
+                                    gram[s * k * k + a * k + b] += v
+                                    if a != b { gram[s * k * k + b * k + a] += v }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     public func accumulateParameterGradient(_ gy: [Double], ctx: OpContext, into out: UnsafeMutablePointer<Double>) {
         geometry.weightGradient(gy, ctx.inputs[0], rows: ctx.n, into: out)
         if hasBias { Self.sumBias(gy, rows: ctx.n * geometry.outPositions, width: geometry.cout, into: out + weightCount) }
