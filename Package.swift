@@ -44,7 +44,7 @@ let package = Package(
         // posix_spawn + waitpid for crash isolation (the HDF5 preflight, the hdf5 fuzz target).
         .target(name: "ChildProcesses"),
         .executableTarget(name: "spectral-audit", dependencies: [
-            "Audit", "AuditReport", "ReportWriters", "WeightFiles", "CMalloc", "ChildProcesses",
+            "Audit", "AuditReport", "ReportWriters", "WeightFiles", "CMalloc", "ChildProcesses", "LinearAlgebra",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -36,7 +36,6 @@ public enum Auditor {
     /// `replay` (from `ReportMerge`): rows and bound inputs of partial reports stand in for the
     /// per-layer analysis; everything else runs as in a whole audit.
     static func run(store: any TensorStore, configuration: AuditConfiguration, replay: ShardReplay?) throws -> AuditReportV1 {
-        BLASThreads.set(1)
         // The input's SHA-256 (a full read of the file) runs beside graph building and analysis.
         let digest = BackgroundDigest(path: store.path)
         // No thread may outlive the audit: on an early error, stop the digest and wait for it
@@ -90,13 +89,24 @@ public enum Auditor {
             gmsiReason: gmsiReason, checks: [], verdict: .pass, assumptions: assumptions)
         try TransformerAudit.apply(to: &report, store: store, configuration: configuration)
         if let options = configuration.data {
-            let result = try DataAudit.run(store: store, graph: graph, options: options,
-                                           lipschitzBound: bounds.report.lipschitzBound,
-                                           progress: configuration.progress)
-            // SPEC §7: the data aggregate has its own name and gate; `gmsi` stays the weights-only value.
-            report.data = result.report
-            report.applyDataGMSI(components: result.components, aggregate: configuration.gmsiAggregate)
-            report.assumptions += result.notes
+            do {
+                let result = try DataAudit.run(store: store, graph: graph, options: options,
+                                               lipschitzBound: bounds.report.lipschitzBound,
+                                               progress: configuration.progress)
+                // SPEC §7: the data aggregate has its own name and gate; `gmsi` stays the weights-only value.
+                report.data = result.report
+                report.applyDataGMSI(components: result.components, aggregate: configuration.gmsiAggregate)
+                report.assumptions += result.notes
+            } catch let e as DataAuditError where e.kind == .unsupported {
+                // The forward engine's limit, not the file's fault: data_gmsi is unavailable with
+                // the reason (a --data-threshold check then fails unless --allow-unavailable); the
+                // weights-only results and gmsi are reported as usual.
+                report.dataGmsiComponents = ["g_J": nil, "g_theta": nil, "sqrt_g_K": nil, "sqrt_g_H": nil]
+                report.dataGmsi = nil
+                report.dataGmsiReason = "data audit unavailable: " + e.message
+                report.dataGmsiAggregate = configuration.gmsiAggregate.rawValue
+                report.assumptions.append("data audit not run: " + e.message)
+            }
         }
         NullReasons.fill(&report, svd: configuration.svd)
         report.checks = Checks.evaluate(report: report, configuration: configuration)

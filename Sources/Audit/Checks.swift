@@ -30,7 +30,7 @@ enum Checks {
             }
         }
         if let t = configuration.threshold { gmsiCheck(id: "gmsi.threshold", limit: t) }
-        if let t = configuration.dataThreshold, report.data != nil { checks.append(dataGMSICheck(report: report, limit: t, allowUnavailable: allowUnavailable)) }
+        if let t = configuration.dataThreshold, configuration.data != nil { checks.append(dataGMSICheck(report: report, limit: t, allowUnavailable: allowUnavailable)) }
         if let policy {
             if let t = policy.gmsiMax { gmsiCheck(id: "policy.gmsi_max", limit: t) }
             for name in Policy.networkMetrics {

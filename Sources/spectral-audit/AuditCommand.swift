@@ -83,6 +83,9 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("probe-limit"), help: "Use at most N probe inputs (the first N).")
     var probeLimit: Int?
 
+    @Option(name: .customLong("ntk-min-budget"), help: "Matrix-free NTK: products spent on λ_min after λ_max has converged before it is reported unavailable (default 50).")
+    var ntkMinBudget: Int?
+
     @Option(help: "Seed for the randomised parts (attribution perturbations, Lanczos start vectors); recorded in the report.")
     var seed: UInt64 = 0
 
@@ -129,9 +132,10 @@ struct AuditCommand: ParsableCommand {
         if maxIncrease != nil && baseline == nil { throw ValidationError("--max-increase needs --baseline") }
         if forceInputShape && inputShape == nil { throw ValidationError("--force-input-shape needs --input-shape") }
         if let b = maxTensorBytes, b < 1 { throw ValidationError("--max-tensor-bytes must be positive") }
-        if probe == nil && (labels != nil || loss != nil || probeLimit != nil) {
-            throw ValidationError("--labels, --loss and --probe-limit need --probe")
+        if probe == nil && (labels != nil || loss != nil || probeLimit != nil || ntkMinBudget != nil) {
+            throw ValidationError("--labels, --loss, --probe-limit and --ntk-min-budget need --probe")
         }
+        if let b = ntkMinBudget, b < 1 { throw ValidationError("--ntk-min-budget must be at least 1") }
         if let l = loss, LossKind(rawValue: l) == nil { throw ValidationError("--loss must be cross_entropy or mse, not '\(l)'") }
         if let n = probeLimit, n < 1 { throw ValidationError("--probe-limit must be at least 1") }
         guard GMSIAggregate(rawValue: gmsiAggregate) != nil else {
@@ -189,6 +193,7 @@ struct AuditCommand: ParsableCommand {
         if let probe {
             configuration.data = DataAuditOptions(probePath: probe, labelsPath: labels, loss: loss.flatMap(LossKind.init(rawValue:)),
                                                   probeLimit: probeLimit, seed: seed, jobs: configuration.jobs)
+            if let b = ntkMinBudget { configuration.data!.ntkLambdaMinBudget = b }
         }
         configuration.shard = shard.flatMap(ShardSpec.init(argument:))
         if let b = maxTensorBytes { configuration.limits.maxTensorBytes = b }

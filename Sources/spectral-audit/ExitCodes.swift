@@ -1,6 +1,7 @@
 import ArgumentParser
 import Audit
 import Foundation
+import HDF5Kit
 import ReportWriters
 import SpectralModel
 import WeightFiles
@@ -27,6 +28,11 @@ enum ExitCodes {
         case let e as Preflight.Refusal:
             FileHandle.standardError.write(Data((e.message.oneLine + "\n").utf8))
             Foundation.exit(e.status)
+        case let e as HDF5Watchdog.Stall:
+            // A guarded libhdf5 call overran its deadline and then returned (the handler in
+            // `main` normally ends the process first).
+            code = malformed
+            message = e.description
         case let e as WeightFileError:
             code = (e.kind == .missing || e.kind == .unreadable) ? missingInput : malformed
             message = e.description

@@ -5,6 +5,7 @@ import CMalloc
 #endif
 import Foundation
 import HDF5Kit
+import LinearAlgebra
 import ReportWriters
 
 /// The executable: parse, validate, build a configuration, call the library, map errors to exit
@@ -30,6 +31,9 @@ struct SpectralAudit: ParsableCommand {
 
     static func main() {
         Interrupts.install()
+        // Process policy lives here, not in the libraries: one BLAS thread (parallelism is across
+        // layers and probe batches, `--jobs`; with a busy core two BLAS threads made sgesdd 6× slower).
+        BLASThreads.set(1)
         #if os(Linux)
         // Tensors are loaded one after another into buffers of similar size. glibc would serve
         // each from a fresh mmap (and the kernel zero every page again: a fifth of a load's time);

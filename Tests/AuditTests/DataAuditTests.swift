@@ -170,7 +170,7 @@ final class DataAuditTests: XCTestCase {
         for i in 0..<P { shifted[i * P + i] += c }
         let sv = try SVD.singularValues(Matrix(rows: P, cols: P, storage: shifted), method: .gesdd).values
         let lmax = sv.first! - c, lmin = sv.last! - c
-        let lr = try SymmetricLanczos.extremes(dimension: P, tolerance: 1e-10, maxIterations: P, seed: 5) { try hvp($0) }
+        let lr = try Lanczos.symmetricExtremes(dimension: P, tolerance: 1e-10, maxIterations: P, seed: 5) { try hvp($0) }
         let radius = max(abs(lmax), abs(lmin))
         XCTAssertEqual(lr.lambdaMax, lmax, accuracy: 1e-6 * radius)
         XCTAssertEqual(lr.lambdaMin, lmin, accuracy: 1e-6 * radius)
@@ -189,7 +189,7 @@ final class DataAuditTests: XCTestCase {
         var rng = SplitMix64(seed: 9)
         let k = 30
         let a = (0..<k).map { _ in rng.nextSigned() }, b = (0..<(k - 1)).map { _ in rng.nextSigned() }
-        let (vals, _) = try SymmetricLanczos.tridiagonalEigen(diagonal: a, offDiagonal: b)
+        let (vals, _) = try Lanczos.tridiagonalEigen(diagonal: a, offDiagonal: b)
         var t = [Double](repeating: 0, count: k * k)
         for i in 0..<k { t[i * k + i] = a[i] + 10 }
         for i in 0..<(k - 1) { t[i * k + i + 1] = b[i]; t[(i + 1) * k + i] = b[i] }
@@ -229,7 +229,7 @@ final class DataAuditTests: XCTestCase {
         let res = model.backward(tape, seed: seed, rowsPerSample: C, request: BackwardRequest(perRowParameterGradients: true))
         let js = res.perRowParameterGradients!
         // B_l(x) = cotangent rows at each dense output (pre-activation); h_{l-1} = its input.
-        let denseOps = model.ops.enumerated().filter { if case .dense = $0.element.kind { return true } else { return false } }
+        let denseOps = model.ops.enumerated().filter { $0.element.op is DenseOp }
         // B_l from the per-row bias gradients (∂f/∂b_l = B_l), h_{l−1} from the tape.
         for i in 0..<n {
             for j in 0..<n {
@@ -237,7 +237,8 @@ final class DataAuditTests: XCTestCase {
                     for b in 0..<C {
                         var closed = 0.0
                         for (k, op) in denseOps {
-                            guard case .dense(let spec) = op.kind, let bo = spec.biasOffset else { continue }
+                            guard let spec = op.op as? DenseOp, spec.hasBias else { continue }
+                            let bo = op.paramOffset + spec.outCount * spec.inCount
                             let hin = tape.values[op.inputs[0]], w = spec.inCount
                             var hh = 1.0
                             for e in 0..<w { hh += hin[i * w + e] * hin[j * w + e] }

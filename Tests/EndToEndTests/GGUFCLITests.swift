@@ -1,3 +1,4 @@
+import AuditReport
 import Foundation
 import XCTest
 
@@ -63,13 +64,21 @@ final class GGUFCLITests: XCTestCase {
         XCTAssertEqual(q?["stored_bytes"] as? Int, 32 * 256 / 32 * 18)
     }
 
-    /// The per-tensor graph has no structure to run: a data audit is refused with the reason
-    /// instead of measuring a meaningless forward pass.
+    /// The per-tensor graph has no structure to run: the data audit is unavailable with the reason
+    /// (the tool's limit, not a malformed file) instead of measuring a meaningless forward pass,
+    /// and a --data-threshold gate fails on it.
     func testDataAuditIsRefusedWithTheStructureReason() throws {
-        let r = try CLI.run(["fixtures/gguf/llama_f32.gguf", "--probe", "fixtures/models/probe_cnn.npy", "--no-progress"])
-        XCTAssertEqual(r.status, 65, r.stdout)
-        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("needs the network's structure: GGUF architecture 'llama'"), r.stderr)
+        let r = try CLI.run(["fixtures/gguf/llama_f32.gguf", "--probe", "fixtures/models/probe_cnn.npy", "--no-progress",
+                             "--json", "-", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try AuditReportV1.decode(r.stdoutData)
+        XCTAssertNil(report.data)
+        XCTAssertNil(report.dataGmsi)
+        XCTAssertTrue(report.dataGmsiReason?.contains("needs the network's structure: GGUF architecture 'llama'") == true,
+                      report.dataGmsiReason ?? "nil")
+        let gated = try CLI.run(["fixtures/gguf/llama_f32.gguf", "--probe", "fixtures/models/probe_cnn.npy", "--no-progress",
+                                 "--data-threshold", "1"])
+        XCTAssertEqual(gated.status, 1, gated.stderr)
     }
 
     func testSplitModelAuditsLikeTheSingleFile() throws {

@@ -30,7 +30,8 @@ public struct DataAuditOptions: Sendable {
     public var lanczosTolerance: Double
     public var lanczosMaxIterations: Int
     /// Matrix-free NTK: products spent on λ_min after λ_max has converged, before λ_min is given
-    /// up (reported null, with a note). The bottom of a large NTK converges slowly.
+    /// up (reported null, with a note). The bottom of a large NTK converges slowly. CLI:
+    /// `--ntk-min-budget`.
     public var ntkLambdaMinBudget: Int
     /// Memory the parameter-space Lanczos basis (Hessian) may use; it caps the iterations at
     /// `lanczosBasisBytes / (8 P)`.

@@ -99,3 +99,35 @@ extension DataAudit {
         return (t, loss, notes)
     }
 }
+
+/// The probe file (`.npy`, `[N, input…]`, floating point): read here, once, so the phases see
+/// only arrays.
+struct ProbeArray {
+    let path: String
+    let store: NPYTensorStore
+    let name: String
+    /// N in the file, and how many are used (`--probe-limit`).
+    let total: Int
+    let count: Int
+    let sampleShape: [Int]
+
+    static func load(path: String, limit: Int?) throws -> ProbeArray {
+        let store = try NPYTensorStore(path: path)
+        guard let info = store.tensors.first, info.shape.count >= 2, info.shape[0] >= 1 else {
+            throw DataAuditError("\(path): probe array must have shape [N, input…] with N ≥ 1")
+        }
+        guard info.dtype.isFloatingPoint else {
+            throw DataAuditError("\(path): probe array must be floating point, not \(info.dtype.rawValue)")
+        }
+        let total = info.shape[0]
+        return ProbeArray(path: path, store: store, name: info.name, total: total,
+                          count: Swift.min(total, Swift.max(1, limit ?? total)), sampleShape: Array(info.shape.dropFirst()))
+    }
+
+    /// The first `count` probes, row-major `count × dimension`, finite.
+    func values(count n: Int, dimension d: Int) throws -> [Double] {
+        let raw = Array(try store.loadFloat64(name).prefix(n * d))
+        guard raw.allSatisfy({ $0.isFinite }) else { throw DataAuditError("\(path): probe inputs contain NaN or Inf") }
+        return raw
+    }
+}

@@ -46,6 +46,8 @@ extension NetworkGraph {
             }
             let strides = cfg["strides"]?.array?.compactMap(\.int) ?? cfg["strides"]?.int.map { [$0] } ?? []
             let padding = cfg["padding"]?.string ?? "valid"
+            let dilation = cfg["dilation_rate"]?.array?.compactMap(\.int) ?? cfg["dilation_rate"]?.int.map { [$0] } ?? []
+            var attributes: [String: String] = [:]
             let kind: NodeKind
             switch layer.className {
             case "InputLayer":
@@ -61,7 +63,8 @@ extension NetworkGraph {
                 let rank = Int(String(layer.className.dropFirst(4).prefix(1))) ?? 2
                 if let k = ref(layer.name, "kernel", .convHWIO) {
                     kind = .conv(ConvSpec(spatialRank: rank, kernel: k, bias: ref(layer.name, "bias", .vector),
-                                          groups: cfg["groups"]?.int ?? 1, strides: strides, padding: padding, depthwise: false))
+                                          groups: cfg["groups"]?.int ?? 1, strides: strides, padding: padding, depthwise: false,
+                                          dilation: dilation))
                 } else {
                     kind = .unsupported(className: layer.className, tensors: allRefs(layer.name))
                 }
@@ -71,7 +74,8 @@ extension NetworkGraph {
                 if let k {
                     let channels = k.shape.count >= 2 ? k.shape[k.shape.count - 2] : 1
                     kind = .conv(ConvSpec(spatialRank: rank, kernel: k, bias: ref(layer.name, "bias", .vector),
-                                          groups: channels, strides: strides, padding: padding, depthwise: true))
+                                          groups: channels, strides: strides, padding: padding, depthwise: true,
+                                          dilation: dilation))
                 } else {
                     kind = .unsupported(className: layer.className, tensors: allRefs(layer.name))
                 }
@@ -83,7 +87,8 @@ extension NetworkGraph {
                     let channels = dk.shape.count >= 2 ? dk.shape[dk.shape.count - 2] : 1
                     let dw = Node(name: layer.name + "/depthwise",
                                   kind: .conv(ConvSpec(spatialRank: rank, kernel: dk, bias: nil, groups: channels,
-                                                       strides: strides, padding: padding, depthwise: true)),
+                                                       strides: strides, padding: padding, depthwise: true,
+                                                       dilation: dilation)),
                                   inputs: inputs)
                     nodes.append(dw)
                     inputs = [nodes.count - 1]
@@ -132,6 +137,7 @@ extension NetworkGraph {
                 if pool.count == 1 && rank > 1 { pool = [Int](repeating: pool[0], count: rank) }
                 let s = strides.isEmpty ? pool : (strides.count == 1 ? [Int](repeating: strides[0], count: pool.count) : strides)
                 kind = .pooling(layer.className.hasPrefix("Max") ? .max : .average, pool: pool, strides: s, global: false)
+                attributes["padding"] = padding
             case "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D":
                 kind = .pooling(.average, pool: [], strides: [], global: true)
             case "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D":
@@ -155,11 +161,23 @@ extension NetworkGraph {
             default:
                 kind = .unsupported(className: layer.className, tensors: allRefs(layer.name))
             }
+            if case .parameterized = kind {
+                // Scalar settings of layers the graph does not model itself (epsilon, axis, …),
+                // by Keras's names, for the forward engine's ops.
+                for key in cfg.keys {
+                    guard let v = cfg[key] else { continue }
+                    if let t = v.string { attributes[key] = t } else if case .number(let t) = v { attributes[key] = t } else if let b = v.bool {
+                        attributes[key] = b ? "true" : "false"
+                    } else if let a = v.array, !a.isEmpty, a.allSatisfy({ $0.int != nil }) {
+                        attributes[key] = a.map { String($0.int!) }.joined(separator: ",")
+                    }
+                }
+            }
             if case .unsupported = kind {} else if case .parameterized = kind {} else if activationSource?.hasPrefix("unknown:") == true {
                 assumptions.append("layer '\(layer.name)': activation '\(activationSource!.dropFirst(8))' has no tabulated Lipschitz constant")
             }
             nodes.append(Node(name: layer.name, kind: kind, inputs: inputs, activation: activation,
-                              activationSource: activationSource))
+                              activationSource: activationSource, attributes: attributes))
             indexByName[layer.name] = nodes.count - 1
         }
         var outputs = config.outputLayers.compactMap { indexByName[$0] }

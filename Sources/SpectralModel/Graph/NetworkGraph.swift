@@ -77,8 +77,14 @@ public struct Node: Sendable, Equatable {
     public var activation: Activation?
     /// Where `activation` was stated (`config`, `manifest`) or `assumed`.
     public var activationSource: String?
+    /// Settings of the layer beyond its kind, by the framework's name (pooling `padding`
+    /// `same`/`valid`/`explicit`, `pads` as `"b₀,b₁,…,a₀,a₁,…"` (before, then after, per spatial
+    /// axis), `ceil_mode`, `count_include_pad`): read by the forward engine's ops.
+    public var attributes: [String: String]
 
-    public init(name: String, kind: NodeKind, inputs: [Int], activation: Activation? = nil, activationSource: String? = nil) {
+    public init(name: String, kind: NodeKind, inputs: [Int], activation: Activation? = nil, activationSource: String? = nil,
+                attributes: [String: String] = [:]) {
+        self.attributes = attributes
         self.name = name
         self.kind = kind
         self.inputs = inputs
@@ -118,9 +124,12 @@ public struct ConvSpec: Sendable, Equatable {
     public var padding: String
     /// Depthwise: every input channel convolved separately (groups = in channels).
     public var depthwise: Bool
+    /// Dilation per spatial axis (empty: 1).
+    public var dilation: [Int]
 
     public init(spatialRank: Int, kernel: TensorRef, bias: TensorRef?, groups: Int, strides: [Int], padding: String,
-                depthwise: Bool) {
+                depthwise: Bool, dilation: [Int] = []) {
+        self.dilation = dilation
         self.spatialRank = spatialRank
         self.kernel = kernel
         self.bias = bias
