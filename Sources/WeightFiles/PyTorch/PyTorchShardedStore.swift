@@ -18,56 +18,17 @@ public final class PyTorchShardedStore: TensorStore, @unchecked Sendable {
     /// `data.pkl`, or the legacy magic). Never throws: "no" sends the file to the safetensors
     /// index reader, which reports what is wrong with it.
     public static func isPyTorchIndex(_ path: String, limits: ReaderLimits = ReaderLimits()) -> Bool {
-        guard let (_, byShard) = try? readIndex(path, limits: limits), let first = byShard.keys.sorted().first else { return false }
-        let shard = folder(of: path) + first
+        guard let (_, byShard) = try? ShardIndex.read(path, limits: limits), let first = byShard.keys.sorted().first else { return false }
+        let shard = ShardIndex.folder(of: path) + first
         guard let prefix = try? ModelFile.readPrefix(shard, count: PyTorchFormat.legacyMagicPrefix.count) else { return false }
         if prefix.starts(with: PyTorchFormat.legacyMagicPrefix) { return true }
         return prefix.starts(with: [0x50, 0x4B]) && PyTorchZipArchive.isPyTorchArchive(shard)
     }
 
-    static func folder(of path: String) -> String {
-        if let slash = path.lastIndex(of: "/") { return String(path[...slash]) }
-        return ""
-    }
-
-    /// The index's weight_map grouped by shard, shard names checked.
-    static func readIndex(_ indexPath: String, limits: ReaderLimits) throws -> (JSONValue?, [String: [String]]) {
-        let indexFile = try FileBytes(path: indexPath)
-        guard indexFile.count <= limits.maxHeaderBytes else {
-            throw WeightFileError(.limitExceeded, path: indexPath, place: "index",
-                                  expected: "at most \(limits.maxHeaderBytes) bytes (ReaderLimits.maxHeaderBytes)", found: "\(indexFile.count)")
-        }
-        let root = try withExtendedLifetime(indexFile) {
-            try SafetensorsHeader.parseJSON(indexFile.all, base: 0, path: indexPath, place: "index", limits: limits)
-        }
-        guard case .object(let top) = root else {
-            throw WeightFileError(.malformed, path: indexPath, place: "index", expected: "a JSON object", found: root.typeName)
-        }
-        guard case .object(let weightMap)? = top[SafetensorsFormat.indexKeyWeightMap] else {
-            throw WeightFileError(.malformed, path: indexPath, place: "index \(SafetensorsFormat.indexKeyWeightMap)",
-                                  expected: "an object mapping tensor names to shard files",
-                                  found: top[SafetensorsFormat.indexKeyWeightMap]?.typeName ?? "nothing")
-        }
-        guard weightMap.count <= limits.maxMembers else {
-            throw WeightFileError(.limitExceeded, path: indexPath, place: "index weight_map",
-                                  expected: "at most \(limits.maxMembers) tensors (ReaderLimits.maxMembers)", found: "\(weightMap.count)")
-        }
-        var byShard: [String: [String]] = [:]
-        for tensor in weightMap.keys {
-            guard let shard = weightMap[tensor]?.stringValue else {
-                throw WeightFileError(.malformed, path: indexPath, place: "index weight_map '\(tensor)'",
-                                      expected: "a shard file name", found: weightMap[tensor]?.typeName ?? "nothing")
-            }
-            try SafetensorsShardedStore.checkShardName(shard, tensor: tensor, indexPath: indexPath)
-            byShard[shard, default: []].append(tensor)
-        }
-        return (top[SafetensorsFormat.indexKeyMetadata], byShard)
-    }
-
     public init(indexPath: String, limits: ReaderLimits = ReaderLimits()) throws {
         path = indexPath
-        let (_, byShard) = try PyTorchShardedStore.readIndex(indexPath, limits: limits)
-        let folder = PyTorchShardedStore.folder(of: indexPath)
+        let (_, byShard) = try ShardIndex.read(indexPath, limits: limits)
+        let folder = ShardIndex.folder(of: indexPath)
         var shards: [String: PyTorchTensorStore] = [:]
         var infos: [TensorInfo] = []
         var locations: [String: String] = [:]

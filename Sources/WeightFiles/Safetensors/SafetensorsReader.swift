@@ -290,39 +290,9 @@ public final class SafetensorsShardedStore: TensorStore {
     public init(indexPath: String, limits: ReaderLimits = ReaderLimits()) throws {
         path = indexPath
         self.limits = limits
-        let indexFile = try FileBytes(path: indexPath)
-        guard indexFile.count <= limits.maxHeaderBytes else {
-            throw WeightFileError(.limitExceeded, path: indexPath, place: "index",
-                                  expected: "at most \(limits.maxHeaderBytes) bytes (ReaderLimits.maxHeaderBytes)",
-                                  found: "\(indexFile.count)")
-        }
-        let root = try withExtendedLifetime(indexFile) {
-            try SafetensorsHeader.parseJSON(indexFile.all, base: 0, path: indexPath, place: "index", limits: limits)
-        }
-        guard case .object(let top) = root else {
-            throw WeightFileError(.malformed, path: indexPath, place: "index", expected: "a JSON object", found: root.typeName)
-        }
-        guard case .object(let weightMap)? = top[SafetensorsFormat.indexKeyWeightMap] else {
-            throw WeightFileError(.malformed, path: indexPath, place: "index \(SafetensorsFormat.indexKeyWeightMap)",
-                                  expected: "an object mapping tensor names to shard files",
-                                  found: top[SafetensorsFormat.indexKeyWeightMap]?.typeName ?? "nothing")
-        }
-        indexMetadata = top[SafetensorsFormat.indexKeyMetadata]
-        guard weightMap.count <= limits.maxMembers else {
-            throw WeightFileError(.limitExceeded, path: indexPath, place: "index weight_map",
-                                  expected: "at most \(limits.maxMembers) tensors (ReaderLimits.maxMembers)", found: "\(weightMap.count)")
-        }
-        var byShard: [String: [String]] = [:]
-        for tensor in weightMap.keys {
-            guard let shard = weightMap[tensor]?.stringValue else {
-                throw WeightFileError(.malformed, path: indexPath, place: "index weight_map '\(tensor)'",
-                                      expected: "a shard file name", found: weightMap[tensor]?.typeName ?? "nothing")
-            }
-            try SafetensorsShardedStore.checkShardName(shard, tensor: tensor, indexPath: indexPath)
-            byShard[shard, default: []].append(tensor)
-        }
-        let folder: String
-        if let slash = indexPath.lastIndex(of: "/") { folder = String(indexPath[...slash]) } else { folder = "" }
+        let (metadata, byShard) = try ShardIndex.read(indexPath, limits: limits)
+        indexMetadata = metadata
+        let folder = ShardIndex.folder(of: indexPath)
         var shards: [String: Shard] = [:]
         var infos: [TensorInfo] = []
         var locations: [String: (shard: String, entry: Int, info: Int)] = [:]
