@@ -25,8 +25,8 @@ public enum DeltaAuditor {
             var e = DeltaEntry(name: pair.model.name, matchedBy: pair.matchedBy, kind: "vector", shape: pair.model.shape)
             e.baseName = pair.base.name
             e.layer = pair.model.layer ?? pair.base.layer
-            e.dtype = pair.model.dtype.rawValue
-            e.baseDtype = pair.base.dtype.rawValue
+            e.dtype = DeltaPrecision.storedType(pair.model)
+            e.baseDtype = DeltaPrecision.storedType(pair.base)
             let w = try model.loadFloat64(pair.model.name)
             let wb = try base.loadFloat64(pair.base.name)
             if let bad = NonFinite.scan(w) ?? NonFinite.scan(wb) {
@@ -94,7 +94,7 @@ public enum DeltaAuditor {
                 var e = try loraEntry(module, adapter: adapter, configuration: configuration)
                 let info = try base.info(module.baseTensor)
                 e.baseName = info.name
-                e.baseDtype = info.dtype.rawValue
+                e.baseDtype = DeltaPrecision.storedType(info)
                 e.layer = info.layer
                 let wb = try base.loadFloat64(info.name)
                 if let bad = NonFinite.scan(wb) {

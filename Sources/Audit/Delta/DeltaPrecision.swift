@@ -5,7 +5,7 @@ import WeightFiles
 /// (f16 and bf16 both 16: neither ranks against the other). Block-quantized GGUF types, once a
 /// GGUF reader serves them under their ggml names (`q8_0`, `q4_0`, `q4_k`, …), count with their
 /// block overhead (ggml's `block_size`/`type_size`: Q8_0 34 bytes per 32 values = 8.5 bits,
-/// Q4_0 18/32 = 4.5, …) — the reader dequantizes, so the damage is the same comparison.
+/// Q4_0 18/32 = 4.5, …) — the GGUF reader dequantizes, so the damage is the same comparison.
 /// nil: not a numeric precision (integers, booleans, unknown names).
 enum DeltaPrecision {
     static let ggml: [String: Double] = [
@@ -13,6 +13,12 @@ enum DeltaPrecision {
         "q2_k": 2.625, "q3_k": 3.4375, "q4_k": 4.5, "q5_k": 5.5, "q6_k": 6.5625, "q8_k": 9.125,
         "iq4_nl": 4.5, "iq4_xs": 4.25, "tq1_0": 1.6875, "tq2_0": 2.0625,
     ]
+
+    /// How a tensor is stored: its block quantization (`q4_0`, `q6_k`, … as the GGUF reader
+    /// names it; the values it serves are dequantized) or else its dtype.
+    static func storedType(_ info: TensorInfo) -> String {
+        info.quantization.map { $0.scheme.lowercased() } ?? info.dtype.rawValue
+    }
 
     static func bits(_ dtype: String?) -> Double? {
         guard let dtype else { return nil }
