@@ -139,3 +139,20 @@ extension TransformerCLITests {
         XCTAssertTrue(g.message.contains("local on n ≤ 16 tokens"), g.message)
     }
 }
+
+extension TransformerCLITests {
+    /// A model folder holding `pytorch_model.bin` (read by the data-only pickle machine) gives the
+    /// same transformer analysis as the same weights in `model.safetensors`.
+    func testPyTorchBinFolderEqualsSafetensorsFolder() throws {
+        let (a, pickled) = try audit(["fixtures/transformers/bert_bin"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let (b, safetensors) = try audit(["fixtures/transformers/bert"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        var x = try XCTUnwrap(pickled?.transformer)
+        let y = try XCTUnwrap(safetensors?.transformer)
+        XCTAssertEqual(pickled?.input.format, "pytorch")
+        XCTAssertEqual(x.config, "fixtures/transformers/bert_bin/config.json")
+        x.config = y.config
+        XCTAssertEqual(x, y)
+    }
+}
