@@ -51,7 +51,7 @@ enum ONNXOpMapping {
             }
             return .layer(.dense(kernel: w, bias: bias), inputs: [x])
         case "MatMul":
-            guard onlyDataFirst, dataInputs.count == 1, let w = b.ref(n.inputs[1], .inOut), w.shape.count == 2 else {
+            guard onlyDataFirst, dataInputs.count == 1, n.inputs.count >= 2, let w = b.ref(n.inputs[1], .inOut), w.shape.count == 2 else {
                 return unsupported("not data × stored matrix")
             }
             return .layer(.dense(kernel: w, bias: nil), inputs: [x])
