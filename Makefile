@@ -109,17 +109,24 @@ fuzz: fuzz-build
 	done
 
 ## fuzz-triage: every artifact the fuzzer wrote for a file-format target (npy, npz, safetensors, pytorch,
-##              hdf5, hdf5-raw) through the release CLI (`inspect --load-all FILE`: opened, listed,
-##              every tensor read): each must exit 0/65/66, never die by a signal or hang.
+##              onnx, gguf, hdf5, hdf5-raw) through the release CLI (`inspect --load-all FILE`: opened,
+##              listed, every tensor read): each must exit 0/65/66, never die by a signal or hang. Formats
+##              whose file carries a structure the audit builds a graph from (onnx, gguf, pytorch) are
+##              also audited (`spectral-audit FILE`: exit 0/1/65/66).
 ##              TRIAGE_BIN=.build/debug/spectral-audit triages with the test build instead (CI does).
 TRIAGE_BIN ?= $(BIN)
 fuzz-triage: $(if $(filter $(BIN),$(TRIAGE_BIN)),release,)
-	@fail=""; for t in npy npz safetensors hdf5 hdf5-file hdf5-raw pytorch; do \
+	@fail=""; for t in npy npz safetensors hdf5 hdf5-file hdf5-raw pytorch onnx gguf; do \
 	  for f in $(FUZZ_SCRATCH)/artifacts/$$t/*; do \
 	    [ -f "$$f" ] || continue; rc=0; \
 	    timeout 60 $(TRIAGE_BIN) inspect --load-all "$$f" >/dev/null 2>$(FUZZ_SCRATCH)/triage.err || rc=$$?; \
 	    echo "$$t $$(basename $$f): exit $$rc: $$(head -c 160 $(FUZZ_SCRATCH)/triage.err)"; \
 	    case $$rc in 0|65|66) ;; *) fail=1;; esac; \
+	    case $$t in onnx|gguf|pytorch) rc=0; \
+	      timeout 60 $(TRIAGE_BIN) "$$f" --quiet --no-progress >/dev/null 2>$(FUZZ_SCRATCH)/triage.err || rc=$$?; \
+	      echo "$$t $$(basename $$f) (audit): exit $$rc: $$(head -c 160 $(FUZZ_SCRATCH)/triage.err)"; \
+	      case $$rc in 0|1|65|66) ;; *) fail=1;; esac;; \
+	    esac; \
 	  done; \
 	done; [ -z "$$fail" ] || { echo "fuzz-triage: some artifact was not contained"; exit 1; }
 
