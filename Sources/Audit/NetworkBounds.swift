@@ -21,9 +21,9 @@ struct OperatorFactor: Sendable {
 /// input to that node's output:
 /// - operator: `log L(in) + log σ_1` (conv: operator norm, BatchNorm: `max |s_i|` unless folded);
 /// - built-in or standalone activation: `+ log Lip(φ)` (SPEC §3);
-/// - pooling: max-pool `+ ½ log K`, average-pool `+ ½ log(K / p)`, where `p` is the window size
-///   and `K = Π ceil(pool_i / stride_i)` the most windows sharing one input — sound ℓ2 bounds
-///   (Schur test: `‖P‖₂ ≤ sqrt(‖P‖₁ ‖P‖_∞)`); global pooling `+ 0` (global average pooling has
+/// - pooling: `poolingLipschitz` (max-pool `+ ½ log K`, average-pool `+ ½ log(K / p)`, or
+///   `+ ½ log K` when border windows divide by their valid cells only); global pooling `+ 0`
+///   (global average pooling has
 ///   norm `1/sqrt(HW) ≤ 1`, so 1 is sound without knowing the spatial size);
 /// - `Add`: the bounds of the branches add (`log Σ exp`), which gives `1 + Lip F` for a
 ///   residual `x + F(x)`; `Concatenate`: they combine in quadrature;
@@ -31,6 +31,26 @@ struct OperatorFactor: Sendable {
 /// Nodes the operator model does not cover break the chain: the bound is unavailable, with the
 /// first such node named in the reason.
 enum NetworkBounds {
+    /// ℓ2 Lipschitz bound of a (non-global) pooling layer, valid for every input size, by the
+    /// Schur test `‖P‖₂ ≤ sqrt(‖P‖₁ ‖P‖_∞)`. Every row of P sums to 1 (an average) or picks one
+    /// input (max, locally linear), and one input lies in at most `K = Π ceil(pool_i / stride_i)`
+    /// windows. Max pooling: column sums ≤ K, bound `sqrt(K)`. Average pooling whose every window
+    /// divides by the full window size p (valid padding, or padding counted as in PyTorch's
+    /// `count_include_pad`): column sums ≤ K/p, bound `sqrt(K/p)`. Average pooling that divides
+    /// by the valid cells only (Keras `padding='same'`): a border window of c < p cells weighs
+    /// 1/c, so only `≤ 1` per window holds and the bound is `sqrt(K)` — `sqrt(K/p)` is not sound
+    /// there (pool 2, stride 1: the last two outputs form [[½, ½], [0, 1]], norm 1.144 > 1).
+    /// Tested against the exact norms of explicit pooling matrices (`PoolingBoundTests`).
+    static func poolingLipschitz(isMax: Bool, pool: [Int], strides: [Int], dividesByValidCells: Bool) -> Double {
+        // One stride per pooled axis: a single stride applies to every axis; a mismatched list
+        // falls back to the window (never silently dropping an axis).
+        let s = strides.count == pool.count ? strides
+            : (strides.count == 1 ? [Int](repeating: strides[0], count: pool.count) : pool)
+        let windows = zip(pool, s).reduce(1.0) { acc, ps in acc * ceil(Double(ps.0) / Double(max(ps.1, 1))) }
+        if isMax || dividesByValidCells { return windows.squareRoot() }
+        return (windows / Double(pool.reduce(1, *))).squareRoot()
+    }
+
     struct Result {
         var report: NetworkReport
         /// node index → `ln σ_1 / ln L`
@@ -94,15 +114,10 @@ enum NetworkBounds {
                 chain.append(ChainFactor(layer: node.name, kind: "activation", value: l))
             case .pooling(let kind, let pool, let strides, let global):
                 if !global {
-                    // One stride per pooled axis: a single stride applies to every axis; a
-                    // mismatched list falls back to the window (never silently dropping an axis).
-                    let s = strides.count == pool.count ? strides
-                        : (strides.count == 1 ? [Int](repeating: strides[0], count: pool.count) : pool)
-                    let windows = zip(pool, s).reduce(1.0) { acc, ps in
-                        acc * ceil(Double(ps.0) / Double(max(ps.1, 1)))
-                    }
-                    let p = Double(pool.reduce(1, *))
-                    let lip = kind == .max ? windows.squareRoot() : (windows / p).squareRoot()
+                    let padded = (node.attributes["padding"] ?? "valid") != "valid"
+                    let includePad = node.attributes["count_include_pad"].map { $0 == "true" || $0 == "1" } ?? false
+                    let lip = poolingLipschitz(isMax: kind == .max, pool: pool, strides: strides,
+                                               dividesByValidCells: padded && !includePad)
                     value += log(lip)
                     if lip != 1 { chain.append(ChainFactor(layer: node.name, kind: "pooling", value: lip)) }
                 }
