@@ -96,17 +96,7 @@ public enum AtomicOutput {
             let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
             defer { close(fd) }
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw Failure(path: path, reason: String(cString: strerror(errno)))
-                    }
-                    offset += n
-                }
-            }
+            try writeAll(fd, data, path: path)
         }
     }
 
@@ -171,17 +161,7 @@ extension AtomicOutput {
         if regular { trackAppend(path, originalSize: original) }
         defer { if regular { trackAppend(path, originalSize: nil) } }
         do {
-            try bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw Failure(path: path, reason: String(cString: strerror(errno)))
-                    }
-                    offset += n
-                }
-            }
+            try writeAll(fd, bytes, path: path)
             if regular && fsync(fd) != 0 {
                 throw Failure(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))")
             }
@@ -189,6 +169,21 @@ extension AtomicOutput {
             if regular { _ = ftruncate(fd, original) }
             if let f = error as? Failure { throw f }
             throw Failure(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Writes all of `data` to `fd` with plain POSIX writes, retrying on EINTR and short writes.
+    private static func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw Failure(path: path, reason: String(cString: strerror(errno)))
+                }
+                offset += n
+            }
         }
     }
 }

@@ -31,11 +31,9 @@ enum TransformerAudit {
         let folder = (weightsPath as NSString).deletingLastPathComponent
         let path = folder.isEmpty ? "config.json" : folder + "/config.json"
         guard FileManager.default.fileExists(atPath: path) else { return .none }
+        // A file claiming to be a Hugging Face config (it has `model_type`): a bad value is the user's to fix.
         guard let data = FileManager.default.contents(atPath: path),
-              let root = try? JSONValue.parse(data, maxDepth: min(limits.maxJSONDepth, JSONValue.absoluteMaxDepth)),
-              root["model_type"] != nil else { return .none }
-        // It claims to be a Hugging Face config: from here on a bad value is the user's to fix.
-        let config = try HFModelConfig.parse(data, path: path, limits: limits)
+              let config = try HFModelConfig.parseIfHuggingFace(data, path: path, limits: limits) else { return .none }
         return TransformerFamily(modelType: config.modelType) == nil ? .unsupported(config) : .supported(config)
     }
 

@@ -3,18 +3,33 @@ import WeightFiles
 
 /// Reads a transformer's linear maps from a store in the canonical orientation `y = W x`
 /// (SPEC §1: PyTorch `[out, in]` as stored, GPT-2 `Conv1D` `[in, out]` transposed, a fused
-/// `c_attn` split into its Q, K, V thirds), and slices heads out of them.
-struct TransformerWeights {
+/// `c_attn` split into its Q, K, V thirds, loaded once), and slices heads out of them.
+final class TransformerWeights {
     let store: any TensorStore
     let width: Int
+    /// The last canonical matrix read: a fused `c_attn` serves Q, K and V from one load.
+    private var last: (name: String, matrix: Matrix)?
 
-    func matrix(_ t: LinearTensor) throws -> Matrix {
+    init(store: any TensorStore, width: Int) {
+        self.store = store
+        self.width = width
+    }
+
+    /// The whole stored tensor of `t` in the canonical orientation `y = W x`.
+    private func canonical(_ t: LinearTensor) throws -> Matrix {
+        if let last, last.name == t.weight { return last.matrix }
         let info = try store.info(t.weight)
         guard info.shape.count == 2 else {
             throw TransformerAnalysisError("tensor '\(t.weight)' has shape \(info.shape), expected a matrix")
         }
         var m = Matrix(rows: info.shape[0], cols: info.shape[1], storage: try store.loadFloat64(t.weight))
         if t.storedInOut { m = m.transposed() }
+        last = (t.weight, m)
+        return m
+    }
+
+    func matrix(_ t: LinearTensor) throws -> Matrix {
+        var m = try canonical(t)
         if let part = t.fusedPart {
             guard m.rows == 3 * width else {
                 throw TransformerAnalysisError("fused tensor '\(t.weight)' has \(m.rows) outputs, expected 3 × \(width)")

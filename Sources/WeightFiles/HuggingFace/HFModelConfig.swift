@@ -60,6 +60,19 @@ public struct HFModelConfig: Sendable, Equatable {
         guard root.isObject else {
             throw WeightFileError(.malformed, path: path, place: "top level", expected: "a JSON object", found: root.typeName)
         }
+        return try build(root, path: path)
+    }
+
+    /// A `config.json` found beside the weights: nil when it is not a Hugging Face config (not a
+    /// JSON object with a `model_type` key — another tool's file); otherwise as `parse`, whose
+    /// errors then name the bad key.
+    public static func parseIfHuggingFace(_ data: Data, path: String, limits: ReaderLimits = ReaderLimits()) throws -> HFModelConfig? {
+        guard let root = try? JSONValue.parse(data, maxDepth: min(limits.maxJSONDepth, JSONValue.absoluteMaxDepth)),
+              root["model_type"] != nil else { return nil }
+        return try build(root, path: path)
+    }
+
+    private static func build(_ root: JSONValue, path: String) throws -> HFModelConfig {
         let reader = Reader(root: root, path: path)
         guard let type = root["model_type"]?.string, !type.isEmpty else {
             throw WeightFileError(.malformed, path: path, place: "key 'model_type'", expected: "a non-empty string",
