@@ -16,8 +16,9 @@ struct SpectralAudit: ParsableCommand {
         commandName: "spectral-audit",
         abstract: "Audit the spectral stability of a trained neural network from its weight file.",
         discussion: """
-        Reads HDF5/Keras (.h5, .weights.h5, .keras), NumPy (.npy, .npz) and safetensors files, \
-        computes per-layer singular-value spectra and network-level bounds (Lipschitz product \
+        Reads HDF5/Keras (.h5, .weights.h5, .keras), NumPy (.npy, .npz), safetensors, PyTorch \
+        (.pt, .pth, .bin, TorchScript; pickles read data-only), ONNX and GGUF files and Hugging Face \
+        model folders, computes per-layer singular-value spectra and network-level bounds (Lipschitz product \
         bound, entropy-refined typical bound, GMSI), and judges them against thresholds.
 
         Exit codes: 0 pass, 1 audit failed a check, 2 usage error, 65 malformed input file, \

@@ -51,7 +51,7 @@ struct InferredBuilder {
         self.fileOrderIsModelOrder = fileOrderIsModelOrder
     }
 
-    static let manifestRemedy = "state the structure with an --arch manifest (spectral-audit-formats(5)); an ONNX export will do once the tool reads ONNX"
+    static let manifestRemedy = "state the structure with an --arch manifest (spectral-audit-formats(5)), or audit an ONNX export of the model (torch.onnx.export), whose graph is the structure"
 
     mutating func fail(_ why: String) {
         if issue == nil { issue = why }
