@@ -5,25 +5,14 @@ import WeightFiles
 /// Turns graph tensors into the operators of SPEC §1 (through `SpectralModel.Operators`) and
 /// chooses how a convolution's operator norm is obtained.
 enum OperatorBuilder {
-    static func orientation(_ rule: OrientationRule) -> Orientation {
-        switch rule {
-        case .inOut: return .inOut
-        case .outIn: return .outIn
-        case .convHWIO: return .convHWIO
-        case .convOIHW: return .convOIHW
-        case .depthwiseHWIM: return .depthwiseHWIM
-        case .vector: return .unknown
-        }
-    }
-
     /// The canonical `[out, in]` matrix of a dense kernel.
     static func dense(data: [Double], ref: TensorRef) throws -> Matrix {
-        try DenseOperator.matrix(data: data, shape: ref.shape, orientation: orientation(ref.orientation))
+        try DenseOperator.matrix(data: data, shape: ref.shape, orientation: ref.orientation)
     }
 
     static func conv(data: [Double], spec: ConvSpec) throws -> ConvKernel {
         let groups = spec.kernel.orientation == .depthwiseHWIM ? 1 : spec.groups
-        return try ConvKernel(data: data, shape: spec.kernel.shape, orientation: orientation(spec.kernel.orientation),
+        return try ConvKernel(data: data, shape: spec.kernel.shape, orientation: spec.kernel.orientation,
                               groups: groups)
     }
 

@@ -1,3 +1,4 @@
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 

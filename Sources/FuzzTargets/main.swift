@@ -13,6 +13,7 @@
 import Audit
 import Foundation
 import HDF5Kit
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 #if FUZZING

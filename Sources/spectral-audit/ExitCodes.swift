@@ -3,6 +3,7 @@ import Audit
 import Foundation
 import HDF5Kit
 import ReportWriters
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import LinearAlgebra
 import WeightFiles
+@testable import ModelBuilder
 @testable import SpectralModel
 
 /// The forward engine's layer semantics against the frameworks' own float64 outputs

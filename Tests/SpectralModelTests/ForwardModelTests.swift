@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import LinearAlgebra
 import WeightFiles
+@testable import ModelBuilder
 @testable import SpectralModel
 
 /// The float64 forward model (SPEC.md §5) against `fixtures/models/reference.json` (Keras with a

@@ -1,6 +1,7 @@
 import XCTest
 import LinearAlgebra
 import WeightFiles
+@testable import ModelBuilder
 @testable import SpectralModel
 
 /// Layers the fixture models do not contain (1-D convs with circular padding and groups, average

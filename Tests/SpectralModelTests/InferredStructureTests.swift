@@ -1,4 +1,5 @@
 import XCTest
+@testable import ModelBuilder
 @testable import SpectralModel
 import WeightFiles
 

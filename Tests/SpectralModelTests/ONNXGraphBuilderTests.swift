@@ -1,5 +1,6 @@
 import XCTest
 import WeightFiles
+@testable import ModelBuilder
 @testable import SpectralModel
 
 /// `NetworkGraph.fromONNX` on small graphs written by hand: which ops become which layers, what is

@@ -1,6 +1,7 @@
 import Foundation
 import AuditReport
 import LinearAlgebra
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 

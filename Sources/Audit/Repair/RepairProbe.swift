@@ -1,5 +1,6 @@
 import Foundation
 import AuditReport
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 

@@ -1,5 +1,4 @@
 import LinearAlgebra
-import WeightFiles
 
 /// The network of a `NetworkGraph` compiled into a list of ops (`DifferentiableOp`, one file per
 /// op, listed in `OpRegistry`) that run on batches in float64 (SPEC.md §5): forward pass, reverse
@@ -43,12 +42,6 @@ public final class ForwardModel: @unchecked Sendable {
     let opTheta: [[Double]]
 
     // MARK: compile
-
-    /// Compiles `graph` with tensors from `store`. `inputShape` overrides the graph's native
-    /// input shape (needed when the graph does not know it, e.g. an inferred conv net).
-    public convenience init(graph: NetworkGraph, store: any TensorStore, inputShape override: [Int]? = nil) throws {
-        try self.init(graph: graph, inputShape: override) { try store.loadFloat64($0.name) }
-    }
 
     /// Compiles `graph`, reading each tensor it names through `load` (float64 values in the
     /// tensor's stored order).

@@ -1,3 +1,5 @@
+@_exported import TensorLayout
+
 /// A network as a directed acyclic graph of layers (SPEC.md §1, §3): linear operators, diagonal
 /// gates (activations), pass-through layers and merges. Built from a Keras config, an
 /// architecture manifest, or inferred from tensor names; consumed by the auditor and by the
@@ -51,21 +53,10 @@ public struct TensorRef: Sendable, Equatable, Hashable {
     }
 }
 
-/// How a stored array becomes the canonical `[out, in]` operator (SPEC §1).
-public enum OrientationRule: String, Sendable, Equatable, Hashable {
-    /// `[in, out]` (Keras kernel, GPT-2 Conv1D): transpose.
-    case inOut = "in_out"
-    /// `[out, in]` (PyTorch Linear): as stored.
-    case outIn = "out_in"
-    /// `[k..., in, out]` channels-last conv kernel.
-    case convHWIO = "conv_hwio"
-    /// `[out, in/groups, k...]` PyTorch conv kernel.
-    case convOIHW = "conv_oihw"
-    /// `[k..., in, multiplier]` depthwise kernel.
-    case depthwiseHWIM = "depthwise_hwim"
-    /// A vector (bias, BatchNorm parameter).
-    case vector
-}
+/// How a stored array becomes the canonical `[out, in]` operator (SPEC §1): the readers' own
+/// `Orientation` (one enum; `.vector` for biases and BatchNorm parameters). The name stays for
+/// the graph builders and tests that spell it.
+public typealias OrientationRule = Orientation
 
 public struct Node: Sendable, Equatable {
     public var name: String

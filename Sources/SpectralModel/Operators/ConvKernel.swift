@@ -1,5 +1,4 @@
 import LinearAlgebra
-import WeightFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,4 @@
 import LinearAlgebra
-import WeightFiles
 
 /// Dense weights → the canonical operator `A ∈ R^{out×in}` with `y = A x` (SPEC.md §1).
 public enum DenseOperator {

@@ -1,4 +1,3 @@
-import WeightFiles
 
 /// Why a tensor could not be turned into an operator.
 public enum OperatorError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,4 @@
 import LinearAlgebra
-import WeightFiles
 
 /// A 1-D or 2-D convolution (grouped, depthwise; separable convolutions arrive as a depthwise and
 /// a pointwise node) on channels-last data: `y = conv(x, W) + b`, batched as im2col + GEMM
@@ -29,7 +28,7 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
 
     public static func build(_ node: Node, _ b: OpBuildContext) throws -> Int? {
         guard case .conv(let c) = node.kind else { return nil }
-        let rule = Orientation(rawValue: c.kernel.orientation.rawValue) ?? .unknown
+        let rule = c.kernel.orientation
         let k: ConvKernel
         do {
             k = try ConvKernel(data: try b.load(c.kernel), shape: c.kernel.shape, orientation: rule,

@@ -1,5 +1,4 @@
 import LinearAlgebra
-import WeightFiles
 
 /// `y = A x + b` with `A` (`out × in`, canonical `[out, in]` order, SPEC §1) and optional `b`,
 /// applied to a flat input or, for a channels-last input whose last axis is `in` (Keras `Dense`
@@ -27,7 +26,7 @@ public struct DenseOp: DifferentiableOp, OpBuilder {
 
     public static func build(_ node: Node, _ b: OpBuildContext) throws -> Int? {
         guard case .dense(let kernel, let bias) = node.kind else { return nil }
-        let rule = Orientation(rawValue: kernel.orientation.rawValue) ?? .unknown
+        let rule = kernel.orientation
         let a: Matrix
         do {
             a = try DenseOperator.matrix(data: try b.load(kernel), shape: kernel.shape, orientation: rule)

@@ -1,3 +1,7 @@
+// `Orientation` lives in the tiny `TensorLayout` target (shared with SpectralModel); every
+// importer of WeightFiles sees it as before.
+@_exported import TensorLayout
+
 /// What a tensor is for, as far as the file tells.
 public enum TensorRole: String, Sendable, Hashable, Codable {
     /// Trainable or inference weights (kernels, biases, BatchNorm statistics, embeddings).
@@ -8,23 +12,6 @@ public enum TensorRole: String, Sendable, Hashable, Codable {
     case buffer
     /// Results written by spectral-audit itself into an annotated file.
     case audit
-}
-
-/// How a 2-D (or conv) weight is laid out, as declared by the format (never guessed from shapes
-/// when the format says it). See SPEC.md §1.
-public enum Orientation: String, Sendable, Hashable, Codable {
-    /// Dense kernel stored `[in, out]` (Keras, GPT-2 `Conv1D`): operator = transpose.
-    case inOut = "in_out"
-    /// Dense weight stored `[out, in]` (PyTorch `nn.Linear`): operator = the array itself.
-    case outIn = "out_in"
-    /// Convolution kernel `[k..., in, out]` (Keras, TensorFlow).
-    case convHWIO = "conv_hwio"
-    /// Convolution kernel `[out, in/groups, k...]` (PyTorch).
-    case convOIHW = "conv_oihw"
-    /// Depthwise kernel `[k..., in, multiplier]` (Keras DepthwiseConv).
-    case depthwiseHWIM = "depthwise_hwim"
-    /// Not a matrix, or the format does not say.
-    case unknown
 }
 
 /// One tensor of a weight file, described without reading its data.

@@ -1,3 +1,4 @@
+import SpectralModel
 import WeightFiles
 
 /// Values an ONNX graph computes without reading its data — constants and shape arithmetic

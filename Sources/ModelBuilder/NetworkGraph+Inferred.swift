@@ -1,3 +1,4 @@
+import SpectralModel
 import WeightFiles
 
 /// Structure inference from tensor names and shapes, for files that carry no architecture

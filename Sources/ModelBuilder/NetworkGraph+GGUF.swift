@@ -1,3 +1,4 @@
+import SpectralModel
 import WeightFiles
 
 extension NetworkGraph {

@@ -1,3 +1,4 @@
+import SpectralModel
 /// Layer order for inferred structures: which sequences of operators chain shape-consistently.
 enum InferredOrder {
     /// What the order check needs of an operator: fan-in (conv: input channels per group), fan-out

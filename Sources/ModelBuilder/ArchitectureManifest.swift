@@ -1,4 +1,5 @@
 import Foundation
+import SpectralModel
 import WeightFiles
 
 /// An architecture manifest (`--arch FILE`, schema `schemas/arch-manifest.schema.json`): states

@@ -1,3 +1,4 @@
+import SpectralModel
 /// BatchNorm pairing, PReLU placement and node assembly of an inferred structure.
 extension InferredBuilder {
     /// Operator groups in `order` (chain items that are operators).

@@ -1,3 +1,4 @@
+import SpectralModel
 /// Name rules of the structure inference (issue 16), all on whole path components — never on
 /// substrings, so `value_head`, `keypoint_head` and `embedder` are ordinary layers.
 ///

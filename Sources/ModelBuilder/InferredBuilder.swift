@@ -1,3 +1,4 @@
+import SpectralModel
 import WeightFiles
 
 /// The state of one structure inference (`NetworkGraph.inferred`); rules in its doc comment.

@@ -1,3 +1,4 @@
+import SpectralModel
 import WeightFiles
 
 /// How one ONNX node that reads data enters the `NetworkGraph` (rules: `NetworkGraph.fromONNX`).
