@@ -63,6 +63,8 @@ public enum MarkdownRenderer {
         md.append("")
         md.append("### Network bounds (weights only)")
         md.append("")
+        if let h = n.horizon { md.append("- Domain: horizon T = \(h) time steps (--horizon), zero initial states") }
+        for rec in n.recurrent ?? [] { md.append("- Recurrent: " + RecurrentText.line(rec)) }
         if let l = n.lipschitzBound {
             md.append("- Lipschitz bound L = \(f(l)) (log10 L = \(f(n.log10LipschitzBound)))")
         } else if let lg = n.log10LipschitzBound {
