@@ -81,6 +81,7 @@ public enum Auditor {
         var assumptions = graph.assumptions + shapeNotes
         if !recurrent.isEmpty {
             network.recurrent = recurrent.keys.sorted().map { recurrent[$0]!.report }
+            assumptions += recurrent.keys.sorted().flatMap { recurrent[$0]!.notes }
             if network.log10LipschitzBound != nil, recurrent.values.contains(where: { $0.logFactor != nil }) {
                 network.horizon = configuration.horizon
                 assumptions.append("the network bound holds for input sequences of length ≤ T = \(configuration.horizon) (--horizon) from zero initial states: LSTM/GRU layers enter through their horizon bounds")

@@ -22,6 +22,8 @@ public enum RecurrentBounds {
         var report: RecurrentBoundV1
         /// ln of the layer's factor, nil when unavailable (`report.reason`).
         var logFactor: Double?
+        /// Assumptions the bound rests on beyond zero initial states (ONNX computed initial states).
+        var notes: [String] = []
     }
 
     /// The recurrent layers of `graph` (keyed by node index); nodes of other kinds are absent.
@@ -38,6 +40,11 @@ public enum RecurrentBounds {
                     let d = try RecurrentCells.keras(className: cls, refs: refs, store: store, attributes: node.attributes)
                     let sequences = node.attributes["return_sequences"] == "true"
                     directions = try compose(node.name, [d], horizon: horizon, finalState: !sequences)
+                } else if graph.source == "onnx_graph", let op = node.attributes["onnx.op"], op == "LSTM" || op == "GRU" {
+                    let (dirs, notes) = try RecurrentCells.onnx(layer: node.name, attributes: node.attributes, store: store)
+                    var r = try compose(node.name, dirs, horizon: horizon, finalState: false)
+                    r.notes = notes
+                    directions = r
                 } else if refs.contains(where: { $0.name.split(separator: ".").last?.hasPrefix("weight_ih_l") == true }) {
                     directions = try compose(node.name, try RecurrentCells.pytorch(refs: refs, store: store), horizon: horizon, finalState: false)
                 } else {

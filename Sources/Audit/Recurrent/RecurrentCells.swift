@@ -67,7 +67,18 @@ enum RecurrentCells {
         var n = RecurrentCellNorms(cell: cell, input: try gateNorms(wx, labels: labels), recurrent: try gateNorms(wh, labels: labels))
         if let projection { n.projection = try SVD.largestSingularValue(projection) }
         if cell == .gru {
-            n.resetCoupling = resetAfter ? resetCoupling(wh, rowStart: 2 * (wh.rows / 3), bias: candidateBias) : n.recurrent["n"]!
+            let h = wh.rows / 3
+            n.resetCoupling = resetAfter ? resetCoupling(wh, rowStart: 2 * h, bias: candidateBias) : n.recurrent["n"]!
+            // ℓ∞ route: row ℓ1 norms of the recurrent blocks, row ℓ2 norms of the input blocks.
+            func rowMax(_ m: Matrix, gate k: Int, _ f: (ArraySlice<Double>) -> Double) -> Double {
+                (0..<h).map { j in f(m.storage[((k * h + j) * m.cols)..<((k * h + j + 1) * m.cols)]) }.max() ?? 0
+            }
+            let l1: (ArraySlice<Double>) -> Double = { $0.reduce(0) { $0 + abs($1) } }
+            let l2: (ArraySlice<Double>) -> Double = { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            let nuInf = resetAfter ? n.resetCoupling : rowMax(wh, gate: 2, l1)
+            let gammaH = rowMax(wh, gate: 2, l1) + nuInf * rowMax(wh, gate: 0, l1) / 4 + 2 * rowMax(wh, gate: 1, l1)
+            let gammaX = rowMax(wx, gate: 2, l2) + nuInf * rowMax(wx, gate: 0, l2) / 4 + 2 * rowMax(wx, gate: 1, l2)
+            n.infinityGains = (gammaH, gammaX, h)
         }
         return n
     }
@@ -147,5 +158,68 @@ enum RecurrentCells {
         }
         return RecurrentDirection(name: "cell", layer: 0,
                                   norms: try norms(cell: cell, wx: wx, wh: wh, projection: nil, resetAfter: resetAfter, candidateBias: bhn))
+    }
+}
+
+// MARK: ONNX `LSTM` / `GRU` nodes
+
+extension RecurrentCells {
+    /// The directions of an ONNX `LSTM`/`GRU` node (opset 7–22): `W [D, G·h, in]`, `R [D, G·h, h]`,
+    /// `B [D, 2·G·h]` (`Wb` then `Rb`), gate rows i,o,f,c (LSTM) or z,r,h (GRU); `direction`
+    /// forward/reverse/bidirectional; GRU `linear_before_reset` 1 = the reset after the product.
+    /// Refused: other activations, `input_forget=1`, non-zero peepholes `P` or stored initial
+    /// states. `clip` is accepted (a clipped pre-activation keeps σ' ≤ 1/4, tanh' ≤ 1 and the
+    /// gates' ranges). Returns the directions and notes for the report's assumptions.
+    static func onnx(layer: String, attributes a: [String: String], store: any TensorStore) throws -> ([RecurrentDirection], [String]) {
+        let op = a["onnx.op"] ?? ""
+        let cell: RecurrentCellNorms.Cell = op == "LSTM" ? .lstm : .gru
+        let g = cell == .lstm ? 4 : 3
+        guard let wName = a["onnx.input.W"], let rName = a["onnx.input.R"], wName != "(computed)", rName != "(computed)" else {
+            throw Unsupported(reason: "W or R is computed in the graph, not stored")
+        }
+        guard let w = store.tensors.first(where: { $0.name == wName }), let r = store.tensors.first(where: { $0.name == rName }),
+              w.shape.count == 3, r.shape.count == 3, w.shape[0] == r.shape[0], r.shape[1] == g * r.shape[2], w.shape[1] == r.shape[1]
+        else { throw Unsupported(reason: "W/R are not [D, \(g)h, in] / [D, \(g)h, h]") }
+        let dirs = w.shape[0], h = r.shape[2], input = w.shape[2]
+        let direction = a["direction"] ?? "forward"
+        guard (direction == "bidirectional" ? 2 : 1) == dirs, ["forward", "reverse", "bidirectional"].contains(direction) else {
+            throw Unsupported(reason: "direction '\(direction)' does not match W's \(dirs) directions")
+        }
+        let defaults = cell == .lstm ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"]
+        if let acts = a["activations"], acts.split(separator: ",").map(String.init) != Array([[String]](repeating: defaults, count: dirs).joined()) {
+            throw Unsupported(reason: "activations \(acts): the horizon bound needs the default \(defaults.joined(separator: ","))")
+        }
+        if (a["input_forget"] ?? "0") != "0" { throw Unsupported(reason: "input_forget=1 couples the input and forget gates") }
+        var notes: [String] = []
+        for slot in ["P", "initial_h", "initial_c"] {
+            guard let name = a["onnx.input." + slot] else { continue }
+            if name == "(computed)" {
+                if slot != "P" { notes.append("ONNX \(op) '\(layer)': \(slot) is computed in the graph (exporters expand a zero constant); the horizon bound assumes it is zero") }
+                else { throw Unsupported(reason: "peepholes P are computed in the graph") }
+                continue
+            }
+            guard try store.loadFloat64(name).allSatisfy({ $0 == 0 }) else {
+                throw Unsupported(reason: slot == "P" ? "peephole weights P are not zero" : "stored \(slot) is not zero (the bound assumes zero initial states)")
+            }
+        }
+        let wv = try store.loadFloat64(w.name), rv = try store.loadFloat64(r.name)
+        let bv = try a["onnx.input.B"].flatMap { $0 == "(computed)" ? nil : try store.loadFloat64($0) }
+        let from = cell == .lstm ? ["i", "o", "f", "g"] : ["z", "r", "n"]
+        let to = cell == .lstm ? ["i", "f", "g", "o"] : ["r", "z", "n"]
+        let resetAfter = (a["linear_before_reset"] ?? "0") != "0"
+        var out: [RecurrentDirection] = []
+        for d in 0..<dirs {
+            let wx = reorder(Matrix(rows: g * h, cols: input, storage: Array(wv[(d * g * h * input)..<((d + 1) * g * h * input)])), from: from, to: to)
+            let wh = reorder(Matrix(rows: g * h, cols: h, storage: Array(rv[(d * g * h * h)..<((d + 1) * g * h * h)])), from: from, to: to)
+            var bhn: [Double]?
+            if cell == .gru, resetAfter, let bv {
+                guard bv.count == dirs * 6 * h else { throw Unsupported(reason: "B has \(bv.count) values, not \(dirs * 6 * h)") }
+                bhn = Array(bv[(d * 6 * h + 5 * h)..<(d * 6 * h + 6 * h)])   // Rb_h
+            }
+            let name = dirs == 2 ? (d == 0 ? "forward" : "reverse") : direction
+            out.append(RecurrentDirection(name: name, layer: 0,
+                                          norms: try norms(cell: cell, wx: wx, wh: wh, projection: nil, resetAfter: resetAfter, candidateBias: bhn)))
+        }
+        return (out, notes)
     }
 }

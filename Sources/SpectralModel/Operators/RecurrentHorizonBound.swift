@@ -17,6 +17,17 @@ public struct RecurrentCellNorms: Sendable, Equatable {
     /// `reset_after=True`; ν = max_j Σ_k |W_hn[j,k]| + |b_hn[j]| because |h|_∞ ≤ 1), or, for
     /// Keras `reset_after=False` (`W_hn (r ⊙ h)`), σ_max(W_hn) (then `|δr ⊙ h| ≤ |δr|`).
     public var resetCoupling: Double = 0
+    /// GRU, ℓ∞ route (`RecurrentHorizonBound`): γ_h = ‖W_hn‖_∞ + ν‖W_hr‖_∞/4 + 2‖W_hz‖_∞ and
+    /// γ_x = r(W_in) + ν r(W_ir)/4 + 2 r(W_iz), with ‖·‖_∞ the largest row ℓ1 norm, r the
+    /// largest row ℓ2 norm (‖W‖_{2→∞}) and ν as in `resetCoupling` but ‖W_hn‖_∞ for the reset
+    /// before the product; `hidden` = H. Nil when not computed.
+    public var infinityGains: (gammaH: Double, gammaX: Double, hidden: Int)?
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.cell == b.cell && a.input == b.input && a.recurrent == b.recurrent && a.projection == b.projection
+            && a.resetCoupling == b.resetCoupling && a.infinityGains?.gammaH == b.infinityGains?.gammaH
+            && a.infinityGains?.gammaX == b.infinityGains?.gammaX && a.infinityGains?.hidden == b.infinityGains?.hidden
+    }
 
     public init(cell: Cell, input: [String: Double], recurrent: [String: Double], projection: Double = 1, resetCoupling: Double = 0) {
         self.cell = cell
@@ -48,9 +59,11 @@ public struct RecurrentCellNorms: Sendable, Equatable {
 /// - all per-step outputs (h_1…h_T): `L_seq = ‖K‖₂` (≥ L_final; exact σ_max of K for
 ///   T ≤ `exactLimit`, the Schur bound `sqrt(‖K‖₁‖K‖_∞)` beyond).
 /// Contractive in the hidden state ⇔ the spectral radius of the state recursion (M_T, ρ) is
-/// below 1; it never is for these cells under unbounded inputs (M's c→c entry and ρ are ≥ 1:
-/// a saturated forget/update gate makes the state map the identity), so the bound grows with T
-/// and `growthPerStep = L_seq(T) / L_seq(T−1)` states how fast. Computed in log space (an
+/// below 1; in ℓ2 it never is for these cells under unbounded inputs (M's c→c entry and ρ are
+/// ≥ 1: a saturated forget/update gate makes the state map the identity), so the bound grows
+/// with T and `growthPerStep = L_seq(T) / L_seq(T−1)` states how fast. A GRU also has an ℓ∞
+/// route (`infinityRoute`): when its gain γ_h < 1 the state map is non-expansive in ℓ∞ and the
+/// final-state bound is uniform in T; `spectralRadius` is then γ_h and `contractive` true. Computed in log space (an
 /// LSTM's bound overflows Float64 within a few hundred steps).
 /// Tested: bound ≥ torch's measured input-sequence Jacobian σ_max (RecurrentBoundTests).
 public struct RecurrentHorizonBound: Sendable, Equatable {
@@ -69,6 +82,40 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
     public static let exactLimit = 400
 
     public static func compute(_ c: RecurrentCellNorms, horizon: Int) throws -> RecurrentHorizonBound {
+        var b = try computeL2(c, horizon: horizon)
+        // GRU, ℓ∞ route: when γ_h < 1 it bounds the final state uniformly in T.
+        if c.cell == .gru, let g = c.infinityGains, g.gammaH < 1 {
+            let inf = infinityRoute(gammaH: g.gammaH, gammaX: g.gammaX, hidden: g.hidden, horizon: horizon)
+            b.logFinal = min(b.logFinal, inf.final)
+            if inf.sequence < b.logSequence {
+                b.logSequence = inf.sequence
+                if horizon > 1 {
+                    let prevL2 = try computeL2(c, horizon: horizon - 1).logSequence
+                    let prev = min(prevL2, infinityRoute(gammaH: g.gammaH, gammaX: g.gammaX, hidden: g.hidden, horizon: horizon - 1).sequence)
+                    b.growthPerStep = exp(b.logSequence - prev)
+                }
+            }
+            b.spectralRadius = g.gammaH
+        }
+        return b
+    }
+
+    /// The GRU's ℓ∞ route. Per unit j, `δh_t,j = z_j δh_{t−1,j} + (1 − z_j)(δn_j + z_j (h − n)_j δa_z,j)`
+    /// (δz = z(1 − z)δa_z) is a convex combination with |z (h − n)| ≤ 2, so with E_t = ‖δh_t‖_∞
+    /// and ξ_t = ‖δx_t‖₂ (|δn_j| ≤ |δa_n,j|, bounded through ‖·‖_∞ and ‖·‖_{2→∞} as in ℓ2):
+    /// `E_t ≤ max(E_{t−1}, γ_h E_{t−1} + γ_x ξ_t)`. If γ_h < 1, induction gives
+    /// `E_t ≤ γ_x min(max_s ξ_s / (1 − γ_h), Σ_{s≤t} ξ_s) ≤ γ_x min(1/(1 − γ_h), √t) ‖δx‖₂`, and
+    /// `‖δh_t‖₂ ≤ √H E_t`: final state `√H γ_x min(1/(1 − γ_h), √T)` (uniform in T), sequence
+    /// `√H γ_x sqrt(Σ_{t≤T} min(1/(1 − γ_h)², t))`. Logs.
+    static func infinityRoute(gammaH: Double, gammaX: Double, hidden: Int, horizon: Int) -> (final: Double, sequence: Double) {
+        let cap = 1 / (1 - gammaH)
+        let base = 0.5 * log(Double(hidden)) + log(gammaX)
+        let final = base + log(min(cap, Double(horizon).squareRoot()))
+        let sum = (1...horizon).reduce(0.0) { $0 + min(cap * cap, Double($1)) }
+        return (final, base + 0.5 * log(sum))
+    }
+
+    static func computeL2(_ c: RecurrentCellNorms, horizon: Int) throws -> RecurrentHorizonBound {
         precondition(horizon >= 1)
         let steps = stepMatrices(c, horizon: horizon)
         let logK = logKernel(steps: steps)
