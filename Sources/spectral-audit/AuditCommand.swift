@@ -124,7 +124,7 @@ struct AuditCommand: ParsableCommand {
             throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, not '\(s)'")
         }
         if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
-        if horizon < 1 || horizon > 100_000 { throw ValidationError("--horizon must be a number of time steps from 1 to 100000, not \(horizon)") }
+        if horizon < 1 || horizon > 10_000 { throw ValidationError("--horizon must be a number of time steps from 1 to 10000, not \(horizon)") }
         if let t = threshold, !t.isFinite { throw ValidationError("--threshold must be a finite number") }
         if let t = threshold, t < 0 {
             throw ValidationError("--threshold must be ≥ 0, not \(ReportNumber.short(t)): gmsi is a gain (a product of norms), never negative, so a negative threshold fails every model")

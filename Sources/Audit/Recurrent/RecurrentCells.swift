@@ -102,7 +102,7 @@ enum RecurrentCells {
             let hr = byVariable["weight_hr_" + s]
             let gatesTimesH = hh.shape[0]
             let h = hr?.shape[1] ?? hh.shape[1]
-            guard h > 0, gatesTimesH % h == 0, ih.shape[0] == gatesTimesH else {
+            guard h > 0, ih.shape[1] > 0, gatesTimesH % h == 0, ih.shape[0] == gatesTimesH else {
                 throw Unsupported(reason: "weight_hh_\(s) \(hh.shape) does not stack gates of one hidden size")
             }
             let cell: RecurrentCellNorms.Cell
@@ -116,7 +116,11 @@ enum RecurrentCells {
             let wh = try load(store, hh.name, rows: hh.shape[0], cols: hh.shape[1])
             let proj = try hr.map { try load(store, $0.name, rows: $0.shape[0], cols: $0.shape[1]) }
             var bhn: [Double]?
-            if cell == .gru, let b = byVariable["bias_hh_" + s] { bhn = Array(try store.loadFloat64(b.name)[(2 * h)..<(3 * h)]) }
+            if cell == .gru, let b = byVariable["bias_hh_" + s] {
+                let values = try store.loadFloat64(b.name)
+                guard values.count == 3 * h else { throw Unsupported(reason: "bias_hh_\(s) has \(values.count) values, not \(3 * h)") }
+                bhn = Array(values[(2 * h)..<(3 * h)])
+            }
             let norms = try norms(cell: cell, wx: wx, wh: wh, projection: proj, resetAfter: true, candidateBias: bhn)
             out.append(RecurrentDirection(name: s, layer: layerIndex(s), norms: norms))
         }
@@ -141,7 +145,7 @@ enum RecurrentCells {
             throw Unsupported(reason: "no 2-D kernel and recurrent_kernel")
         }
         let g = cell == .lstm ? 4 : 3, u = rk.shape[0]
-        guard u > 0, rk.shape[1] == g * u, k.shape[1] == g * u else {
+        guard u > 0, k.shape[0] > 0, rk.shape[1] == g * u, k.shape[1] == g * u else {
             throw Unsupported(reason: "kernel \(k.shape) / recurrent_kernel \(rk.shape) are not [in, \(g)u] / [u, \(g)u]")
         }
         let from = cell == .lstm ? ["i", "f", "g", "o"] : ["z", "r", "n"]
@@ -181,6 +185,7 @@ extension RecurrentCells {
               w.shape.count == 3, r.shape.count == 3, w.shape[0] == r.shape[0], r.shape[1] == g * r.shape[2], w.shape[1] == r.shape[1]
         else { throw Unsupported(reason: "W/R are not [D, \(g)h, in] / [D, \(g)h, h]") }
         let dirs = w.shape[0], h = r.shape[2], input = w.shape[2]
+        guard h > 0, input > 0, dirs == 1 || dirs == 2 else { throw Unsupported(reason: "W \(w.shape) / R \(r.shape): empty, or not 1 or 2 directions") }
         let direction = a["direction"] ?? "forward"
         guard (direction == "bidirectional" ? 2 : 1) == dirs, ["forward", "reverse", "bidirectional"].contains(direction) else {
             throw Unsupported(reason: "direction '\(direction)' does not match W's \(dirs) directions")

@@ -78,7 +78,8 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
     /// `L_seq(T) / L_seq(T − 1)` (nil for T = 1).
     public var growthPerStep: Double?
 
-    /// Up to this horizon ‖K‖₂ is computed exactly (LAPACK), beyond by the Schur test.
+    /// Up to this horizon ‖K‖₂ is computed exactly (LAPACK), beyond by the Schur test
+    /// (`streamed`).
     public static let exactLimit = 400
 
     public static func compute(_ c: RecurrentCellNorms, horizon: Int) throws -> RecurrentHorizonBound {
@@ -118,6 +119,7 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
     static func computeL2(_ c: RecurrentCellNorms, horizon: Int) throws -> RecurrentHorizonBound {
         precondition(horizon >= 1)
         let steps = stepMatrices(c, horizon: horizon)
+        if horizon > exactLimit { return streamed(steps: steps) }
         let logK = logKernel(steps: steps)
         let seq = try logNorm(logK, rows: horizon)
         var growth: Double?
@@ -134,6 +136,50 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
         // Perron root of a nonnegative 2×2 [[a, b], [c, d]]: (a + d)/2 + sqrt(((a − d)/2)² + bc).
         let rho = (m[0] + m[3]) / 2 + (((m[0] - m[3]) / 2) * ((m[0] - m[3]) / 2) + m[1] * m[2]).squareRoot()
         return RecurrentHorizonBound(horizon: horizon, logSequence: seq, logFinal: final, spectralRadius: rho, growthPerStep: growth)
+    }
+
+    /// T > `exactLimit`: K is never stored (T² doubles); one pass over its entries keeps, in log
+    /// space (online log-sum-exp), every row's sum and squared norm, every column's sum and the
+    /// last row. Sequence bound: Schur `sqrt(max row sum · max column sum)`; the T−1 bound drops
+    /// the last row and column; final state: the largest row norm. O(T²) time, O(T) memory.
+    static func streamed(steps: [(m: [Double], n: [Double])]) -> RecurrentHorizonBound {
+        let T = steps.count
+        func add(_ a: Double, _ b: Double) -> Double {
+            if a == -.infinity { return b }
+            if b == -.infinity { return a }
+            return max(a, b) + log1p(exp(-abs(a - b)))
+        }
+        var rowSum = [Double](repeating: -.infinity, count: T), rowSq = rowSum, colSum = rowSum, lastRow = rowSum
+        for s in 0..<T {
+            var v = steps[s].n
+            var scale = 0.0
+            for t in s..<T {
+                if t > s {
+                    let m = steps[t].m
+                    v = [m[0] * v[0] + m[1] * v[1], m[2] * v[0] + m[3] * v[1]]
+                }
+                let big = max(v[0], v[1])
+                guard big > 0, big.isFinite else { break }
+                v = [v[0] / big, v[1] / big]
+                scale += log(big)
+                let k = scale + log(v[0])
+                rowSum[t] = add(rowSum[t], k)
+                rowSq[t] = add(rowSq[t], 2 * k)
+                colSum[s] = add(colSum[s], k)
+                if t == T - 1 { lastRow[s] = k }
+            }
+        }
+        let seq = 0.5 * (rowSum.max()! + colSum.max()!)
+        // Leading (T−1)×(T−1) block: rows < T−1 keep their sums; columns lose their last-row entry.
+        let prevCols = (0..<(T - 1)).map { s -> Double in
+            lastRow[s] == -.infinity ? colSum[s] : colSum[s] + log1p(-min(1, exp(lastRow[s] - colSum[s])))
+        }
+        let prev = 0.5 * (rowSum[0..<(T - 1)].max()! + (prevCols.max() ?? -.infinity))
+        let final = 0.5 * rowSq.max()!
+        let m = steps[T - 1].m
+        let rho = (m[0] + m[3]) / 2 + (((m[0] - m[3]) / 2) * ((m[0] - m[3]) / 2) + m[1] * m[2]).squareRoot()
+        return RecurrentHorizonBound(horizon: T, logSequence: seq, logFinal: final, spectralRadius: rho,
+                                     growthPerStep: exp(seq - prev))
     }
 
     /// Per step t (0-based index t−1): the 2×2 recursion matrix (row-major on (η, κ)) and the
@@ -191,16 +237,7 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
     static func logNorm(_ logK: [Double], rows T: Int) throws -> Double {
         guard let top = logK.max(), top.isFinite else { return -.infinity }
         let k = logK.map { exp($0 - top) }
-        if T <= exactLimit {
-            return top + log(try SVD.largestSingularValue(Matrix(rows: T, cols: T, storage: k)))
-        }
-        var rowMax = 0.0, colSums = [Double](repeating: 0, count: T)
-        for t in 0..<T {
-            var r = 0.0
-            for s in 0..<T { r += k[t * T + s]; colSums[s] += k[t * T + s] }
-            rowMax = max(rowMax, r)
-        }
-        return top + 0.5 * (log(rowMax) + log(colSums.max() ?? 0))
+        return top + log(try SVD.largestSingularValue(Matrix(rows: T, cols: T, storage: k)))
     }
 
     public static func logSumExp(_ xs: [Double]) -> Double {
