@@ -144,6 +144,21 @@ final class RecurrentBoundTests: XCTestCase {
         }
     }
 
+    /// Tensors that do not fit together (`generate_hostile_recurrent.py`): the recurrent entry
+    /// and the network bound say why there is no bound; nothing traps.
+    func testHostileRecurrentTensorsGiveAReason() throws {
+        for (file, words) in [("hostile-gru-short-bias", "bias_hh_l0 has 7 values"),
+                              ("hostile-lstm-nan", "non-finite"),
+                              ("hostile-lstm-proj-mismatch", "weight_hr_l0 [3, 8] is not [4, 8]")] {
+            let r = try audit(file + ".safetensors", horizon: 10)
+            let rec = try XCTUnwrap(r.network.recurrent?.first, file)
+            XCTAssertNil(rec.log10LipschitzBound, file)
+            XCTAssertTrue(rec.reason?.contains(words) == true, "\(file): \(rec.reason ?? "")")
+            XCTAssertNil(r.network.log10LipschitzBound, file)
+            XCTAssertNil(r.network.horizon, file)
+        }
+    }
+
     /// Horizons far beyond Float64 stay finite in log space (the Schur path beyond 400 steps).
     func testLongHorizonInLogSpace() throws {
         let lstm = RecurrentCellNorms(cell: .lstm, input: ["i": 1, "f": 1, "g": 1, "o": 1], recurrent: ["i": 1, "f": 1, "g": 1, "o": 1])
