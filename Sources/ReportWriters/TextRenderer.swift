@@ -177,7 +177,8 @@ public enum TextRenderer {
 
     private static func gmsi(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
         var rows: [[Cell]] = []
-        let what = r.gmsiMode == "weights" ? "weights-only Lipschitz bound (judged by --threshold)" : "mode \(clean(r.gmsiMode))"
+        var what = r.gmsiMode == "weights" ? "weights-only Lipschitz bound (judged by --threshold)" : "mode \(clean(r.gmsiMode))"
+        if let h = r.network.horizon { what += ", for sequences of ≤ \(h) steps (--horizon)" }
         if let g = r.gmsi {
             rows.append([Cell("GMSI", style: s.bold), Cell(ReportNumber.format(g)), Cell(what)])
         } else {
