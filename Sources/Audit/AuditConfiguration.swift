@@ -90,6 +90,8 @@ public struct AuditConfiguration: Sendable {
     public var dataThreshold: Double?
     /// `--force-input-shape`: use `inputShape` even when the model stores another input shape.
     public var forceInputShape = false
+    /// `--horizon T`: the longest input sequence the LSTM/GRU horizon bounds hold for (issue 19).
+    public var horizon: Int = RecurrentBounds.defaultHorizon
 
     public init() {}
 }

@@ -56,8 +56,19 @@ public enum Auditor {
         let analysis = LayerAnalysis(store: store, graph: graph, configuration: configuration, replay: replay)
         var layers = try analysis.run()
         input.sha256 = try digest.value()
+        let recurrent = RecurrentBounds.compute(graph: graph, store: store, horizon: configuration.horizon)
         let bounds = NetworkBounds.compute(graph: graph, factors: analysis.factors, foldedInto: analysis.foldedInto,
-                                           extraLipschitz: analysis.extraLipschitz, broken: analysis.broken)
+                                           extraLipschitz: analysis.extraLipschitz, broken: analysis.broken,
+                                           recurrent: recurrent)
+        for (node, r) in recurrent {
+            // Issue 19: the row of an LSTM/GRU says how it enters the bound (or why it does not).
+            guard let row = analysis.rowIndex[node] else { continue }
+            if let lg = r.report.log10LipschitzBound {
+                layers[row].reason = "'\(graph.nodes[node].name)' is a recurrent layer: no global Lipschitz constant over an unbounded horizon, so it enters the network bound through its horizon bound L ≤ 10^\(String(format: "%.4g", lg)) for input sequences of length ≤ T = \(configuration.horizon) (--horizon; network.recurrent); its matrices are analysed per tensor and per gate in the rows below"
+            } else if let why = r.report.reason {
+                layers[row].reason = (layers[row].reason.map { $0 + "; " } ?? "") + why
+            }
+        }
         for (node, share) in bounds.shares {
             if let row = analysis.rowIndex[node] { layers[row].layerShare = share }
         }
@@ -68,8 +79,16 @@ public enum Auditor {
         StructureReporting.annotate(&layers, graph: graph)
         var network = bounds.report
         network.structure = StructureReporting.report(graph: graph)
-
         var assumptions = graph.assumptions + shapeNotes
+        if !recurrent.isEmpty {
+            network.recurrent = recurrent.keys.sorted().map { recurrent[$0]!.report }
+            assumptions += recurrent.keys.sorted().flatMap { recurrent[$0]!.notes }
+            if network.log10LipschitzBound != nil, recurrent.values.contains(where: { $0.logFactor != nil }) {
+                network.horizon = configuration.horizon
+                assumptions.append("the network bound holds when every LSTM/GRU layer reads a sequence of length ≤ T = \(configuration.horizon) (--horizon) from zero initial states: they enter through their horizon bounds")
+            }
+        }
+
         if let d = bounds.report.inputDimension, graph.inputDimension == nil {
             assumptions.append("input dimension d = \(d) taken from the first layer's fan-in")
         }

@@ -86,8 +86,11 @@ extension LayerAnalysis {
         let variable = t.variable ?? String(t.name.split(separator: ".").last ?? "")
         if variable.hasPrefix("weight_ih_l") || variable.hasPrefix("weight_hh_l") {
             let hhName = t.name.replacingOccurrences(of: "weight_ih_l", with: "weight_hh_l")
+            // With proj_size, weight_hh is [4h, p] and weight_hr [p, h] fixes h (issue 19).
+            let hrName = hhName.replacingOccurrences(of: "weight_hh_l", with: "weight_hr_l")
+            let hr = siblings.first(where: { $0.name == hrName }) ?? store.tensors.first(where: { $0.name == hrName })
             guard let hh = siblings.first(where: { $0.name == hhName }) ?? store.tensors.first(where: { $0.name == hhName }),
-                  let layout = RecurrentGateLayout.pytorch(shape: t.shape, hiddenShape: hh.shape) else { return nil }
+                  let layout = RecurrentGateLayout.pytorch(shape: t.shape, hiddenShape: hh.shape, projectionShape: hr?.shape) else { return nil }
             return (layout, "a PyTorch \(layout.cell.uppercased())")
         }
         if variable == "kernel" || variable == "recurrent_kernel", let owner,

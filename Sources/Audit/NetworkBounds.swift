@@ -27,7 +27,9 @@ struct OperatorFactor: Sendable {
 ///   norm `1/sqrt(HW) ≤ 1`, so 1 is sound without knowing the spatial size);
 /// - `Add`: the bounds of the branches add (`log Σ exp`), which gives `1 + Lip F` for a
 ///   residual `x + F(x)`; `Concatenate`: they combine in quadrature;
-/// - several outputs: in quadrature.
+/// - several outputs: in quadrature;
+/// - LSTM/GRU: `+ ln L` of its horizon bound (`RecurrentBounds`; the whole bound then holds for
+///   sequences of length ≤ T only, and the report says so).
 /// Nodes the operator model does not cover break the chain: the bound is unavailable, with the
 /// first such node named in the reason.
 enum NetworkBounds {
@@ -58,11 +60,13 @@ enum NetworkBounds {
     }
 
     static func compute(graph: NetworkGraph, factors: [Int: OperatorFactor], foldedInto: [Int: Int],
-                        extraLipschitz: [Int: Double], broken: [Int: String]) -> Result {
+                        extraLipschitz: [Int: Double], broken: [Int: String],
+                        recurrent: [Int: RecurrentBounds.Result] = [:]) -> Result {
         var logL = [Double](repeating: 0, count: graph.nodes.count)
         var chain: [ChainFactor] = []
         var reason: String? = graph.structureIssue
         var isChain = true
+        var throughRecurrent = false
 
         /// How much a merge multiplies the largest incoming bound (1 when every branch is 0).
         func mergeFactor(_ merged: Double, _ ins: [Double]) -> Double {
@@ -132,6 +136,17 @@ enum NetworkBounds {
             case .embedding:
                 reason = "layer '\(node.name)' is an embedding (a lookup on discrete inputs): a network fed by tokens has no Lipschitz bound in its input, and no option changes that; its table is analysed per operator"
             case .parameterized(let cls, _), .unsupported(let cls, _):
+                // Issue 19: an LSTM/GRU is a factor through its horizon bound (`RecurrentBounds`).
+                if let r = recurrent[i] {
+                    guard let l = r.logFactor else {
+                        reason = r.report.reason
+                        break
+                    }
+                    value += l
+                    throughRecurrent = true
+                    if exp(l).isFinite { chain.append(ChainFactor(layer: node.name, kind: "recurrent", value: exp(l))) }
+                    break
+                }
                 reason = "layer " + UnsupportedReasons.reason(layer: node.name, className: cls, source: graph.source)
             }
             if reason != nil { break }
@@ -155,7 +170,7 @@ enum NetworkBounds {
         report.inputDimension = graph.inputDimension ?? firstFanIn(graph, factors: factors)
 
         // Typical bounds need a single chain (the Frobenius argument of SPEC §4) and d.
-        if isChain, let d = report.inputDimension, d > 0 {
+        if isChain, !throughRecurrent, let d = report.inputDimension, d > 0 {
             let ranks = factors.values.compactMap(\.effectiveRank)
             let stable = factors.values.compactMap(\.stableRank)
             if let minRank = ranks.min() {
@@ -167,7 +182,9 @@ enum NetworkBounds {
         }
         if report.typicalBound == nil || report.typicalBoundStableRank == nil {
             // Every null number carries a reason (issue 15).
-            if !isChain {
+            if throughRecurrent {
+                report.typicalBoundReason = "the typical bounds' Frobenius argument covers chains of linear operators and activations, not an LSTM/GRU horizon bound"
+            } else if !isChain {
                 report.typicalBoundReason = "the typical bounds need a single chain of operators (their Frobenius argument); this network has branches or residual connections"
             } else if report.inputDimension == nil {
                 report.typicalBoundReason = "the input dimension d is unknown: the model stores no input shape and the first operator is not dense (state input_shape in an --arch manifest)"

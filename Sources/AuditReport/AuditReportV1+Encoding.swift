@@ -88,6 +88,8 @@ extension NetworkReport {
         try c.encode(reason, forKey: .reason)
         try c.encodeIfPresent(typicalBoundReason, forKey: .typicalBoundReason)
         try c.encodeIfPresent(structure, forKey: .structure)
+        try c.encodeIfPresent(horizon, forKey: .horizon)
+        try c.encodeIfPresent(recurrent, forKey: .recurrent)
     }
 }
 

@@ -152,7 +152,8 @@ public struct Settings: Codable, Sendable, Equatable {
 public struct ChainFactor: Codable, Sendable, Equatable {
     /// The layer it comes from.
     public var layer: String
-    /// `operator` (σ_1), `activation` (Lip φ), `pooling`, `residual` (1 + Lip F), `concatenate`.
+    /// `operator` (σ_1), `activation` (Lip φ), `pooling`, `residual` (1 + Lip F), `concatenate`,
+    /// `recurrent` (an LSTM/GRU horizon bound, issue 19).
     public var kind: String
     /// The factor itself (≥ 0).
     public var value: Double
@@ -185,6 +186,11 @@ public struct NetworkReport: Codable, Sendable, Equatable {
     public var typicalBoundReason: String?
     /// Issue 16: the structure's provenance and its guesses.
     public var structure: StructureReportV1?
+    /// Issue 19: the sequence length the network bound holds for, present when a recurrent
+    /// layer's horizon bound is one of its factors (`--horizon`).
+    public var horizon: Int?
+    /// Issue 19: the horizon bound of every LSTM/GRU layer (absent when there is none).
+    public var recurrent: [RecurrentBoundV1]?
 
     public init(lipschitzBound: Double? = nil, log10LipschitzBound: Double? = nil, typicalBound: Double? = nil,
                 typicalBoundStableRank: Double? = nil, inputDimension: Int? = nil, chain: [ChainFactor] = [],
@@ -204,6 +210,7 @@ public struct NetworkReport: Codable, Sendable, Equatable {
         case inputDimension = "input_dimension", chain, reason
         case typicalBoundReason = "typical_bound_reason"
         case structure
+        case horizon, recurrent
     }
 }
 

@@ -159,7 +159,7 @@ extension InferredBuilder {
             case .batchNorm(let spec, _, _): return .batchNorm(spec)
             case .op(let k, _), .embedding(let k): return k
             case .prelu(let a, _): return .prelu(alpha: a)
-            case .recurrent(let cell): return .unsupported(className: cell.uppercased(), tensors: g.refs)
+            case .recurrent(let cell, _): return .unsupported(className: cell.uppercased(), tensors: g.refs)
             case .buffers: return .parameterized(className: "buffers", tensors: g.refs)
             case .other: return .unsupported(className: "unrecognised", tensors: g.refs)
             }
@@ -184,7 +184,8 @@ extension InferredBuilder {
             }
             if let p = preluOf[i] {
                 nodes.append(Node(name: groups[p].layer, kind: nodeKind(groups[p]), inputs: [nodes.count - 1]))
-            } else if g.shape != nil, i != lastOp {
+            } else if g.shape != nil, i != lastOp, !g.isRecurrent {
+                // (An LSTM/GRU's output is its hidden state: no activation is assumed after it.)
                 nodes[nodes.count - 1].activation = .relu
                 nodes[nodes.count - 1].activationSource = "assumed"
                 chainGuesses.append(StructureGuess(kind: .activation, layer: nodes[nodes.count - 1].name,

@@ -13,13 +13,16 @@ struct InferredBuilder {
             case op(NodeKind, InferredOrder.Shape)
             case embedding(NodeKind)
             case prelu(TensorRef, count: Int)
-            case recurrent(cell: String)
+            /// `shape` (per-step features in → out) for LSTM/GRU modules, which chain through
+            /// their horizon bound (issue 19); nil for other recurrent cells, which break it.
+            case recurrent(cell: String, shape: InferredOrder.Shape?)
             case buffers
             case other
         }
 
         var shape: InferredOrder.Shape? {
             if case .op(_, let s) = kind { return s }
+            if case .recurrent(_, let s) = kind { return s }
             return nil
         }
         var isBatchNorm: Bool {
@@ -28,6 +31,10 @@ struct InferredBuilder {
         }
         var isPReLU: Bool {
             if case .prelu = kind { return true }
+            return false
+        }
+        var isRecurrent: Bool {
+            if case .recurrent = kind { return true }
             return false
         }
         var isBuffers: Bool {
@@ -65,6 +72,7 @@ struct InferredBuilder {
         for i in groups.indices { groups[i].kind = classify(groups[i]) }
         for g in groups where !g.isBatchNorm && !g.isBuffers {
             switch g.kind {
+            case .recurrent(_, let shape?) where shape.fanIn > 0: break
             case .recurrent, .embedding, .other: fail(breakReason(g))
             default: if let m = InferredNames.marker(in: g.layer) { fail(markerReason(layer: g.layer, component: m)) }
             }
@@ -106,10 +114,20 @@ struct InferredBuilder {
         if ts.contains(where: { InferredNames.isTorchRecurrentVariable(variable($0)) }) {
             let hh = ts.first { variable($0).hasPrefix("weight_hh_l") && $0.shape.count == 2 }
             var cell = "rnn"
-            if let hh, hh.shape[1] > 0, hh.shape[0] % hh.shape[1] == 0 {
+            // With proj_size, weight_hh is [4h, p] and weight_hr_l* [p, h]: an LSTM.
+            let hr = ts.first { variable($0).hasPrefix("weight_hr_l") && $0.shape.count == 2 }
+            if let hh, let hr, hr.shape[1] > 0, hh.shape[0] == 4 * hr.shape[1] {
+                cell = "lstm"
+            } else if let hh, hh.shape[1] > 0, hh.shape[0] % hh.shape[1] == 0 {
                 cell = [4: "lstm", 3: "gru"][hh.shape[0] / hh.shape[1]] ?? "rnn"
             }
-            return .recurrent(cell: cell)
+            // Per-step features: in = weight_ih_l0's columns, out = directions × (proj or hidden).
+            var shape: InferredOrder.Shape?
+            if cell != "rnn", let ih0 = ts.first(where: { variable($0) == "weight_ih_l0" }), ih0.shape.count == 2, let hh {
+                let directions = ts.contains { variable($0) == "weight_ih_l0_reverse" } ? 2 : 1
+                shape = InferredOrder.Shape(fanIn: ih0.shape[1], fanOut: directions * hh.shape[1], conv: false)
+            }
+            return .recurrent(cell: cell, shape: shape)
         }
         let floats = ts.filter { $0.dtype.isFloatingPoint }
         if floats.count == 1, let w = find("weight"), w.dtype.isFloatingPoint, w.shape.count <= 1,
@@ -210,7 +228,7 @@ struct InferredBuilder {
     func breakReason(_ g: Group) -> String {
         let list = g.tensors.map { "\(variable($0)) \($0.shape)" }.joined(separator: ", ")
         switch g.kind {
-        case .recurrent(let cell):
+        case .recurrent(let cell, _):
             return "layer '\(g.layer)' is a PyTorch \(cell.uppercased()) (recurrent cell): it has no global Lipschitz constant over an unbounded horizon, so the operator-product model gives no network bound; its matrices are analysed per tensor and per gate, and no manifest type expresses a recurrent cell yet"
         case .embedding:
             return "layer '\(g.layer)' is an embedding (a lookup on discrete tokens): a network fed by tokens has no Lipschitz bound in its input; its table is analysed as a tensor"

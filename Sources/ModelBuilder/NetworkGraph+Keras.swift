@@ -162,7 +162,11 @@ extension NetworkGraph {
             default:
                 kind = .unsupported(className: layer.className, tensors: allRefs(layer.name))
             }
-            if case .parameterized = kind {
+            // Issue 19: LSTM/GRU keep their settings too (return_sequences, reset_after, …) for
+            // their horizon bound.
+            var copyScalars = ["LSTM", "GRU"].contains(layer.className)
+            if case .parameterized = kind { copyScalars = true }
+            if copyScalars {
                 // Scalar settings of layers the graph does not model itself (epsilon, axis, …),
                 // by Keras's names, for the forward engine's ops.
                 for key in cfg.keys {

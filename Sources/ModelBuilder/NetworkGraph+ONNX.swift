@@ -134,9 +134,33 @@ struct ONNXGraphBuilder {
             for o in node.outputs where !o.isEmpty { data[o] = producer }
         case .layer(let k, let inputs):
             let i = append(Node(name: namePrefix + node.name, kind: k, inputs: inputs.map { data[$0]! }))
+            if node.qualifiedOpType == "LSTM" || node.qualifiedOpType == "GRU" { nodes[i].attributes = recurrentAttributes(node) }
             for o in node.outputs where !o.isEmpty { data[o] = i }
             if case .unsupported(let cls, let refs) = k { placeSubgraphs(of: node, at: i, className: cls, refs: refs) }
         }
+    }
+
+    /// Issue 19: an ONNX `LSTM`/`GRU` node's scalar attributes by their ONNX names (strings lists
+    /// joined by `,`) and, as `onnx.input.<slot>`, the stored tensor in each input slot (`W`, `R`,
+    /// `B`, `sequence_lens`, `initial_h`, `initial_c`, `P`), or `(computed)` when the graph
+    /// computes it — for the horizon bound, which must know which matrix is which.
+    func recurrentAttributes(_ n: ONNXNode) -> [String: String] {
+        var a: [String: String] = ["onnx.op": n.opType]
+        for attr in n.attributes {
+            switch attr.value {
+            case .int(let v): a[attr.name] = String(v)
+            case .float(let v): a[attr.name] = String(v)
+            case .string(let v): a[attr.name] = v
+            case .strings(let v): a[attr.name] = v.joined(separator: ",")
+            case .floats(let v): a[attr.name] = v.map { String($0) }.joined(separator: ",")
+            default: a[attr.name] = "(unsupported attribute type)"
+            }
+        }
+        for (k, slot) in ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"].enumerated()
+        where k > 0 && k < n.inputs.count && !n.inputs[k].isEmpty {
+            a["onnx.input." + slot] = weights[n.inputs[k]]?.name ?? "(computed)"
+        }
+        return a
     }
 
     /// The layers of a control-flow node's subgraphs (`If` branches, `Loop`/`Scan` bodies) are

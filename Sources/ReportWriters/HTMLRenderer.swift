@@ -43,9 +43,9 @@ public enum HTMLRenderer {
         let analysed = report.analysedLayers
         var cards: [(String, String, String)] = []
         if let l = n.lipschitzBound {
-            cards.append(("Lipschitz bound L", f(l), "log10 L = \(f(n.log10LipschitzBound))"))
+            cards.append(("Lipschitz bound L", f(l), "log10 L = \(f(n.log10LipschitzBound))" + (n.horizon.map { ", horizon T = \($0)" } ?? "")))
         } else if let lg = n.log10LipschitzBound {
-            cards.append(("Lipschitz bound L", "10^\(f(lg))", "beyond Float64"))
+            cards.append(("Lipschitz bound L", "10^\(f(lg))", "beyond Float64" + (n.horizon.map { ", horizon T = \($0)" } ?? "")))
         } else {
             cards.append(("Lipschitz bound L", "—", n.reason ?? "unavailable"))
         }
@@ -185,6 +185,9 @@ public enum HTMLRenderer {
         }
         if n.lipschitzBound != nil, let reason = n.reason { rows.append(("note", reason)) }
         if let t = report.transformer { rows.append(("domain", TransformerSection.domainLabel(t))) }
+        // Issue 19: the horizon of a bound through LSTM/GRU layers, and each layer's bound.
+        if let h = n.horizon { rows.append(("domain", "horizon T = \(h) time steps (--horizon), zero initial states")) }
+        for rec in n.recurrent ?? [] { rows.append(("recurrent", RecurrentText.line(rec))) }
         if let line = StructureText.networkLine(report) { rows.append(("structure", line)) }
         h += rows.map { "<tr><th>\(e($0.0))</th><td>\(e($0.1))</td></tr>" }.joined(separator: "\n")
         h += "\n</tbody>\n</table>\n"

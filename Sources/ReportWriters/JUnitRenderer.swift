@@ -27,6 +27,7 @@ public enum JUnitRenderer {
             ("tool_version", report.tool.version),
         ]
         if let l = report.network.lipschitzBound { properties.append(("lipschitz_bound", ReportNumber.format(l))) }
+        if let h = report.network.horizon { properties.append(("horizon", String(h))) }
         if report.data != nil { properties.append(("data_gmsi", ReportNumber.format(report.dataGmsi))) }
         if let line = StructureText.networkLine(report) { properties.append(("structure", line)) }
         if let d = report.delta { properties += DeltaRendering.properties(d) }

@@ -63,6 +63,8 @@ public enum MarkdownRenderer {
         md.append("")
         md.append("### Network bounds (weights only)")
         md.append("")
+        if let h = n.horizon { md.append("- Domain: horizon T = \(h) time steps (--horizon), zero initial states") }
+        for rec in n.recurrent ?? [] { md.append("- Recurrent: " + e(RecurrentText.line(rec))) }
         if let l = n.lipschitzBound {
             md.append("- Lipschitz bound L = \(f(l)) (log10 L = \(f(n.log10LipschitzBound)))")
         } else if let lg = n.log10LipschitzBound {
@@ -96,7 +98,8 @@ public enum MarkdownRenderer {
         md.append("### GMSI")
         md.append("")
         if let g = report.gmsi {
-            md.append("GMSI = \(f(g)) (mode \(e(report.gmsiMode)): the weights-only Lipschitz bound, judged by --threshold)")
+            md.append("GMSI = \(f(g)) (mode \(e(report.gmsiMode)): the weights-only Lipschitz bound, judged by --threshold"
+                      + (report.network.horizon.map { "; for sequences of ≤ \($0) steps, --horizon" } ?? "") + ")")
         } else {
             md.append("GMSI unavailable (mode \(e(report.gmsiMode)))" + (report.gmsiReason.map { ": " + e($0) } ?? ""))
         }

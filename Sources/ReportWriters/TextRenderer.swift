@@ -122,6 +122,9 @@ public enum TextRenderer {
             rows.append([Cell("Lipschitz bound L"), Cell("unavailable" + (n.reason.map { ": " + clean($0) } ?? ""), style: s.yellow)])
         }
         if let t = r.transformer { rows.append([Cell("domain"), Cell(TransformerSection.domainLabel(t))]) }
+        // Issue 19: a bound through an LSTM/GRU holds for sequences of length ≤ T only.
+        if let h = n.horizon { rows.append([Cell("domain"), Cell("horizon T = \(h) time steps (--horizon), zero initial states")]) }
+        for rec in n.recurrent ?? [] { rows.append([Cell("recurrent"), Cell(clean(RecurrentText.line(rec)))]) }
         if n.typicalBound != nil || n.typicalBoundStableRank != nil {
             let d = n.inputDimension.map { "d = \($0)" } ?? "d unknown"
             rows.append([Cell("typical bound T"), Cell("\(ReportNumber.format(n.typicalBound))  (e^H form, \(d))")])
@@ -174,7 +177,8 @@ public enum TextRenderer {
 
     private static func gmsi(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {
         var rows: [[Cell]] = []
-        let what = r.gmsiMode == "weights" ? "weights-only Lipschitz bound (judged by --threshold)" : "mode \(clean(r.gmsiMode))"
+        var what = r.gmsiMode == "weights" ? "weights-only Lipschitz bound (judged by --threshold)" : "mode \(clean(r.gmsiMode))"
+        if let h = r.network.horizon { what += ", for sequences of ≤ \(h) steps (--horizon)" }
         if let g = r.gmsi {
             rows.append([Cell("GMSI", style: s.bold), Cell(ReportNumber.format(g)), Cell(what)])
         } else {

@@ -97,6 +97,10 @@ struct AuditCommand: ParsableCommand {
 
     @OptionGroup var transformer: TransformerOptions
 
+    // Recurrent layers (issue 19)
+    @Option(parsing: .unconditional, help: "LSTM/GRU: the longest input sequence (time steps) their horizon bounds, and the network bound through them, hold for (default 100).")
+    var horizon: Int = RecurrentBounds.defaultHorizon
+
     @Flag(help: "Print GitHub Actions annotations (::error …) for failed checks.")
     var github = false
 
@@ -120,6 +124,7 @@ struct AuditCommand: ParsableCommand {
             throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, not '\(s)'")
         }
         if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
+        if horizon < 1 || horizon > 10_000 { throw ValidationError("--horizon must be a number of time steps from 1 to 10000, not \(horizon)") }
         if let t = threshold, !t.isFinite { throw ValidationError("--threshold must be a finite number") }
         if let t = threshold, t < 0 {
             throw ValidationError("--threshold must be ≥ 0, not \(ReportNumber.short(t)): gmsi is a gain (a product of norms), never negative, so a negative threshold fails every model")
@@ -176,6 +181,7 @@ struct AuditCommand: ParsableCommand {
         let base = try self.base.map(ModelFile.resolveFolder)
         var configuration = AuditConfiguration()
         configuration.transformerDomain = transformer.domain
+        configuration.horizon = horizon
         configuration.svd = SVDChoice(argument: svd)!
         configuration.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         configuration.threshold = threshold

@@ -49,6 +49,11 @@ import AuditReport
         r.gmsiComponents = ["jacobian_bound": nil]
         r.data = DataReport(probeCount: 0, probePath: "p.npy", labelsPath: nil, loss: nil, seed: 0, perSample: .init())
         r.shard = ShardInfo(index: 1, count: 2)
+        // Issue 19: a recurrent layer's horizon bound with every optional unset.
+        r.network.recurrent = [RecurrentBoundV1(layer: "lstm", horizon: 1, output: "sequence",
+                                                directions: [RecurrentDirectionV1(name: "l0", cell: "lstm", log10BoundSequence: 1,
+                                                                                  log10BoundFinalState: 1, spectralRadius: 1,
+                                                                                  contractive: false, growthPerStep: nil)])]
         r.transformer = SampleReports.transformerSection(complete: false)
         var entry = DeltaEntry(name: "w", matchedBy: "name", kind: "matrix", shape: [2, 2])
         entry.metrics = withMetrics.metrics
@@ -119,6 +124,14 @@ import AuditReport
         r.dataGmsiNullReasons = ["sqrt_g_H": "no labels"]
         r.warnings = ["baseline: analysed layers not in the baseline: conv1"]
         r.network.typicalBoundReason = "n/a"
+        // Issue 19: horizon bounds.
+        r.network.horizon = 100
+        r.network.recurrent = [RecurrentBoundV1(layer: "lstm", horizon: 100, output: "final_state", lipschitzBound: 20,
+                                                log10LipschitzBound: 1.3,
+                                                directions: [RecurrentDirectionV1(name: "l0", cell: "gru", log10BoundSequence: 1.5,
+                                                                                  log10BoundFinalState: 1.3, spectralRadius: 0.5,
+                                                                                  contractive: true, growthPerStep: 1.01)],
+                                                reason: "r")]
         r.layers[0].nullReasons = ["rank": "topk"]
         var entry = DeltaEntry(name: "conv1/kernel:0", matchedBy: "keras_layer_variable", kind: "lora", shape: [2, 3])
         entry.baseName = "layers/conv1/vars/0"
@@ -198,6 +211,10 @@ import AuditReport
         add("structure", report["network"]?["structure"])
         for guess in report["network"]?["structure"]?["guesses"]?.arrayValue ?? [] { add("structure_guess", guess) }
         for factor in report["network"]?["chain"]?.arrayValue ?? [] { add("chain_factor", factor) }
+        for rec in report["network"]?["recurrent"]?.arrayValue ?? [] {
+            add("recurrent_bound", rec)
+            for d in rec["directions"]?.arrayValue ?? [] { add("recurrent_direction", d) }
+        }
         for check in report["checks"]?.arrayValue ?? [] { add("check", check) }
         add("per_sample", report["data"]?["per_sample"])
         if let t = report["transformer"] {

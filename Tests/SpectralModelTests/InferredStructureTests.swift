@@ -158,7 +158,8 @@ final class InferredStructureTests: XCTestCase {
         XCTAssertNil(g.nodes[g.index(of: "fc1")!].activation, "no relu assumed where a PReLU is stored")
     }
 
-    /// PyTorch LSTM/GRU weights: a recurrent node with a reason that names no impossible remedy.
+    /// PyTorch LSTM/GRU weights: a recurrent node that chains (issue 19: it enters the bound
+    /// through its horizon bound) with per-step fan-in 8 and fan-out 16.
     func testRecurrentWeightsAreARecurrentLayer() {
         let ts = [Self.t("lstm.weight_ih_l0", [64, 8]), Self.t("lstm.weight_hh_l0", [64, 16]), Self.t("lstm.bias_ih_l0", [64]),
                   Self.t("lstm.bias_hh_l0", [64])] + Self.dense("fc", 4, 16)
@@ -166,9 +167,30 @@ final class InferredStructureTests: XCTestCase {
         guard let i = g.index(of: "lstm"), case .unsupported(let cls, let refs) = g.nodes[i].kind else { return XCTFail("no lstm node") }
         XCTAssertEqual(cls, "LSTM")
         XCTAssertEqual(refs.count, 4)
+        XCTAssertNil(g.structureIssue)
+        XCTAssertEqual(g.nodes[g.index(of: "fc")!].inputs, [i])
+        XCTAssertNil(g.nodes[i].activation, "no activation is assumed after an LSTM")
+        XCTAssertEqual(g.inputShape, [8])
+    }
+
+    /// A plain RNN (one gate) still breaks the chain, with a reason that names no impossible remedy.
+    func testPlainRNNBreaksTheChain() {
+        let ts = [Self.t("rnn.weight_ih_l0", [16, 8]), Self.t("rnn.weight_hh_l0", [16, 16])] + Self.dense("fc", 4, 16)
+        let g = NetworkGraph.inferred(from: ts)
         let issue = g.structureIssue ?? ""
-        XCTAssertTrue(issue.contains("LSTM"), issue)
+        XCTAssertTrue(issue.contains("RNN"), issue)
         XCTAssertTrue(issue.contains("no manifest type expresses"), issue)
+    }
+
+    /// `proj_size`: weight_hh [4h, p], weight_hr [p, h] is an LSTM whose per-step output is p wide.
+    func testProjectedLSTMIsAnLSTM() {
+        let ts = [Self.t("lstm.weight_ih_l0", [32, 5]), Self.t("lstm.weight_hh_l0", [32, 4]), Self.t("lstm.weight_hr_l0", [4, 8])]
+            + Self.dense("fc", 3, 4)
+        let g = NetworkGraph.inferred(from: ts)
+        guard let i = g.index(of: "lstm"), case .unsupported(let cls, _) = g.nodes[i].kind else { return XCTFail("no lstm node") }
+        XCTAssertEqual(cls, "LSTM")
+        XCTAssertNil(g.structureIssue)
+        XCTAssertEqual(RecurrentGateLayout.pytorch(shape: [32, 4], hiddenShape: [32, 4], projectionShape: [4, 8])?.labels, ["i", "f", "g", "o"])
     }
 
     func testGateLayoutsOfBothFrameworks() throws {

@@ -89,7 +89,7 @@ final class ONNXReaderTests: XCTestCase {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, !rel.hasPrefix("hostile/onnx-") else { continue }
             guard let prefix = try? ModelFile.readPrefix(full, count: 16) else { continue }
-            let isONNX = (rel.hasPrefix("onnx/") || rel.hasPrefix("hostile/fuzz/onnx/")) && rel.hasSuffix(".onnx")
+            let isONNX = (rel.hasPrefix("onnx/") || rel.hasPrefix("hostile/fuzz/onnx/") || rel.hasPrefix("recurrent/")) && rel.hasSuffix(".onnx")
             XCTAssertEqual(ONNXFormat.looksLikeModel(prefix), isONNX, rel)
             seen += 1
         }

@@ -32,10 +32,14 @@ public struct RecurrentGateLayout: Sendable, Equatable {
 
     /// The layout of a PyTorch `weight_ih_l*` / `weight_hh_l*` tensor of `shape`, given the
     /// shape of its layer's `weight_hh_l*` (same suffix), which fixes h = columns and the gate
-    /// count = rows / h. Nil for plain RNNs (one gate), projections and odd shapes.
-    public static func pytorch(shape: [Int], hiddenShape: [Int]) -> RecurrentGateLayout? {
-        guard shape.count == 2, hiddenShape.count == 2, hiddenShape[1] > 0, hiddenShape[0] % hiddenShape[1] == 0 else { return nil }
-        let h = hiddenShape[1], gates = hiddenShape[0] / h
+    /// count = rows / h. Nil for plain RNNs (one gate), projections and odd shapes. An LSTM with
+    /// `proj_size` (`projectionShape` = `weight_hr_l*` `[p, h]`) has `weight_hh` `[4h, p]`: h
+    /// comes from the projection then.
+    public static func pytorch(shape: [Int], hiddenShape: [Int], projectionShape: [Int]? = nil) -> RecurrentGateLayout? {
+        guard shape.count == 2, hiddenShape.count == 2, hiddenShape[1] > 0 else { return nil }
+        let h = projectionShape.flatMap { $0.count == 2 ? $0[1] : nil } ?? hiddenShape[1]
+        guard h > 0, hiddenShape[0] % h == 0 else { return nil }
+        let gates = hiddenShape[0] / h
         let cell = gates == 4 ? "lstm" : gates == 3 ? "gru" : ""
         guard let labels = labels(framework: .pytorch, cell: cell), shape[0] == gates * h else { return nil }
         return RecurrentGateLayout(framework: .pytorch, cell: cell, labels: labels, hidden: h)

@@ -1,0 +1,102 @@
+/// Report types of issue 19 (LSTM/GRU horizon bounds), kept apart from the core contract so
+/// their additions merge cleanly. Every number here holds for input sequences of length at most
+/// `horizon` (spectral-audit-metrics(7), RECURRENT NETWORKS).
+
+/// One direction of one stacked layer of a recurrent layer.
+public struct RecurrentDirectionV1: Codable, Sendable, Equatable {
+    /// `l0`, `l0_reverse`, … (PyTorch), `forward`/`reverse` (ONNX), `cell` (Keras).
+    public var name: String
+    /// `lstm` or `gru`.
+    public var cell: String
+    /// Bound on the map input sequence → all per-step hidden states (h_1 … h_T).
+    public var log10BoundSequence: Double
+    /// Bound on the map input sequence → final hidden state h_T.
+    public var log10BoundFinalState: Double
+    /// Spectral radius of the bounding state recursion at step T (< 1: provably contractive).
+    public var spectralRadius: Double
+    public var contractive: Bool
+    /// `L_seq(T) / L_seq(T − 1)`; absent for T = 1.
+    public var growthPerStep: Double?
+
+    public init(name: String, cell: String, log10BoundSequence: Double, log10BoundFinalState: Double,
+                spectralRadius: Double, contractive: Bool, growthPerStep: Double?) {
+        self.name = name
+        self.cell = cell
+        self.log10BoundSequence = log10BoundSequence
+        self.log10BoundFinalState = log10BoundFinalState
+        self.spectralRadius = spectralRadius
+        self.contractive = contractive
+        self.growthPerStep = growthPerStep
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, cell, log10BoundSequence = "log10_bound_sequence", log10BoundFinalState = "log10_bound_final_state"
+        case spectralRadius = "spectral_radius", contractive, growthPerStep = "growth_per_step"
+    }
+
+    /// A zero bound (all weights zero) has log10 −∞: written as null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(cell, forKey: .cell)
+        try c.encode(log10BoundSequence.isFinite ? log10BoundSequence : nil, forKey: .log10BoundSequence)
+        try c.encode(log10BoundFinalState.isFinite ? log10BoundFinalState : nil, forKey: .log10BoundFinalState)
+        try c.encode(spectralRadius, forKey: .spectralRadius)
+        try c.encode(contractive, forKey: .contractive)
+        try c.encodeIfPresent(growthPerStep.flatMap { $0.isFinite ? $0 : nil }, forKey: .growthPerStep)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        cell = try c.decode(String.self, forKey: .cell)
+        log10BoundSequence = try c.decodeIfPresent(Double.self, forKey: .log10BoundSequence) ?? -.infinity
+        log10BoundFinalState = try c.decodeIfPresent(Double.self, forKey: .log10BoundFinalState) ?? -.infinity
+        spectralRadius = try c.decode(Double.self, forKey: .spectralRadius)
+        contractive = try c.decode(Bool.self, forKey: .contractive)
+        growthPerStep = try c.decodeIfPresent(Double.self, forKey: .growthPerStep)
+    }
+}
+
+/// The horizon bound of one recurrent layer of the graph (a factor of the network bound).
+public struct RecurrentBoundV1: Codable, Sendable, Equatable {
+    public var layer: String
+    /// The sequence length T the bound holds for (`--horizon`).
+    public var horizon: Int
+    /// What the layer outputs, as the bound composes it: `sequence` (every step's output) or
+    /// `final_state` (Keras `return_sequences=False`).
+    public var output: String
+    /// The layer's factor (null when unavailable or beyond Float64; see `log10_lipschitz_bound`).
+    public var lipschitzBound: Double?
+    public var log10LipschitzBound: Double?
+    public var directions: [RecurrentDirectionV1]
+    /// Why there is no bound, when there is none.
+    public var reason: String?
+
+    public init(layer: String, horizon: Int, output: String, lipschitzBound: Double? = nil, log10LipschitzBound: Double? = nil,
+                directions: [RecurrentDirectionV1] = [], reason: String? = nil) {
+        self.layer = layer
+        self.horizon = horizon
+        self.output = output
+        self.lipschitzBound = lipschitzBound
+        self.log10LipschitzBound = log10LipschitzBound
+        self.directions = directions
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case layer, horizon, output, lipschitzBound = "lipschitz_bound", log10LipschitzBound = "log10_lipschitz_bound"
+        case directions, reason
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(layer, forKey: .layer)
+        try c.encode(horizon, forKey: .horizon)
+        try c.encode(output, forKey: .output)
+        try c.encode(lipschitzBound.flatMap { $0.isFinite ? $0 : nil }, forKey: .lipschitzBound)
+        try c.encode(log10LipschitzBound.flatMap { $0.isFinite ? $0 : nil }, forKey: .log10LipschitzBound)
+        try c.encode(directions, forKey: .directions)
+        try c.encode(reason, forKey: .reason)
+    }
+}
