@@ -53,6 +53,15 @@ bench: deps
 	$(SWIFT) build -c release --product spectral-audit
 	$(SWIFT) build -c release --product spectral-bench
 	python3 bench/run_bench.py
+	$(MAKE) bench-speed
+
+## bench-speed: issue 20 — exact weights-only audit vs the numpy SVD script and np.linalg.eigvalsh(A.T@A)
+##              on MiniLM-shaped, the full MiniLM encoder, 2048² and 4096×1024, against the FLOP bound
+##              from a measured dgemm rate -> section "Issue 20" of bench/RESULTS.md (2-4 minutes)
+.PHONY: bench-speed
+bench-speed: deps
+	$(SWIFT) build -c release --product spectral-audit
+	OPENBLAS_NUM_THREADS=1 python3 bench/bench_speed.py
 
 ## fuzz: build the libFuzzer targets (ASan, optimised) into .build-fuzz and run each for SECONDS
 ##       seconds or FUZZ_RUNS executions, whichever comes first (one at a time, niced); new crashes

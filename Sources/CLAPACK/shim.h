@@ -22,4 +22,22 @@ static inline lapack_int spectral_zheevr_largest(lapack_int n, double *a, lapack
     return LAPACKE_zheevr(LAPACK_COL_MAJOR, 'N', 'I', 'L', n, (lapack_complex_double *)a, lda, 0, 0, n, n, 0,
                           found, w, (lapack_complex_double *)z, 1, support);
 }
+
+// Values-only symmetric eigenvalues through LAPACK's Fortran entry points (`dsyevd_`,
+// `dsyevd_2stage_`; jobz = 'N', uplo = 'L'), for callers that have already checked the matrix
+// for NaN and that keep their workspace between calls: LAPACKE_dsyevd re-scans the triangle for
+// NaN and queries and mallocs the workspace on every call. `lwork = -1` / `liwork = -1` is the
+// workspace query (optimal sizes in work[0], iwork[0]). The hidden CHARACTER lengths are passed
+// by lapack.h's LAPACK_dsyevd macros.
+static inline lapack_int spectral_dsyevd_values(int two_stage, lapack_int n, double *a, lapack_int lda, double *w,
+                                                double *work, lapack_int lwork, lapack_int *iwork, lapack_int liwork) {
+    char jobz = 'N', uplo = 'L';
+    lapack_int info = 0;
+    if (two_stage) {
+        LAPACK_dsyevd_2stage(&jobz, &uplo, &n, a, &lda, w, work, &lwork, iwork, &liwork, &info);
+    } else {
+        LAPACK_dsyevd(&jobz, &uplo, &n, a, &lda, w, work, &lwork, iwork, &liwork, &info);
+    }
+    return info;
+}
 #endif

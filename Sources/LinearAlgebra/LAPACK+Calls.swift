@@ -149,21 +149,32 @@ enum LAPACKCalls {
 
     /// Eigenvalues (ascending) of a symmetric `n × n` column-major matrix whose lower triangle is
     /// set (`dsyevd`, or `dsyevd_2stage` for n ≥ `twoStageThreshold`; `jobz = 'N'`). Destroys `a`.
+    ///
+    /// Calls the Fortran routine directly (`spectral_dsyevd_values`) rather than LAPACKE, which
+    /// scans the triangle for NaN (the callers have checked every entry finite) and queries and
+    /// allocates the workspace on each call: here the optimal sizes are queried once per
+    /// (order, stage) and cached, and the buffers come from `EigenWorkspace` (reused between the
+    /// calls of a job). The routine, its arguments and `lwork` are those LAPACKE passes, so the
+    /// values are the same to the bit (dsytrd's block size depends on `lwork` only when it is
+    /// below the optimum). Callers pass finite matrices only (`SVD` checks every entry, the
+    /// streamed Gram refuses non-finite chunks, both before the Gram is formed); should a
+    /// non-finite value reach LAPACK anyway, `info != 0` or a non-finite eigenvalue throws.
     static func symmetricEigenvalues(_ a: inout [Double], n: Int) throws -> [Double] {
         BLASRuntime.ensureConfigured()
         if n == 0 { return [] }
-        var w = [Double](repeating: 0, count: n)
         let twoStage = n >= twoStageThreshold
-        let info = a.withUnsafeMutableBufferPointer { ap in
-            w.withUnsafeMutableBufferPointer { wp in
-                twoStage
-                    ? LAPACKE_dsyevd_2stage(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "L")),
-                                            Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
-                    : LAPACKE_dsyevd(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "L")),
-                                     Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
+        let (lwork, liwork) = try EigenWorkspace.sizes(n: n, twoStage: twoStage)
+        var w = [Double](repeating: 0, count: n)
+        let info = EigenWorkspace.with(doubles: lwork, ints: liwork) { work, iwork in
+            a.withUnsafeMutableBufferPointer { ap in
+                w.withUnsafeMutableBufferPointer { wp in
+                    spectral_dsyevd_values(twoStage ? 1 : 0, Int32(n), ap.baseAddress, Int32(n), wp.baseAddress,
+                                           work, Int32(lwork), iwork, Int32(liwork))
+                }
             }
         }
         if info != 0 { throw LinearAlgebraError.lapack(routine: twoStage ? "dsyevd_2stage" : "dsyevd", info: Int(info)) }
+        guard w.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite }
         return w
     }
 

@@ -26,13 +26,15 @@ public enum SVD {
 
     public static func singularValues(_ a: Matrix, method: SpectrumMethod = .gramSyevd) throws
         -> SingularValueResult {
-        guard a.allFinite else { throw LinearAlgebraError.nonFinite }
-        if let trivial = trivialSpectrum(a, method: method == .gesdd ? .gesdd : .gramSyevd) {
+        // One pass for the finiteness check, the zero test and the prescaling peak.
+        let (finite, peak) = a.finiteMaxAbs()
+        guard finite else { throw LinearAlgebraError.nonFinite }
+        if let trivial = trivialSpectrum(a, method: method == .gesdd ? .gesdd : .gramSyevd, peak: peak) {
             return trivial
         }
         switch method {
         case .gramSyevd:
-            if let values = try gramValues(a) {
+            if let values = try gramValues(a, peak: peak) {
                 return SingularValueResult(values: values, method: .gramSyevd, isComplete: true)
             }
             return SingularValueResult(values: try LAPACKCalls.gesddValues(a.storage, rows: a.rows, cols: a.cols),
@@ -316,14 +318,14 @@ public enum SVD {
 
     // MARK: internals
 
-    /// Empty, zero, single row/column: no LAPACK.
-    static func trivialSpectrum(_ a: Matrix, method: SpectrumMethod) -> SingularValueResult? {
+    /// Empty, zero, single row/column: no LAPACK. `peak`: `a.maxAbs` when the caller has it.
+    static func trivialSpectrum(_ a: Matrix, method: SpectrumMethod, peak: Double? = nil) -> SingularValueResult? {
         let p = a.rankBound
         if p == 0 { return SingularValueResult(values: [], method: method, isComplete: true) }
         if p == 1 {
             return SingularValueResult(values: [a.frobeniusNorm], method: method, isComplete: true)
         }
-        if a.storage.allSatisfy({ $0 == 0 }) {
+        if peak.map({ $0 == 0 }) ?? a.storage.allSatisfy({ $0 == 0 }) {
             return SingularValueResult(values: [Double](repeating: 0, count: p), method: method, isComplete: true)
         }
         return nil
@@ -331,8 +333,8 @@ public enum SVD {
 
     /// The Gram of the smaller side of `a · scale` (lower triangle, `dsyrk`) and `scale`: an exact
     /// power of two that keeps the squared entries inside float64's range (1 for ordinary data).
-    static func prescaledGram(_ a: Matrix) -> (gram: [Double], scale: Double) {
-        let scale = prescale(peak: a.maxAbs)
+    static func prescaledGram(_ a: Matrix, peak: Double? = nil) -> (gram: [Double], scale: Double) {
+        let scale = prescale(peak: peak ?? a.maxAbs)
         let scaled = scale == 1 ? a.storage : a.storage.map { $0 * scale }
         return (scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }, scale)
     }
@@ -345,9 +347,9 @@ public enum SVD {
     }
 
     /// The Gram path; nil when it cannot guarantee `gramAccuracyTarget` (caller falls back).
-    static func gramValues(_ a: Matrix) throws -> [Double]? {
+    static func gramValues(_ a: Matrix, peak: Double? = nil) throws -> [Double]? {
         let p = a.rankBound
-        var (g, scale) = prescaledGram(a)
+        var (g, scale) = prescaledGram(a, peak: peak)
         let lambda = try LAPACKCalls.symmetricEigenvalues(&g, n: p)  // ascending
         guard let lmax = lambda.last, lmax > 0 else { return nil }
         let threshold = lmax * Double(p) * Double.ulpOfOne / (2 * gramAccuracyTarget)

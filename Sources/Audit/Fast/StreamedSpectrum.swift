@@ -62,7 +62,8 @@ struct StreamedSpectrum {
     private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
         var acc = GramAccumulator(order: cols)
         let chunkRows = Swift.max(1, Swift.min(rows, StreamedSpectrum.chunkBytes / (8 * cols)))
-        var chunk = [Double](repeating: 0, count: chunkRows * cols)
+        // Not zero-filled: each iteration decodes into chunk[0..<n] and reads only that range.
+        var chunk = [Double](unsafeUninitializedCapacity: chunkRows * cols) { _, n in n = chunkRows * cols }
         var scratch: [UInt8] = []
         var badCount = 0, badFirst = -1
         var maxAbs = 0.0
