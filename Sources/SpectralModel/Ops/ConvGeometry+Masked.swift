@@ -8,9 +8,10 @@ import LinearAlgebra
 /// all k rows of that sample (≈ 75 % of the outputs in a conv → ReLU → pool stack). Restricted to
 /// the active outputs A of sample s (those nonzero in some row):
 /// - input VJP: `Ḡx_s = Ḡ_s[:, A] · M_A`, with `M_A` (`|A| × inSize`) the rows of the
-///   convolution's matrix for A (row (p, o) holds `w[o, c, t]` at input `(src(p, t), c)`): one
-///   `k × |A| × inSize` dgemm instead of the im2col product's `k·P·c_out × c_in·taps` columns and
-///   their scatter (which for a small c_out is bound by memory, not arithmetic);
+///   convolution's matrix for A (row (p, o) holds `w[o, c, t]` at input `(src(p, t), c)`): dgemms
+///   of `k × |block| × span` over blocks of A and the inputs each reads, instead of the im2col
+///   product's `k·P·c_out × c_in·taps` columns and their scatter (which for a small c_out is
+///   bound by memory, not arithmetic);
 /// - parameter Gram: `⟨R_a, R_b⟩ = Σ_o Ȳ_a[S_o, o]ᵀ (C C ᵀ)[S_o, S_o] Ȳ_b[S_o, o]` per output channel
 ///   o over its active positions S_o (ungrouped convolutions), instead of the dense
 ///   `P × P × k·c_out` and `k × k × P·c_out` products.
@@ -38,15 +39,17 @@ extension ConvGeometry {
         Double(nnz) * Double(inSize) / (Double(outPositions) * Double(cout) * Double(cig * taps))
     }
 
-    /// Rows of the convolution's matrix for the outputs `active` (`|A| × inSize`, row-major).
-    func matrixRows(_ active: [Int], weights w: UnsafePointer<Double>) -> [Double] {
-        let kw = cig * taps, inSize = self.inSize
-        var m = [Double](repeating: 0, count: active.count * inSize)
+    /// Rows of the convolution's matrix for the outputs `active` restricted to the input
+    /// coordinates `lo ..< lo + span` (`|active| × span`, row-major; nothing of a row lies outside
+    /// when the span covers the rows' receptive fields).
+    func matrixRows(_ active: ArraySlice<Int>, weights w: UnsafePointer<Double>, lo: Int, span: Int) -> [Double] {
+        let kw = cig * taps
+        var m = [Double](repeating: 0, count: active.count * span)
         m.withUnsafeMutableBufferPointer { mp in
             src.withUnsafeBufferPointer { sp in
                 for (a, col) in active.enumerated() {
                     let p = col / cout, o = col % cout, c0 = (o / cog) * cig
-                    let row = mp.baseAddress! + a * inSize, wo = w + o * kw
+                    let row = mp.baseAddress! + a * span - lo, wo = w + o * kw
                     for t in 0..<taps {
                         let s = Int(sp[p * taps + t])
                         if s < 0 { continue }
@@ -59,12 +62,17 @@ extension ConvGeometry {
         return m
     }
 
-    /// `gx_s += Ḡ_s[:, A_s] · M_{A_s}` for the k rows of sample s (rows `s·k ..< (s+1)·k`).
+    /// Active outputs per block of the masked input VJP: consecutive in position order, so a
+    /// block's rows of the matrix span only the inputs its positions read (for torchcrepe's
+    /// first layer, 4 positions × stride 4 + 512 taps of 1,024 inputs).
+    static let maskedBlockRows = 64
+
+    /// `gx_s += Ḡ_s[:, A_s] · M_{A_s}` for the k rows of sample s (rows `s·k ..< (s+1)·k`), one
+    /// dgemm per block of `maskedBlockRows` active outputs over the input span that block reads.
     func maskedTranspose(_ gy: UnsafePointer<Double>, rows k: Int, active: [Int], weights w: UnsafePointer<Double>,
                          into gx: UnsafeMutablePointer<Double>) {
         let nnz = active.count, size = outSize
         if nnz == 0 { return }
-        let m = matrixRows(active, weights: w)
         var g = [Double](repeating: 0, count: k * nnz)
         g.withUnsafeMutableBufferPointer { gp in
             for q in 0..<k {
@@ -72,10 +80,25 @@ extension ConvGeometry {
                 for (a, col) in active.enumerated() { dst[a] = src[col] }
             }
         }
-        g.withUnsafeBufferPointer { gp in
-            m.withUnsafeBufferPointer { mp in
-                BLAS.gemm(m: k, n: inSize, k: nnz, gp.baseAddress!, lda: nnz, mp.baseAddress!, ldb: inSize,
-                          beta: 1, gx, ldc: inSize)
+        for b0 in stride(from: 0, to: nnz, by: Self.maskedBlockRows) {
+            let b1 = Swift.min(nnz, b0 + Self.maskedBlockRows)
+            var lo = Int.max, hi = -1
+            src.withUnsafeBufferPointer { sp in
+                for p in (active[b0] / cout)...(active[b1 - 1] / cout) {
+                    for t in 0..<taps {
+                        let s = Int(sp[p * taps + t])
+                        if s >= 0 { lo = Swift.min(lo, s); hi = Swift.max(hi, s) }
+                    }
+                }
+            }
+            if hi < 0 { continue }
+            let span = (hi - lo + 1) * cin
+            let m = matrixRows(active[b0..<b1], weights: w, lo: lo * cin, span: span)
+            g.withUnsafeBufferPointer { gp in
+                m.withUnsafeBufferPointer { mp in
+                    BLAS.gemm(m: k, n: span, k: b1 - b0, gp.baseAddress! + b0, lda: nnz, mp.baseAddress!, ldb: span,
+                              beta: 1, gx + lo * cin, ldc: inSize)
+                }
             }
         }
     }

@@ -79,9 +79,15 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
 
     public func forward(_ ctx: OpContext) -> (output: [Double], saved: OpSaved) {
         var y = [Double](repeating: 0, count: ctx.n * ctx.outputSize)
-        ctx.theta.withUnsafeBufferPointer { geometry.forward(ctx.inputs[0], rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+        var saved = OpSaved.none
+        if geometry.keepsColumns(rows: ctx.n) {
+            saved.values = geometry.columns(ctx.inputs[0], rows: ctx.n)
+            ctx.theta.withUnsafeBufferPointer { geometry.forward(columns: saved.values, rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+        } else {
+            ctx.theta.withUnsafeBufferPointer { geometry.forward(ctx.inputs[0], rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+        }
         if hasBias { addBias(&y, rows: ctx.n, ctx.theta) }
-        return (y, .none)
+        return (y, saved)
     }
 
     /// Cotangent rows per sample from which the per-sample masked products
@@ -120,7 +126,13 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
             ctx.theta.withUnsafeBufferPointer { geometry.forward(t, rows: ctx.n, weights: $0.baseAddress!, into: &y) }
         }
         if let dt = dtheta {
-            dt.withUnsafeBufferPointer { geometry.forward(ctx.inputs[0], rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+            dt.withUnsafeBufferPointer { wp in
+                if ctx.saved.values.isEmpty {
+                    geometry.forward(ctx.inputs[0], rows: ctx.n, weights: wp.baseAddress!, into: &y)
+                } else {
+                    geometry.forward(columns: ctx.saved.values, rows: ctx.n, weights: wp.baseAddress!, into: &y)
+                }
+            }
             if hasBias { addBias(&y, rows: ctx.n, dt) }
         }
         return y
@@ -131,7 +143,7 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
         let g = geometry, pc = parameterCount
         var cols = ConvGeometry.scratch(g.outPositions * g.colWidth)
         cols.withUnsafeMutableBufferPointer { cp in
-            ctx.inputs[0].withUnsafeBufferPointer { g.im2col($0.baseAddress!, rows: s, s + 1, into: cp.baseAddress!) }
+            g.sampleColumns(s, kept: ctx.saved.values, x: ctx.inputs[0], into: cp.baseAddress!)
             g.weightRows(gy, rows: k, cols: UnsafePointer(cp.baseAddress!), into: out, rowStride: pc)
         }
         if hasBias {
@@ -166,7 +178,7 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
                     z.withUnsafeMutableBufferPointer { zp in
                         for s in 0..<ctx.n {
                             let ys = yp.baseAddress! + s * k * size
-                            ctx.inputs[0].withUnsafeBufferPointer { g.im2col($0.baseAddress!, rows: s, s + 1, into: cp.baseAddress!) }
+                            g.sampleColumns(s, kept: ctx.saved.values, x: ctx.inputs[0], into: cp.baseAddress!)
                             if masked {
                                 BLAS.gemm(transB: true, m: P, n: P, k: kw, cp.baseAddress!, lda: g.colWidth,
                                           cp.baseAddress!, ldb: g.colWidth, beta: 0, mp.baseAddress!, ldc: P)
@@ -212,7 +224,7 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
     }
 
     public func accumulateParameterGradient(_ gy: [Double], ctx: OpContext, into out: UnsafeMutablePointer<Double>) {
-        geometry.weightGradient(gy, ctx.inputs[0], rows: ctx.n, into: out)
+        weightGradient(gy, ctx: ctx, into: out)
         if hasBias { Self.sumBias(gy, rows: ctx.n * geometry.outPositions, width: geometry.cout, into: out + weightCount) }
     }
 
@@ -226,9 +238,18 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
                 input.dtheta?.withUnsafeBufferPointer { g.transpose(input.gy, rows: n, weights: $0.baseAddress!, into: &rgx[0]) }
             }
         }
-        g.weightGradient(input.rgy, ctx.inputs[0], rows: n, into: hv)
+        weightGradient(input.rgy, ctx: ctx, into: hv)
         if let dx = input.dx[0] { g.weightGradient(input.gy, dx, rows: n, into: hv) }
         if hasBias { Self.sumBias(input.rgy, rows: n * g.outPositions, width: g.cout, into: hv + weightCount) }
+    }
+
+    /// `W̄ += Σ_rows ∂⟨gy_r, conv(x_r, W)⟩/∂W`, from the kept columns when the forward pass kept them.
+    func weightGradient(_ gy: [Double], ctx: OpContext, into out: UnsafeMutablePointer<Double>) {
+        if ctx.saved.values.isEmpty {
+            geometry.weightGradient(gy, ctx.inputs[0], rows: ctx.n, into: out)
+        } else {
+            geometry.weightGradient(gy, columns: ctx.saved.values, rows: ctx.n, into: out)
+        }
     }
 
     /// `out[o] += Σ_r y[r, o]`.
