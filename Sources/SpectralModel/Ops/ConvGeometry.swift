@@ -99,6 +99,12 @@ struct ConvGeometry: Sendable {
         self.src = src
     }
 
+    /// A buffer every element of which the caller writes before reading (im2col, or a GEMM with
+    /// beta 0 over all its columns): no zero fill of up to 32 MB per call.
+    static func scratch(_ count: Int) -> [Double] {
+        [Double](unsafeUninitializedCapacity: count) { _, n in n = count }
+    }
+
     /// Samples per im2col block, so that a block holds at most ~4 M doubles (32 MB).
     var blockRows: Int { Swift.max(1, (1 << 22) / Swift.max(1, outPositions * colWidth)) }
 
@@ -109,14 +115,13 @@ struct ConvGeometry: Sendable {
             for r in r0..<r1 {
                 let xb = x + r * inSize
                 for p in 0..<outPositions {
-                    let row = cols + ((r - r0) * outPositions + p) * w
-                    for t in 0..<taps {
-                        let s = Int(sp[p * taps + t])
-                        if s < 0 {
-                            for c in 0..<cin { row[c * taps + t] = 0 }
-                        } else {
-                            let xs = xb + s * cin
-                            for c in 0..<cin { row[c * taps + t] = xs[c] }
+                    // Written in row order (channel-major, taps inner): contiguous stores.
+                    let row = cols + ((r - r0) * outPositions + p) * w, st = sp.baseAddress! + p * taps
+                    for c in 0..<cin {
+                        let dst = row + c * taps, xc = xb + c
+                        for t in 0..<taps {
+                            let s = Int(st[t])
+                            dst[t] = s < 0 ? 0 : xc[s * cin]
                         }
                     }
                 }
@@ -146,7 +151,7 @@ struct ConvGeometry: Sendable {
     /// `y += conv(x, w)` for `rows` rows (no bias): per block, im2col and one GEMM per group.
     func forward(_ x: [Double], rows: Int, weights w: UnsafePointer<Double>, into y: inout [Double]) {
         let bs = blockRows, kw = cig * taps
-        var cols = [Double](repeating: 0, count: Swift.min(bs, rows) * outPositions * colWidth)
+        var cols = Self.scratch(Swift.min(bs, rows) * outPositions * colWidth)
         x.withUnsafeBufferPointer { xp in
             cols.withUnsafeMutableBufferPointer { cp in
                 y.withUnsafeMutableBufferPointer { yp in
@@ -166,7 +171,7 @@ struct ConvGeometry: Sendable {
     /// `gx += convᵀ(gy, w)` for `rows` rows.
     func transpose(_ gy: [Double], rows: Int, weights w: UnsafePointer<Double>, into gx: inout [Double]) {
         let bs = blockRows, kw = cig * taps
-        var cols = [Double](repeating: 0, count: Swift.min(bs, rows) * outPositions * colWidth)
+        var cols = Self.scratch(Swift.min(bs, rows) * outPositions * colWidth)
         gy.withUnsafeBufferPointer { yp in
             cols.withUnsafeMutableBufferPointer { cp in
                 gx.withUnsafeMutableBufferPointer { xp in
@@ -186,7 +191,7 @@ struct ConvGeometry: Sendable {
     /// `gw += Σ_rows ∂⟨gy_r, conv(x_r, w)⟩/∂w` (one row of gy per row of x).
     func weightGradient(_ gy: [Double], _ x: [Double], rows: Int, into gw: UnsafeMutablePointer<Double>) {
         let bs = blockRows, kw = cig * taps
-        var cols = [Double](repeating: 0, count: Swift.min(bs, rows) * outPositions * colWidth)
+        var cols = Self.scratch(Swift.min(bs, rows) * outPositions * colWidth)
         gy.withUnsafeBufferPointer { yp in
             x.withUnsafeBufferPointer { xp in
                 cols.withUnsafeMutableBufferPointer { cp in

@@ -79,14 +79,44 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
 
     public func forward(_ ctx: OpContext) -> (output: [Double], saved: OpSaved) {
         var y = [Double](repeating: 0, count: ctx.n * ctx.outputSize)
-        ctx.theta.withUnsafeBufferPointer { geometry.forward(ctx.inputs[0], rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+        var saved = OpSaved.none
+        if geometry.keepsColumns(rows: ctx.n) {
+            saved.values = geometry.columns(ctx.inputs[0], rows: ctx.n)
+            ctx.theta.withUnsafeBufferPointer { geometry.forward(columns: saved.values, rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+        } else {
+            ctx.theta.withUnsafeBufferPointer { geometry.forward(ctx.inputs[0], rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+        }
         if hasBias { addBias(&y, rows: ctx.n, ctx.theta) }
-        return (y, .none)
+        return (y, saved)
     }
+
+    /// Cotangent rows per sample from which the per-sample masked products
+    /// (`ConvGeometry+Masked.swift`) are used: building a sample's matrix rows costs 1/k of its
+    /// product.
+    static let maskedRowsMinimum = 16
 
     public func vjp(_ gy: [Double], rows: Int, rowsPerSample k: Int, ctx: OpContext, into gx: inout [[Double]]) {
         guard !gx[0].isEmpty else { return }
-        ctx.theta.withUnsafeBufferPointer { geometry.transpose(gy, rows: rows, weights: $0.baseAddress!, into: &gx[0]) }
+        let g = geometry, n = rows / Swift.max(1, k)
+        if k >= Self.maskedRowsMinimum && n * k == rows {
+            let active: [[Int]] = gy.withUnsafeBufferPointer { yp in
+                (0..<n).map { g.activeOutputs(yp.baseAddress! + $0 * k * g.outSize, rows: k) }
+            }
+            if active.allSatisfy({ g.maskedTransposeRatio(active: $0.count) < 1 }) {
+                ctx.theta.withUnsafeBufferPointer { wp in
+                    gy.withUnsafeBufferPointer { yp in
+                        gx[0].withUnsafeMutableBufferPointer { xp in
+                            for s in 0..<n {
+                                g.maskedTranspose(yp.baseAddress! + s * k * g.outSize, rows: k, active: active[s],
+                                                  weights: wp.baseAddress!, into: xp.baseAddress! + s * k * g.inSize)
+                            }
+                        }
+                    }
+                }
+                return
+            }
+        }
+        ctx.theta.withUnsafeBufferPointer { g.transpose(gy, rows: rows, weights: $0.baseAddress!, into: &gx[0]) }
     }
 
     public func jvp(_ dx: [[Double]?], dtheta: [Double]?, ctx: OpContext) -> [Double]? {
@@ -96,7 +126,13 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
             ctx.theta.withUnsafeBufferPointer { geometry.forward(t, rows: ctx.n, weights: $0.baseAddress!, into: &y) }
         }
         if let dt = dtheta {
-            dt.withUnsafeBufferPointer { geometry.forward(ctx.inputs[0], rows: ctx.n, weights: $0.baseAddress!, into: &y) }
+            dt.withUnsafeBufferPointer { wp in
+                if ctx.saved.values.isEmpty {
+                    geometry.forward(ctx.inputs[0], rows: ctx.n, weights: wp.baseAddress!, into: &y)
+                } else {
+                    geometry.forward(columns: ctx.saved.values, rows: ctx.n, weights: wp.baseAddress!, into: &y)
+                }
+            }
             if hasBias { addBias(&y, rows: ctx.n, dt) }
         }
         return y
@@ -105,9 +141,9 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
     public func parameterRows(_ gy: UnsafePointer<Double>, sample s: Int, rows k: Int, ctx: OpContext,
                               into out: UnsafeMutablePointer<Double>) {
         let g = geometry, pc = parameterCount
-        var cols = [Double](repeating: 0, count: g.outPositions * g.colWidth)
+        var cols = ConvGeometry.scratch(g.outPositions * g.colWidth)
         cols.withUnsafeMutableBufferPointer { cp in
-            ctx.inputs[0].withUnsafeBufferPointer { g.im2col($0.baseAddress!, rows: s, s + 1, into: cp.baseAddress!) }
+            g.sampleColumns(s, kept: ctx.saved.values, x: ctx.inputs[0], into: cp.baseAddress!)
             g.weightRows(gy, rows: k, cols: UnsafePointer(cp.baseAddress!), into: out, rowStride: pc)
         }
         if hasBias {
@@ -128,9 +164,12 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
         let viaRows = Double(k) * Double(g.cout * kw) * Double(P + k)
         let viaPositions = Double(P) * Double(P) * Double(g.groups * kw + k * g.cog) + Double(k * k) * Double(size)
         guard viaPositions < viaRows else { return accumulateGramFromRows(gy, rowsPerSample: k, ctx: ctx, into: gram) }
-        var cols = [Double](repeating: 0, count: P * g.colWidth)
+        // Ungrouped with many rows: per output channel over its active positions (see
+        // `ConvGeometry.maskedWeightGram`), no `k × size` intermediate.
+        let masked = g.groups == 1 && k >= Self.maskedRowsMinimum
+        var cols = ConvGeometry.scratch(P * g.colWidth)
         var m = [Double](repeating: 0, count: P * P)
-        var z = [Double](repeating: 0, count: k * size)
+        var z = [Double](repeating: 0, count: masked ? 0 : k * size)
         var gk = [Double](repeating: 0, count: k * k)
         var sums = [Double](repeating: 0, count: hasBias ? k * g.cout : 0)
         gy.withUnsafeBufferPointer { yp in
@@ -139,8 +178,17 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
                     z.withUnsafeMutableBufferPointer { zp in
                         for s in 0..<ctx.n {
                             let ys = yp.baseAddress! + s * k * size
-                            ctx.inputs[0].withUnsafeBufferPointer { g.im2col($0.baseAddress!, rows: s, s + 1, into: cp.baseAddress!) }
-                            for grp in 0..<g.groups {
+                            g.sampleColumns(s, kept: ctx.saved.values, x: ctx.inputs[0], into: cp.baseAddress!)
+                            if masked {
+                                BLAS.gemm(transB: true, m: P, n: P, k: kw, cp.baseAddress!, lda: g.colWidth,
+                                          cp.baseAddress!, ldb: g.colWidth, beta: 0, mp.baseAddress!, ldc: P)
+                                gk.withUnsafeMutableBufferPointer { gp in
+                                    for e in 0..<gp.count { gp[e] = 0 }
+                                    g.maskedWeightGram(ys, rows: k, active: g.activeOutputs(ys, rows: k),
+                                                       positions: UnsafePointer(mp.baseAddress!), into: gp.baseAddress!)
+                                }
+                            }
+                            for grp in 0..<g.groups where !masked {
                                 BLAS.gemm(transB: true, m: P, n: P, k: kw, cp.baseAddress! + grp * kw, lda: g.colWidth,
                                           cp.baseAddress! + grp * kw, ldb: g.colWidth, beta: 0, mp.baseAddress!, ldc: P)
                                 for q in 0..<k {
@@ -148,9 +196,11 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
                                               beta: 0, zp.baseAddress! + q * size + grp * g.cog, ldc: g.cout)
                                 }
                             }
-                            gk.withUnsafeMutableBufferPointer { gp in
-                                BLAS.gemm(transB: true, m: k, n: k, k: size, ys, lda: size, UnsafePointer(zp.baseAddress!), ldb: size,
-                                          beta: 0, gp.baseAddress!, ldc: k)
+                            if !masked {
+                                gk.withUnsafeMutableBufferPointer { gp in
+                                    BLAS.gemm(transB: true, m: k, n: k, k: size, ys, lda: size, UnsafePointer(zp.baseAddress!), ldb: size,
+                                              beta: 0, gp.baseAddress!, ldc: k)
+                                }
                             }
                             if hasBias {
                                 for e in 0..<sums.count { sums[e] = 0 }
@@ -174,7 +224,7 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
     }
 
     public func accumulateParameterGradient(_ gy: [Double], ctx: OpContext, into out: UnsafeMutablePointer<Double>) {
-        geometry.weightGradient(gy, ctx.inputs[0], rows: ctx.n, into: out)
+        weightGradient(gy, ctx: ctx, into: out)
         if hasBias { Self.sumBias(gy, rows: ctx.n * geometry.outPositions, width: geometry.cout, into: out + weightCount) }
     }
 
@@ -188,9 +238,18 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
                 input.dtheta?.withUnsafeBufferPointer { g.transpose(input.gy, rows: n, weights: $0.baseAddress!, into: &rgx[0]) }
             }
         }
-        g.weightGradient(input.rgy, ctx.inputs[0], rows: n, into: hv)
+        weightGradient(input.rgy, ctx: ctx, into: hv)
         if let dx = input.dx[0] { g.weightGradient(input.gy, dx, rows: n, into: hv) }
         if hasBias { Self.sumBias(input.rgy, rows: n * g.outPositions, width: g.cout, into: hv + weightCount) }
+    }
+
+    /// `W̄ += Σ_rows ∂⟨gy_r, conv(x_r, W)⟩/∂W`, from the kept columns when the forward pass kept them.
+    func weightGradient(_ gy: [Double], ctx: OpContext, into out: UnsafeMutablePointer<Double>) {
+        if ctx.saved.values.isEmpty {
+            geometry.weightGradient(gy, ctx.inputs[0], rows: ctx.n, into: out)
+        } else {
+            geometry.weightGradient(gy, columns: ctx.saved.values, rows: ctx.n, into: out)
+        }
     }
 
     /// `out[o] += Σ_r y[r, o]`.
