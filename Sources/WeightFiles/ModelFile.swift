@@ -17,6 +17,9 @@ public enum ModelFile {
             return try HDF5TensorStore(path: path, limits: limits)
         }
         if prefix.starts(with: [0x50, 0x4B]) {
+            // The strict directory reading first: its one-line error names the bad record, and
+            // ZIPFoundation (used below) never sees a malformed directory (ZIPDirectory+Gate).
+            try ZIPDirectory.validate(path: path, limits: limits)
             if try isKerasZip(path) { return try KerasZip.open(path: path, limits: limits) }
             if PyTorchZipArchive.isPyTorchArchive(path) { return try openPyTorchZip(path, limits: limits) }
             return try openNPZ(path, limits: limits)
@@ -62,7 +65,7 @@ public enum ModelFile {
 
     /// True for a zip holding a Keras `config.json` + `model.weights.h5` (an HDF5 file inside).
     public static func isKerasZip(_ path: String) throws -> Bool {
-        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return false }
+        guard ZIPDirectory.isWellFormed(path: path), let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return false }
         return KerasZip.isKerasArchive(archive)
     }
 }

@@ -17,6 +17,7 @@ public enum KerasZip {
     public static func open(path: String, limits: ReaderLimits = ReaderLimits()) throws -> HDF5TensorStore {
         try PathCheck.requireReadableFile(path)
         let archive: Archive
+        try ZIPDirectory.validate(path: path, limits: limits)
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {

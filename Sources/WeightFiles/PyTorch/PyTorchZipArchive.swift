@@ -26,7 +26,7 @@ final class PyTorchZipArchive: @unchecked Sendable {
     /// True when the zip at `path` has a `<folder>/data.pkl` member (a torch.save or
     /// torch.jit.save archive). Never throws: anything unreadable is "no".
     static func isPyTorchArchive(_ path: String) -> Bool {
-        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return false }
+        guard ZIPDirectory.isWellFormed(path: path), let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return false }
         var seen = 0
         for entry in archive {
             seen += 1
@@ -48,6 +48,7 @@ final class PyTorchZipArchive: @unchecked Sendable {
         self.path = path
         self.limits = limits
         fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        try ZIPDirectory.validate(path: path, limits: limits)
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
