@@ -8,7 +8,7 @@ DEMO_MODEL   := fixtures/models/cnn.h5
 BIN          := .build/release/spectral-audit
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps build release demo test test-kernels bench install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
+.PHONY: all deps build release demo test test-kernels bench bench-transformers install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
 
 all: release
 
@@ -53,6 +53,15 @@ bench: deps
 	$(SWIFT) build -c release --product spectral-audit
 	$(SWIFT) build -c release --product spectral-bench
 	python3 bench/run_bench.py
+	$(MAKE) bench-transformers
+
+## bench-transformers: weights-only transformer audits at LLM scale (TinyLlama- and Llama-7B-shaped
+##        sharded bf16 folders written to BENCH_LLM_DATA, ~16 GB, never committed; the real MiniLM
+##        folder when installed) against numpy / WeightWatcher -> bench/RESULTS.md (own section)
+BENCH_LLM_DATA ?= /tmp/spectral-audit-llm
+bench-transformers: deps
+	$(SWIFT) build -c release --product spectral-audit
+	python3 bench/bench_transformers.py --data $(BENCH_LLM_DATA)
 
 ## fuzz: build the libFuzzer targets (ASan, optimised) into .build-fuzz and run each for SECONDS
 ##       seconds or FUZZ_RUNS executions, whichever comes first (one at a time, niced); new crashes

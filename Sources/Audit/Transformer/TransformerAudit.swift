@@ -1,5 +1,6 @@
 import AuditReport
 import Foundation
+import LinearAlgebra
 import WeightFiles
 
 /// `--seq-len` / `--norm-input-scale`: the domain of a transformer's local bounds, when the user
@@ -39,6 +40,22 @@ enum TransformerAudit {
         return TransformerFamily(modelType: config.modelType) == nil ? .unsupported(config) : .supported(config)
     }
 
+    /// σ_max of every single-matrix row whose spectrum was computed exactly (Gram + dsyevd or
+    /// dgesdd, complete): the transformer analysis reuses them instead of a second Gram of each MLP
+    /// matrix. Estimated rows (`--svd fast`'s Lanczos, top-k) are left out: a bound needs the
+    /// exact value, so those matrices are computed again.
+    static func exactSpectralNorms(_ layers: [LayerReport]) -> [String: Double] {
+        var known: [String: Double] = [:]
+        let exact: Set<String> = [SpectrumMethod.gramSyevd.rawValue, SpectrumMethod.gesdd.rawValue]
+        for row in layers where row.status == .analyzed {
+            guard let m = row.metrics, let method = row.method, exact.contains(method), m.spectralNorm.isFinite,
+                  let first = row.tensors.first, row.tensors.count <= 2,
+                  row.tensors.dropFirst().allSatisfy({ $0.hasSuffix("bias") }) else { continue }
+            known[first] = m.spectralNorm
+        }
+        return known
+    }
+
     /// What a GGUF file's metadata says (`HFModelConfig.fromGGUF`): nothing without
     /// `general.architecture`; a supported family only when the file also uses llama.cpp's
     /// Llama-family tensor names (`GGUFNames`); otherwise the architecture is named in a note.
@@ -53,7 +70,7 @@ enum TransformerAudit {
     }
 
     static func section(store: any TensorStore, config: HFModelConfig, options: TransformerDomainOptions,
-                        includeSpectra: Bool) -> (TransformerReportV1, TransformerAnalysis?) {
+                        includeSpectra: Bool, knownSpectralNorms: [String: Double] = [:]) -> (TransformerReportV1, TransformerAnalysis?) {
         let n = options.sequenceLength ?? config.maxPositions
         let scale = options.normInputScale ?? TransformerDomainOptions.defaultNormInputScale
         let domainReport = TransformerDomainV1(
@@ -73,7 +90,8 @@ enum TransformerAudit {
         let analysis: TransformerAnalysis
         do {
             analysis = try TransformerAnalyzer.analyze(store: store, config: config,
-                                                       domain: TransformerDomain(sequenceLength: n, normInputScale: scale))
+                                                       domain: TransformerDomain(sequenceLength: n, normInputScale: scale),
+                                                       knownSpectralNorms: knownSpectralNorms)
         } catch {
             section.reason = "\(config.path): \(error)"
             return (section, nil)
@@ -130,7 +148,8 @@ extension TransformerAudit {
             report.assumptions.append("\(config.path): model_type '\(config.modelType)' is not a transformer family spectral-audit reads (\(TransformerFamily.supportedModelTypes)); the structure is inferred from tensor names and only per-tensor spectra are certain")
         case .supported(let config):
             let (section, analysis) = self.section(store: store, config: config, options: configuration.transformerDomain,
-                                                   includeSpectra: configuration.includeSpectra)
+                                                   includeSpectra: configuration.includeSpectra,
+                                                   knownSpectralNorms: exactSpectralNorms(report.layers))
             report.transformer = section
             report.input.architectureSource = gguf ? "gguf_metadata" : "hf_config"
             let domain = section.domain.summary
