@@ -149,18 +149,30 @@ d, H = cfg["hidden_size"], cfg["num_attention_heads"]
 kv = cfg.get("num_key_value_heads", H); dh = d // H; L = cfg["num_hidden_layers"]
 res = {"blocks": min(blocks_arg, L), "of": L, "block_seconds": [], "embedding_seconds": 0.0, "sigma": {}}
 t = time.time()
-for name in ("model.embed_tokens.weight", "lm_head.weight"):
+bert = cfg["model_type"] in ("bert", "roberta")
+pre = next((p for p in ("", "bert.", "model.") if (p + ("encoder.layer.0.attention.self.query.weight" if bert
+            else "layers.0.self_attn.q_proj.weight")) in where), "")
+if bert:
+    ATT = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value", "o": "attention.output.dense"}
+    MLP = ["intermediate.dense", "output.dense"]
+    block = lambda l: f"{pre}encoder.layer.{l}."
+    embeddings = [pre + "embeddings.word_embeddings.weight", pre + "embeddings.position_embeddings.weight"]
+else:
+    ATT = {"q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj", "o": "self_attn.o_proj"}
+    MLP = ["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
+    block = lambda l: f"{pre}layers.{l}."
+    embeddings = [pre + "embed_tokens.weight", "lm_head.weight"]
+for name in embeddings:
     if name in where:
         res["sigma"][name] = float(np.linalg.svd(get(name), compute_uv=False)[0])
 res["embedding_seconds"] = time.time() - t
 for l in range(res["blocks"]):
     t = time.time()
-    p = f"model.layers.{l}."
-    m = {n: get(p + n + ".weight") for n in ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                                              "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")}
+    p = block(l)
+    m = {n: get(p + n + ".weight") for n in list(ATT.values()) + MLP}
     for n, w in m.items():
         res["sigma"][p + n + ".weight"] = float(np.linalg.svd(w, compute_uv=False)[0])
-    q, k, v, o = m["self_attn.q_proj"], m["self_attn.k_proj"], m["self_attn.v_proj"], m["self_attn.o_proj"]
+    q, k, v, o = (m[ATT[x]] for x in "qkvo")
     for h in range(H):
         j = h // (H // kv)
         qh, kh, vh, oh = q[h*dh:(h+1)*dh], k[j*dh:(j+1)*dh], v[j*dh:(j+1)*dh], o[:, h*dh:(h+1)*dh]
@@ -238,7 +250,7 @@ def largest_tensor_bytes(folder):
 
 def ours(folder, out, extra=(), nice=False):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    argv = ([] if not nice else ["nice", "-n", "10"]) + [BIN, folder, "--json", out, "--quiet", "--no-timestamps", *extra]
+    argv = ([] if not nice else ["nice", "-n", "10"]) + [BIN, folder, "--json", out, "--force", "--quiet", "--no-timestamps", *extra]
     return timed(argv, env)
 
 

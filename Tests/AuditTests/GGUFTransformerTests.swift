@@ -1,4 +1,5 @@
 import Audit
+import AuditReport
 import Foundation
 import LinearAlgebra
 import TestSupport
@@ -116,6 +117,26 @@ final class GGUFTransformerTests: XCTestCase {
         }
         let gb = try XCTUnwrap(g.networkBound), hb = try XCTUnwrap(h.networkBound)
         XCTAssertEqual(gb, hb, accuracy: 1e-9 * hb)
+    }
+
+    /// The audit reuses the exact per-tensor σ_max of the MLP matrices (`exactSpectralNorms`)
+    /// instead of computing them again: its network bound equals the analysis that computes every
+    /// σ_max itself (1e-12 relative), for the HF folder and the Q8_0 file; with `--svd fast` (rows
+    /// by Lanczos, not reused) too.
+    func testAuditReusingRowNormsEqualsDirectAnalysis() throws {
+        for (path, direct) in [("hf/model.safetensors", try analyseHF()), ("llama_q8_0.gguf", try analyseGGUF("llama_q8_0.gguf"))] {
+            for svd in [SVDChoice.gram, .fast] {
+                var c = AuditConfiguration()
+                c.svd = svd
+                let report = try Auditor.run(path: Self.root.appendingPathComponent(path).path, configuration: c)
+                let got = try XCTUnwrap(report.transformer?.networkBound, path)
+                let want = try XCTUnwrap(direct.networkBound)
+                XCTAssertEqual(got, want, accuracy: 1e-12 * want, "\(path) \(svd)")
+                for (a, b) in zip(report.transformer!.blocks, direct.blocks) {
+                    XCTAssertEqual(a.mlpBound ?? .nan, b.mlp ?? .nan, accuracy: 1e-12 * (b.mlp ?? 1), "\(path) block \(b.index)")
+                }
+            }
+        }
     }
 
     /// The identity the GGUF path relies on (GGUFNames): permuting the rows of W_Q^h and W_K^h by
