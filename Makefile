@@ -8,7 +8,7 @@ DEMO_MODEL   := fixtures/models/cnn.h5
 BIN          := .build/release/spectral-audit
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps build release demo test test-kernels bench bench-data install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
+.PHONY: all deps build release demo test test-kernels bench bench-data bench-transformers install uninstall man-lint fuzz fuzz-build fuzz-replay fuzz-triage asan-hostile clean
 
 all: release
 
@@ -55,6 +55,7 @@ bench: deps
 	python3 bench/run_bench.py
 	$(MAKE) bench-speed
 	$(MAKE) bench-data
+	$(MAKE) bench-transformers
 
 ## bench-speed: issue 20 — exact weights-only audit vs the numpy SVD script and np.linalg.eigvalsh(A.T@A)
 ##              on MiniLM-shaped, the full MiniLM encoder, 2048² and 4096×1024, against the FLOP bound
@@ -70,6 +71,14 @@ bench-speed: deps
 bench-data: deps
 	$(SWIFT) build -c release --product spectral-audit
 	OPENBLAS_NUM_THREADS=1 python3 bench/bench_data.py --peer
+
+## bench-transformers: weights-only transformer audits at LLM scale (TinyLlama- and Llama-7B-shaped
+##        sharded bf16 folders written to BENCH_LLM_DATA, ~16 GB, never committed; the real MiniLM
+##        folder when installed) against numpy / WeightWatcher -> bench/RESULTS.md (own section)
+BENCH_LLM_DATA ?= /tmp/spectral-audit-llm
+bench-transformers: deps
+	$(SWIFT) build -c release --product spectral-audit
+	python3 bench/bench_transformers.py --data $(BENCH_LLM_DATA)
 
 ## fuzz: build the libFuzzer targets (ASan, optimised) into .build-fuzz and run each for SECONDS
 ##       seconds or FUZZ_RUNS executions, whichever comes first (one at a time, niced); new crashes

@@ -98,7 +98,7 @@ public struct InputInfo: Codable, Sendable, Equatable {
     public var sha256: String
     public var bytes: Int
     /// Where the network structure came from: `keras_config`, `manifest`, `inferred`, `hf_config`,
-    /// `onnx_graph`, `gguf_tensors`.
+    /// `onnx_graph`, `gguf_tensors`, `gguf_metadata` (a Llama-family GGUF).
     public var architectureSource: String
 
     public init(path: String, format: String, sha256: String, bytes: Int, architectureSource: String) {

@@ -64,6 +64,33 @@ final class FastSpectrumTests: XCTestCase {
         XCTAssertEqual(row.orientation, "out_in")
     }
 
+    /// A wide tensor (rows < cols, a Llama down_proj's shape) streams by column blocks (X Xᵀ, no
+    /// whole Float64 copy): same σ as the in-memory path to 1e-12·σ₁, with a block width that
+    /// does not divide the column count (16 MB / (8 · 1100) = 1906 columns: 1906 + 594).
+    func testStreamedWideGramMatchesInMemoryPath() throws {
+        let rows = 1100, cols = 2500
+        let x = Self.spiked(rows: rows, cols: cols, seed: 13)
+        let path = try Self.writeSafetensors("wide.weight", rows: rows, cols: cols, data: x)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for svd in [SVDChoice.gram, .fast] {
+            var c = AuditConfiguration()
+            c.timestamps = false
+            c.svd = svd
+            c.includeSpectra = true
+            let report = try Auditor.run(path: path, configuration: c)
+            let row = try XCTUnwrap(report.layers.first { $0.name.hasPrefix("wide") && $0.status == .analyzed })
+            let reference = try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x.map(Double.init)))
+            let s1 = reference.values[0]
+            if svd == .gram {
+                let values = try XCTUnwrap(row.singularValues)
+                XCTAssertEqual(values.count, rows)
+                for (a, b) in zip(values, reference.values) { XCTAssertLessThanOrEqual(abs(a - b), 1e-12 * s1) }
+                XCTAssertEqual(row.method, reference.method.rawValue)
+            }
+            XCTAssertEqual(try XCTUnwrap(row.metrics?.spectralNorm), s1, accuracy: 1e-9 * s1, "\(svd)")
+        }
+    }
+
     /// σ_max within 1e-6 relative, entropies within 1 %, and the stated error covering the truth.
     func testFastEstimatesAgainstExactSpectrum() throws {
         for (rows, cols, seed) in [(1500, 1000, UInt64(3)), (900, 1400, UInt64(5))] {

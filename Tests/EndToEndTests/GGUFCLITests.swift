@@ -18,9 +18,13 @@ final class GGUFCLITests: XCTestCase {
             XCTAssertEqual(r.status, 0, "\(file): \(r.stderr)")
             let report = try JSONSerialization.jsonObject(with: r.stdoutData) as! [String: Any]
             XCTAssertEqual((report["input"] as? [String: Any])?["format"] as? String, "gguf")
-            XCTAssertEqual((report["input"] as? [String: Any])?["architecture_source"] as? String, "gguf_tensors")
+            // The metadata says llama but gives no attention.key_length while its heads are 16 wide
+            // (2 × 16 ≠ 256): the transformer section is built from the metadata and refuses the
+            // contradiction by name (llama.cpp would refuse to load the file too); spectra stay.
+            XCTAssertEqual((report["input"] as? [String: Any])?["architecture_source"] as? String, "gguf_metadata")
             XCTAssertTrue(report["gmsi"] is NSNull, file)
-            XCTAssertTrue((report["gmsi_reason"] as? String)?.contains("GGUF architecture 'llama'") == true, file)
+            XCTAssertTrue((report["gmsi_reason"] as? String)?.contains("do not match 2 heads of 128 (1 key/value heads) over width 256") == true,
+                          "\(file): \(report["gmsi_reason"] ?? "nil")")
             let layers = report["layers"] as! [[String: Any]]
             let byTensor = Dictionary(layers.compactMap { l -> (String, [String: Any])? in
                 guard let t = (l["tensors"] as? [String])?.first else { return nil }
@@ -89,6 +93,39 @@ final class GGUFCLITests: XCTestCase {
         let b = try JSONSerialization.jsonObject(with: single.stdoutData) as! [String: Any]
         XCTAssertEqual((a["input"] as? [String: Any])?["format"] as? String, "gguf_split")
         XCTAssertEqual(a["layers"] as? NSArray, b["layers"] as? NSArray)
-        XCTAssertEqual(a["gmsi_reason"] as? String, b["gmsi_reason"] as? String)
+        // The reason names the file the structure was read from (the first shard, the single file).
+        XCTAssertEqual((a["gmsi_reason"] as? String)?.replacingOccurrences(of: "split/llama_q8_0-00001-of-00003.gguf", with: "F"),
+                       (b["gmsi_reason"] as? String)?.replacingOccurrences(of: "llama_q8_0.gguf", with: "F"))
+    }
+}
+
+/// GGUF transformers through the binary (fixtures/gguf_transformer/): the structure comes from the
+/// metadata (`architecture_source` gguf_metadata), the report has the transformer section, a
+/// labelled local bound and gmsi; a GGUF of another architecture gets a note naming it.
+final class GGUFTransformerCLITests: XCTestCase {
+    func testLlamaGGUFGetsTheTransformerSection() throws {
+        let r = try CLI.run(["fixtures/gguf_transformer/llama_q8_0.gguf", "--json", "-", "--no-progress", "--no-timestamps"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try AuditReportV1.decode(r.stdoutData)
+        XCTAssertEqual(report.input.architectureSource, "gguf_metadata")
+        let t = try XCTUnwrap(report.transformer)
+        XCTAssertEqual(t.family, "llama")
+        XCTAssertEqual(t.attentionHeads.count, 8)
+        XCTAssertEqual(t.domain.sequenceLength, 64)
+        XCTAssertNotNil(t.networkBound)
+        XCTAssertEqual(report.gmsi, t.networkBound)
+        XCTAssertTrue(report.assumptions.contains { $0.contains("structure from the GGUF metadata") }, "\(report.assumptions)")
+        // Norm rows are covered by the transformer section, not left unsupported.
+        XCTAssertFalse(report.layers.contains { $0.status == .unsupported }, "\(report.layers.filter { $0.status == .unsupported }.map(\.name))")
+    }
+
+    func testOtherArchitectureIsNamed() throws {
+        let r = try CLI.run(["fixtures/gguf/quant_F32.gguf", "--json", "-", "--no-progress", "--no-timestamps"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try AuditReportV1.decode(r.stdoutData)
+        XCTAssertNil(report.transformer)
+        XCTAssertEqual(report.input.architectureSource, "gguf_tensors")
+        XCTAssertTrue(report.assumptions.contains { $0.contains("general.architecture 'spectral-test' is not a transformer") },
+                      "\(report.assumptions)")
     }
 }

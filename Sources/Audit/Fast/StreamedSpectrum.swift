@@ -37,13 +37,13 @@ struct StreamedSpectrum {
             // Float64 data may need power-of-two prescaling (SVD.gramValues): keep that in memory.
             guard loc.info.dtype != .float64 else { return nil }
             if cols <= rows { return try streamedGram(loc, rows: rows, cols: cols) }
-            let x = try source.loadFloat64(loc)
-            if let bad = NonFinite.scan(x) { return .nonFinite(count: bad.count, first: bad.first) }
-            return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gramSyevd),
-                           frobenius: nil, fast: nil)
+            return try streamedGramWide(loc, rows: rows, cols: cols)
         case .fast:
             if FastSpectrum.prefersExact(rows: rows, cols: cols) {
-                if cols <= rows, loc.info.dtype != .float64 { return try streamedGram(loc, rows: rows, cols: cols) }
+                if loc.info.dtype != .float64 {
+                    return cols <= rows ? try streamedGram(loc, rows: rows, cols: cols)
+                                        : try streamedGramWide(loc, rows: rows, cols: cols)
+                }
                 let x = try source.loadFloat64(loc)
                 if let bad = NonFinite.scan(x) { return .nonFinite(count: bad.count, first: bad.first) }
                 return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gramSyevd),
@@ -57,6 +57,56 @@ struct StreamedSpectrum {
         case .exact, .topK:
             return nil
         }
+    }
+
+    /// A wide tensor (`rows < cols`, e.g. a Llama `down_proj` 4096×11008): the Gram of the
+    /// smaller side `X Xᵀ = Σ_J X[:, J] X[:, J]ᵀ` accumulated over column blocks J of ~16 MB
+    /// (each block read row segment by row segment and transposed, so `GramAccumulator` adds
+    /// `YᵀY` with `Y = X[:, J]ᵀ`). Memory: `rows² · 8` bytes plus one block, instead of a whole
+    /// Float64 copy (360 MB for 4096×11008) plus its Gram. Same accuracy test and `dgesdd`
+    /// fallback as `streamedGram`.
+    private func streamedGramWide(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
+        var acc = GramAccumulator(order: rows)
+        let width = Swift.max(1, Swift.min(cols, StreamedSpectrum.chunkBytes / (8 * rows)))
+        var block = [Double](repeating: 0, count: width * rows)
+        var segment = [Double](repeating: 0, count: width)
+        var scratch: [UInt8] = []
+        var badCount = 0, badFirst = -1
+        var maxAbs = 0.0
+        var c0 = 0
+        while c0 < cols {
+            let w = Swift.min(width, cols - c0)
+            for i in 0..<rows {
+                try segment.withUnsafeMutableBufferPointer { buf in
+                    try source.read(loc, first: i * cols + c0, into: UnsafeMutableBufferPointer(rebasing: buf[0..<w]), scratch: &scratch)
+                }
+                for j in 0..<w {
+                    let v = segment[j]
+                    if !v.isFinite {
+                        if badFirst < 0 || i * cols + c0 + j < badFirst { badFirst = i * cols + c0 + j }
+                        badCount += 1
+                    } else if Swift.abs(v) > maxAbs {
+                        maxAbs = Swift.abs(v)
+                    }
+                    block[j * rows + i] = v
+                }
+            }
+            if badCount == 0 {
+                block.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<(w * rows)]), rows: w) }
+            }
+            c0 += w
+        }
+        if badCount > 0 { return .nonFinite(count: badCount, first: badFirst) }
+        if maxAbs == 0 {
+            return .values(SingularValueResult(values: [Double](repeating: 0, count: rows), method: .gramSyevd, isComplete: true),
+                           frobenius: nil, fast: nil)
+        }
+        if let values = try acc.singularValues() {
+            return .values(SingularValueResult(values: values, method: .gramSyevd, isComplete: true), frobenius: nil, fast: nil)
+        }
+        let x = try source.loadFloat64(loc)
+        return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gesdd),
+                       frobenius: nil, fast: nil)
     }
 
     private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {

@@ -83,7 +83,16 @@ public enum TransformerAnalyzer {
         }
     }
 
-    public static func analyze(store: any TensorStore, config: HFModelConfig, domain: TransformerDomain) throws
+    /// `knownSpectralNorms`: σ_max of whole stored matrices already computed exactly (the audit's
+    /// per-tensor rows by Gram + dsyevd or dgesdd), by tensor name; the MLP matrices' σ_max is
+    /// taken from there instead of being computed a second time (on a Llama-7B-shaped checkpoint
+    /// three 11008×4096 Grams per block). Any matrix not in the map is computed here.
+    ///
+    /// Memory: one block's attention matrices are in Float64 at a time, and the MLP matrices one at
+    /// a time (row norms and, when needed, σ_max), so the analysis never holds more than
+    /// 4·d² + max(d·d_ff) Float64 values beside the store.
+    public static func analyze(store: any TensorStore, config: HFModelConfig, domain: TransformerDomain,
+                               knownSpectralNorms: [String: Double] = [:]) throws
         -> TransformerAnalysis {
         let names = Set(store.tensors.map(\.name))
         let layout: TransformerLayout
@@ -92,7 +101,6 @@ public enum TransformerAnalyzer {
         case .failure(let e): throw TransformerAnalysisError(e.description)
         }
         let d = config.hiddenSize, dh = config.headDim, H = config.numHeads
-        let group = H / config.numKeyValueHeads
         guard H * dh <= 4 * d * d else { throw TransformerAnalysisError("implausible head layout \(H) × \(dh)") }
         let weights = TransformerWeights(store: store, width: d)
         let rotary = layout.family == .llama
@@ -129,50 +137,34 @@ public enum TransformerAnalyzer {
             // block's (or the embeddings') output norm, pre-LN families their own input norm.
             let inputNorm = layout.family == .bert ? previousOutputNorm! : attnNorm
             let rows = LocalBounds.normOutputRows(maxAbsGamma: inputNorm.maxAbsGamma, betaNorm: inputNorm.betaNorm, width: d)
-            let wq = try weights.matrix(block.query), wk = try weights.matrix(block.key)
-            let wv = try weights.matrix(block.value), wo = try weights.matrix(block.output)
-            guard wq.rows == H * dh, wq.cols == d, wk.rows == config.numKeyValueHeads * dh, wv.rows == wk.rows,
-                  wk.cols == d, wv.cols == d, wo.rows == d, wo.cols == H * dh else {
-                throw TransformerAnalysisError("attention of block \(block.index): shapes Q \(wq.rows)×\(wq.cols), K \(wk.rows)×\(wk.cols), V \(wv.rows)×\(wv.cols), O \(wo.rows)×\(wo.cols) do not match \(H) heads of \(dh) (\(config.numKeyValueHeads) key/value heads) over width \(d)")
-            }
-            let bq = try weights.bias(block.query) ?? [Double](repeating: 0, count: H * dh)
-            let bk = try weights.bias(block.key) ?? [Double](repeating: 0, count: config.numKeyValueHeads * dh)
-            var boundHeads: [LocalBounds.Head] = []
-            for h in 0..<H {
-                let j = h / group
-                let q = wq.rowSlice(h * dh, dh), k = wk.rowSlice(j * dh, dh), v = wv.rowSlice(j * dh, dh)
-                let o = wo.columnSlice(h * dh, dh)
-                let scale = 1 / Double(dh).squareRoot()
-                let qk = try productSpectrum(q.transposed(), k, width: d).map { $0 * scale }
-                let ov = try productSpectrum(o, v, width: d)
-                let qBias = Array(bq[(h * dh)..<((h + 1) * dh)]), kBias = Array(bk[(j * dh)..<((j + 1) * dh)])
-                let kTq = k.transposed().applied(to: qBias)
-                let head = LocalBounds.Head(
-                    ov: ov[0], qk: qk[0], q: try SVD.largestSingularValue(q), k: try SVD.largestSingularValue(k),
-                    qBias: norm(qBias), kBias: norm(kBias), kTqBias: norm(kTq) * scale, headDim: dh)
-                boundHeads.append(head)
-                headSpectra.append(.init(
-                    layer: block.index, head: h, keyValueHead: j, qk: qk, ov: ov,
-                    qkMetrics: .compute(singularValues: qk, rows: d, cols: d),
-                    ovMetrics: .compute(singularValues: ov, rows: d, cols: d),
-                    bound: LocalBounds.attentionHead(head, sequenceLength: domain.sequenceLength, rows: rows.rows,
-                                                     centred: rows.centred, rotary: rotary)))
-            }
+            // The attention's matrices live only inside this call (freed before the MLP's load).
+            let (boundHeads, spectra) = try attentionHeads(block, weights: weights, config: config, domain: domain,
+                                                           rows: rows, rotary: rotary)
+            headSpectra += spectra
             let attention = LocalBounds.attention(boundHeads, sequenceLength: domain.sequenceLength, rows: rows.rows,
                                                   centred: rows.centred, rotary: rotary)
-            let up = try weights.matrix(block.up), down = try weights.matrix(block.down)
             var mlp: Double? = nil
             if let lip = actLip {
+                // One MLP matrix in memory at a time: σ_max (unless known) and, for the gated
+                // MLP, the row bound on the norm's output ball.
+                func sigma(_ t: LinearTensor) throws -> Double {
+                    if t.fusedPart == nil, let known = knownSpectralNorms[t.weight] { return known }
+                    return try SVD.largestSingularValue(try weights.matrix(t))
+                }
                 if let gateTensor = block.gate {
-                    let gate = try weights.matrix(gateTensor)
                     let r2 = LocalBounds.normOutputRows(maxAbsGamma: mlpNorm.maxAbsGamma, betaNorm: mlpNorm.betaNorm, width: d).rows
-                    let bu = try weights.bias(block.up), bg = try weights.bias(gateTensor)
-                    mlp = LocalBounds.gatedMLP(down: try SVD.largestSingularValue(down), gate: try SVD.largestSingularValue(gate),
-                                               up: try SVD.largestSingularValue(up),
-                                               maxAbsUp: maxRowBound(up, r2, bu), maxAbsGate: maxRowBound(gate, r2, bg),
-                                               activationLipschitz: lip)
+                    func sigmaAndRows(_ t: LinearTensor) throws -> (Double, Double) {
+                        let m = try weights.matrix(t)
+                        let s = try t.fusedPart == nil ? knownSpectralNorms[t.weight] ?? SVD.largestSingularValue(m)
+                                                       : SVD.largestSingularValue(m)
+                        return (s, maxRowBound(m, r2, try weights.bias(t)))
+                    }
+                    let (sUp, rowsUp) = try sigmaAndRows(block.up)
+                    let (sGate, rowsGate) = try sigmaAndRows(gateTensor)
+                    mlp = LocalBounds.gatedMLP(down: try sigma(block.down), gate: sGate, up: sUp,
+                                               maxAbsUp: rowsUp, maxAbsGate: rowsGate, activationLipschitz: lip)
                 } else {
-                    mlp = try SVD.largestSingularValue(down) * lip * SVD.largestSingularValue(up)
+                    mlp = try sigma(block.down) * lip * sigma(block.up)
                 }
             }
             let value: Double? = mlp.map { mlp in
@@ -200,6 +192,47 @@ public enum TransformerAnalyzer {
             tensorNames: layout.tensorNames)
     }
 
+    /// Per-head spectra and bound inputs of one block's attention (heads in parallel over the
+    /// cores; each head's work is independent and uses one BLAS thread).
+    private static func attentionHeads(_ block: TransformerBlockTensors, weights: TransformerWeights, config: HFModelConfig,
+                                       domain: TransformerDomain, rows: (rows: Double, centred: Double), rotary: Bool) throws
+        -> ([LocalBounds.Head], [TransformerAnalysis.HeadSpectra]) {
+        let d = config.hiddenSize, dh = config.headDim, H = config.numHeads
+        let group = H / config.numKeyValueHeads
+        let wq = try weights.matrix(block.query), wk = try weights.matrix(block.key)
+        let wv = try weights.matrix(block.value), wo = try weights.matrix(block.output)
+        guard wq.rows == H * dh, wq.cols == d, wk.rows == config.numKeyValueHeads * dh, wv.rows == wk.rows,
+              wk.cols == d, wv.cols == d, wo.rows == d, wo.cols == H * dh else {
+            throw TransformerAnalysisError("attention of block \(block.index): shapes Q \(wq.rows)×\(wq.cols), K \(wk.rows)×\(wk.cols), V \(wv.rows)×\(wv.cols), O \(wo.rows)×\(wo.cols) do not match \(H) heads of \(dh) (\(config.numKeyValueHeads) key/value heads) over width \(d)")
+        }
+        let bq = try weights.bias(block.query) ?? [Double](repeating: 0, count: H * dh)
+        let bk = try weights.bias(block.key) ?? [Double](repeating: 0, count: config.numKeyValueHeads * dh)
+        let results = ConcurrentResults<(LocalBounds.Head, TransformerAnalysis.HeadSpectra)>(count: H)
+        DispatchQueue.concurrentPerform(iterations: H) { h in
+            results.set(h, Result {
+                let j = h / group
+                let q = wq.rowSlice(h * dh, dh), k = wk.rowSlice(j * dh, dh), v = wv.rowSlice(j * dh, dh)
+                let o = wo.columnSlice(h * dh, dh)
+                let scale = 1 / Double(dh).squareRoot()
+                let qk = try productSpectrum(q.transposed(), k, width: d).map { $0 * scale }
+                let ov = try productSpectrum(o, v, width: d)
+                let qBias = Array(bq[(h * dh)..<((h + 1) * dh)]), kBias = Array(bk[(j * dh)..<((j + 1) * dh)])
+                let kTq = k.transposed().applied(to: qBias)
+                let head = LocalBounds.Head(
+                    ov: ov[0], qk: qk[0], q: try SVD.largestSingularValue(q), k: try SVD.largestSingularValue(k),
+                    qBias: norm(qBias), kBias: norm(kBias), kTqBias: norm(kTq) * scale, headDim: dh)
+                return (head, .init(
+                    layer: block.index, head: h, keyValueHead: j, qk: qk, ov: ov,
+                    qkMetrics: .compute(singularValues: qk, rows: d, cols: d),
+                    ovMetrics: .compute(singularValues: ov, rows: d, cols: d),
+                    bound: LocalBounds.attentionHead(head, sequenceLength: domain.sequenceLength, rows: rows.rows,
+                                                     centred: rows.centred, rotary: rotary)))
+            })
+        }
+        let all = try results.values()
+        return (all.map(\.0), all.map(\.1))
+    }
+
     /// All d singular values of the d×d map `left · right` (rank ≤ d_h) from its thin factors
     /// (`LowRank.productSingularValues`: QR of each factor, SVD of the small core), the trailing
     /// ones exactly zero.
@@ -208,7 +241,7 @@ public enum TransformerAnalyzer {
         return values + [Double](repeating: 0, count: max(0, d - values.count))
     }
 
-    private static func norm(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+    fileprivate static func norm(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
     /// `max_i (‖W_i‖ R + |b_i|)`: a bound on every output of `W z + b` over `‖z‖ ≤ R`.
     private static func maxRowBound(_ w: Matrix, _ r: Double, _ b: [Double]?) -> Double {
@@ -220,4 +253,14 @@ public enum TransformerAnalyzer {
         }
         return best
     }
+}
+
+/// Results of `concurrentPerform` iterations, each written once by its own iteration.
+private final class ConcurrentResults<T>: @unchecked Sendable {
+    private var slots: [Result<T, Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<T, Error>) { lock.lock(); slots[i] = r; lock.unlock() }
+    /// In iteration order; the first error (by index) is rethrown.
+    func values() throws -> [T] { try slots.map { try $0!.get() } }
 }

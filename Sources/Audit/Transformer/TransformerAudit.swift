@@ -1,5 +1,6 @@
 import AuditReport
 import Foundation
+import LinearAlgebra
 import WeightFiles
 
 /// `--seq-len` / `--norm-input-scale`: the domain of a transformer's local bounds, when the user
@@ -25,6 +26,8 @@ enum TransformerAudit {
         case none
         case supported(HFModelConfig)
         case unsupported(HFModelConfig)
+        /// A GGUF file whose `general.architecture` is not a Llama-family one with llama.cpp names.
+        case unsupportedGGUF(architecture: String)
     }
 
     static func configBeside(_ weightsPath: String, limits: ReaderLimits) throws -> Found {
@@ -37,8 +40,37 @@ enum TransformerAudit {
         return TransformerFamily(modelType: config.modelType) == nil ? .unsupported(config) : .supported(config)
     }
 
+    /// σ_max of every single-matrix row whose spectrum was computed exactly (Gram + dsyevd or
+    /// dgesdd, complete): the transformer analysis reuses them instead of a second Gram of each MLP
+    /// matrix. Estimated rows (`--svd fast`'s Lanczos, top-k) are left out: a bound needs the
+    /// exact value, so those matrices are computed again.
+    static func exactSpectralNorms(_ layers: [LayerReport]) -> [String: Double] {
+        var known: [String: Double] = [:]
+        let exact: Set<String> = [SpectrumMethod.gramSyevd.rawValue, SpectrumMethod.gesdd.rawValue]
+        for row in layers where row.status == .analyzed {
+            guard let m = row.metrics, let method = row.method, exact.contains(method), m.spectralNorm.isFinite,
+                  let first = row.tensors.first, row.tensors.count <= 2,
+                  row.tensors.dropFirst().allSatisfy({ $0.hasSuffix("bias") }) else { continue }
+            known[first] = m.spectralNorm
+        }
+        return known
+    }
+
+    /// What a GGUF file's metadata says (`HFModelConfig.fromGGUF`): nothing without
+    /// `general.architecture`; a supported family only when the file also uses llama.cpp's
+    /// Llama-family tensor names (`GGUFNames`); otherwise the architecture is named in a note.
+    static func configFromGGUF(_ metadata: [String: MetadataValue], store: any TensorStore) throws -> Found {
+        guard let arch = metadata[GGUFFormat.architectureKey]?.stringValue, !arch.isEmpty else { return .none }
+        let names = Set(store.tensors.map(\.name))
+        guard TransformerFamily(modelType: arch) == .llama, names.contains(GGUFNames.probe) else {
+            return .unsupportedGGUF(architecture: arch)
+        }
+        guard let config = try HFModelConfig.fromGGUF(metadata: metadata, path: store.path, tensorNames: names) else { return .none }
+        return .supported(config)
+    }
+
     static func section(store: any TensorStore, config: HFModelConfig, options: TransformerDomainOptions,
-                        includeSpectra: Bool) -> (TransformerReportV1, TransformerAnalysis?) {
+                        includeSpectra: Bool, knownSpectralNorms: [String: Double] = [:]) -> (TransformerReportV1, TransformerAnalysis?) {
         let n = options.sequenceLength ?? config.maxPositions
         let scale = options.normInputScale ?? TransformerDomainOptions.defaultNormInputScale
         let domainReport = TransformerDomainV1(
@@ -58,7 +90,8 @@ enum TransformerAudit {
         let analysis: TransformerAnalysis
         do {
             analysis = try TransformerAnalyzer.analyze(store: store, config: config,
-                                                       domain: TransformerDomain(sequenceLength: n, normInputScale: scale))
+                                                       domain: TransformerDomain(sequenceLength: n, normInputScale: scale),
+                                                       knownSpectralNorms: knownSpectralNorms)
         } catch {
             section.reason = "\(config.path): \(error)"
             return (section, nil)
@@ -93,16 +126,32 @@ extension TransformerAudit {
     /// tensors the section covers say where their analysis is.
     static func apply(to report: inout AuditReportV1, store: any TensorStore, configuration: AuditConfiguration) throws {
         guard configuration.manifestPath == nil, store.architectureJSON == nil else { return }
-        switch try configBeside(store.path, limits: configuration.limits) {
+        let gguf = store.format == .gguf || store.format == .ggufSplit
+        let found: Found
+        if gguf {
+            guard let meta = store as? any ModelMetadataProviding else { return }
+            do {
+                found = try configFromGGUF(meta.metadata, store: store)
+            } catch {
+                report.assumptions.append("GGUF metadata does not describe a transformer spectral-audit can build: \(error); only per-tensor spectra are certain")
+                return
+            }
+        } else {
+            found = try configBeside(store.path, limits: configuration.limits)
+        }
+        switch found {
         case .none:
             return
+        case .unsupportedGGUF(let arch):
+            report.assumptions.append("\(store.path): GGUF general.architecture '\(arch)' is not a transformer spectral-audit builds from GGUF (llama, mistral, qwen2 with llama.cpp tensor names); only per-tensor spectra are certain")
         case .unsupported(let config):
             report.assumptions.append("\(config.path): model_type '\(config.modelType)' is not a transformer family spectral-audit reads (\(TransformerFamily.supportedModelTypes)); the structure is inferred from tensor names and only per-tensor spectra are certain")
         case .supported(let config):
             let (section, analysis) = self.section(store: store, config: config, options: configuration.transformerDomain,
-                                                   includeSpectra: configuration.includeSpectra)
+                                                   includeSpectra: configuration.includeSpectra,
+                                                   knownSpectralNorms: exactSpectralNorms(report.layers))
             report.transformer = section
-            report.input.architectureSource = "hf_config"
+            report.input.architectureSource = gguf ? "gguf_metadata" : "hf_config"
             let domain = section.domain.summary
             report.network = NetworkReport(lipschitzBound: section.networkBound, log10LipschitzBound: section.log10NetworkBound,
                                            reason: section.reason.map { "transformer bound unavailable: \($0)" })
@@ -112,7 +161,11 @@ extension TransformerAudit {
                 ? (section.reason ?? "the transformer bound is unavailable")
                 : nil
             report.assumptions.removeAll { $0.hasPrefix("structure inferred") || $0.hasPrefix("layer order") }
-            report.assumptions.append("structure from \(config.path) (model_type '\(config.modelType)', \(section.family) family)")
+            if gguf {
+                report.assumptions.append("structure from the GGUF metadata of \(config.path) (general.architecture '\(config.modelType)', \(section.family) family; llama.cpp tensor names; per-head QK spectra are invariant under llama.cpp's rotary row permutation of Q and K)")
+            } else {
+                report.assumptions.append("structure from \(config.path) (model_type '\(config.modelType)', \(section.family) family)")
+            }
             report.assumptions.append("transformer bounds are local, on the domain \(domain) (sequence length from \(section.domain.sequenceLengthSource), scale from \(section.domain.normInputScaleSource); --seq-len, --norm-input-scale); no global bound exists for dot-product attention")
             guard let analysis else { return }
             for i in report.layers.indices where report.layers[i].tensors.allSatisfy(analysis.tensorNames.contains) {

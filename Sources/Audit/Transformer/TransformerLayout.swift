@@ -81,6 +81,9 @@ public struct TransformerLayout: Sendable, Equatable {
         guard let family = TransformerFamily(modelType: config.modelType) else {
             return .failure(LayoutError("model_type '\(config.modelType)' is not a family spectral-audit reads (\(TransformerFamily.supportedModelTypes))"))
         }
+        if family == .llama, names.contains(GGUFNames.probe) {
+            return resolveGGUF(config, names: names)
+        }
         let probe: String
         switch family {
         case .bert: probe = "encoder.layer.0.attention.self.query.weight"
@@ -104,6 +107,33 @@ public struct TransformerLayout: Sendable, Equatable {
             case .gpt2: layout.finalNorm = try builder.norm("ln_f", rms: false)
             case .llama: layout.finalNorm = try builder.norm("norm", rms: true)
             }
+            layout.tensorNames = builder.used
+            return .success(layout)
+        } catch let e as LayoutError {
+            return .failure(e)
+        } catch {
+            return .failure(LayoutError("\(error)"))
+        }
+    }
+
+    /// The same layout over llama.cpp's tensor names (a GGUF file; `GGUFNames`).
+    private static func resolveGGUF(_ config: HFModelConfig, names: Set<String>) -> Result<TransformerLayout, LayoutError> {
+        var builder = Builder(prefix: "", names: names)
+        do {
+            var blocks: [TransformerBlockTensors] = []
+            for l in 0..<config.numLayers {
+                let p = "blk.\(l)."
+                blocks.append(TransformerBlockTensors(
+                    index: l, query: try builder.linear(p + "attn_q"), key: try builder.linear(p + "attn_k"),
+                    value: try builder.linear(p + "attn_v"), output: try builder.linear(p + "attn_output"),
+                    up: try builder.linear(p + "ffn_up"), gate: try builder.linear(p + "ffn_gate"),
+                    down: try builder.linear(p + "ffn_down"),
+                    attentionNorm: try builder.norm(p + "attn_norm", rms: true),
+                    mlpNorm: try builder.norm(p + "ffn_norm", rms: true)))
+            }
+            var layout = TransformerLayout(family: .llama, prefix: "", embeddingNorm: nil,
+                                           finalNorm: try builder.norm("output_norm", rms: true),
+                                           blocks: blocks, tensorNames: [])
             layout.tensorNames = builder.used
             return .success(layout)
         } catch let e as LayoutError {

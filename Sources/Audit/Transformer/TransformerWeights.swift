@@ -24,7 +24,9 @@ final class TransformerWeights {
         }
         var m = Matrix(rows: info.shape[0], cols: info.shape[1], storage: try store.loadFloat64(t.weight))
         if t.storedInOut { m = m.transposed() }
-        last = (t.weight, m)
+        // Only a fused tensor is read again (its Q, K and V thirds); caching any other would keep
+        // a whole matrix alive for nothing (a 11008×4096 MLP matrix is 360 MB in Float64).
+        last = t.fusedPart != nil ? (t.weight, m) : nil
         return m
     }
 
