@@ -15,7 +15,9 @@ import WeightFiles
 ///
 /// Per probe: `‖J‖₂ = σ_max(∂h/∂x)` by Golub–Kahan–Lanczos (`Lanczos.topK`) on JVP/VJP products
 /// (never the `(n·d)²` matrix), tolerance 1e-10 on the error estimate, with the Lanczos residual as
-/// certificate (`σ_max ∈ [θ, θ + r]`); `σ_max(∂h/∂θ)` the same way on parameter JVP / VJP. The
+/// certificate (`σ_max ∈ [θ, θ + r]`); `σ_max(∂h/∂θ)` as the root of `λ_max(J_θ J_θᵀ)` by symmetric
+/// Lanczos on the `(n·d)`-dimensional Gram (one parameter VJP and one parameter JVP per product,
+/// tolerance 1e-10; a P-dimensional Lanczos basis would not fit in memory for real models). The
 /// domain the probes met — n, each norm's smallest input scale, each attention's largest input
 /// row norms — gives the local bound (`TransformerAnalyzer.analyze(measured:)`) printed beside them.
 /// NTK and loss Hessian are not computed here (a hidden state has no loss; the NTK of an
@@ -211,16 +213,15 @@ enum TransformerDataAudit {
                     for e in 0..<size { w[e] = g[e] }
                 })
                 let sv = try Lanczos.topK(op, k: 1, tolerance: 1e-10, seed: options.seed ^ UInt64(i), maxIterations: 300)
-                let pop = Lanczos.Operator(rows: size, cols: model.parameterCount, apply: { v, y in
-                    let out = model.jvp(tape, inputTangent: nil, parameterTangent: Array(v)).last!
-                    for e in 0..<size { y[e] = out[e] }
-                }, applyTranspose: { u, w in
-                    let g = model.backward(tape, seed: Array(u), request: BackwardRequest(parameterGradient: true, inputCotangent: false))
+                // ‖J_θ‖₂² = λ_max(J_θ J_θᵀ), an (n·d)-dimensional Gram (the P-dimensional side is never a
+                // Lanczos basis): one reverse pass (parameter gradient) and one parameter JVP per product.
+                let gram = try Lanczos.symmetricExtremes(dimension: size, tolerance: 1e-10, maxIterations: 300,
+                                                         seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
+                    let g = model.backward(tape, seed: u, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
                         .parameterGradient!
-                    for e in 0..<g.count { w[e] = g[e] }
-                })
-                let pv = try Lanczos.topK(pop, k: 1, tolerance: 1e-10, seed: options.seed ^ 0x7E7A ^ UInt64(i), maxIterations: 300)
-                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, pv.values[0], scales, blockRows)
+                    return model.jvp(tape, inputTangent: nil, parameterTangent: g).last!
+                }
+                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, Swift.max(gram.lambdaMax, 0).squareRoot(), scales, blockRows)
             }
             for (t, r) in results.enumerated() {
                 let i = idx[t]
