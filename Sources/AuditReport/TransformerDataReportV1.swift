@@ -43,6 +43,24 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
         case jacobianNorms = "jacobian_norms", jacobianResiduals = "jacobian_residuals", lanczosIterations = "lanczos_iterations"
         case parameterJacobianNorms = "parameter_jacobian_norms", boundHolds = "bound_holds", reason
     }
+
+    /// Every key is written (`null` when unknown), as elsewhere in the report.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(probeKind, forKey: .probeKind)
+        try c.encode(probes, forKey: .probes)
+        try c.encode(sequenceLength, forKey: .sequenceLength)
+        try c.encode(attentionMask, forKey: .attentionMask)
+        try c.encode(measuredDomain, forKey: .measuredDomain)
+        try c.encode(networkBound.finiteOrNil, forKey: .networkBound)
+        try c.encode(log10NetworkBound.finiteOrNil, forKey: .log10NetworkBound)
+        try c.encode(jacobianNorms, forKey: .jacobianNorms)
+        try c.encode(jacobianResiduals, forKey: .jacobianResiduals)
+        try c.encode(lanczosIterations, forKey: .lanczosIterations)
+        try c.encode(parameterJacobianNorms, forKey: .parameterJacobianNorms)
+        try c.encode(boundHolds, forKey: .boundHolds)
+        try c.encode(reason, forKey: .reason)
+    }
 }
 
 /// What the probes met inside the network (over every probe and token).
@@ -67,5 +85,14 @@ public struct MeasuredTransformerDomainV1: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case sequenceLength = "sequence_length", normInputScales = "norm_input_scales", minNormInputScale = "min_norm_input_scale"
         case attentionInputRowNorms = "attention_input_row_norms", attentionInputCentredRowNorms = "attention_input_centred_row_norms"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sequenceLength, forKey: .sequenceLength)
+        try c.encode(normInputScales.mapValues { $0.finiteOrNil }, forKey: .normInputScales)
+        try c.encode(minNormInputScale.finiteOrNil, forKey: .minNormInputScale)
+        try c.encode(attentionInputRowNorms.map { $0.finiteOrNil }, forKey: .attentionInputRowNorms)
+        try c.encode(attentionInputCentredRowNorms.map { $0.finiteOrNil }, forKey: .attentionInputCentredRowNorms)
     }
 }

@@ -79,7 +79,8 @@ enum TransformerDataAudit {
             for i in 0..<(N * n) {
                 let t = raw[i]
                 guard t >= 0, t < Double(V), t == t.rounded() else {
-                    throw DataAuditError("\(path): token id \(t) at probe \(i / n), position \(i % n) is outside the vocabulary [0, \(V))")
+                    let shown = t.isFinite && Swift.abs(t) < 1e15 && t == t.rounded() ? String(Int64(t)) : "\(t)"
+                    throw DataAuditError("\(path): token id \(shown) at probe \(i / n), position \(i % n) is outside the vocabulary [0, \(V))")
                 }
                 let row = Int(t)
                 for c in 0..<d { e[i * d + c] = table[row * d + c] }
