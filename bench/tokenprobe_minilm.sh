@@ -14,7 +14,7 @@ i=1
 while [ "$i" -le "$R" ]; do
   echo "round $i load $(cut -d' ' -f1-3 /proc/loadavg)"
   /usr/bin/time -f "ours: %e s wall, %U s user, %S s sys, %M KB" .build/release/spectral-audit "$M" --probe "$T/tokens.npy" \
-    --attention-mask "$T/mask.npy" --json "$T/r.json" --no-timestamps --quiet --jobs 1 > /dev/null || true
+    --attention-mask "$T/mask.npy" --json "$T/r.json" --force --no-timestamps --quiet --jobs 1 > /dev/null || true
   /usr/bin/time -f "torch.func: %e s wall, %U s user, %S s sys, %M KB" python3 fixtures/check_real_transformer.py --data "$M" \
     "$T/r.json" "$T/tokens.npy" "$T/mask.npy" 2>&1 | grep -v Loading
   i=$((i + 1))

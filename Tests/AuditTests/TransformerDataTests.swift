@@ -15,7 +15,9 @@ final class TransformerDataTests: XCTestCase {
     static let root = SpectraFixtures.root.deletingLastPathComponent().appendingPathComponent("transformers")
 
     struct Reference: Decodable {
-        struct Run: Decodable { var hidden: [[Double]]; var jacobian_norms: [Double]; var parameter_jacobian_norms: [Double] }
+        struct Run: Decodable {
+            var hidden: [[Double]]; var jacobian_norms: [Double]; var parameter_jacobian_norms: [Double]; var ntk_lambda_max: Double
+        }
         struct Model: Decodable { var tokens: Run; var tokens_masked: Run; var embeds: Run; var parameter_count: Int }
         var models: [String: Model]
     }
@@ -51,6 +53,7 @@ final class TransformerDataTests: XCTestCase {
                     XCTAssertLessThanOrEqual(data.jacobianNorms[i], run.jacobian_norms[i] * (1 + 1e-9))
                     XCTAssertLessThanOrEqual(run.jacobian_norms[i], data.jacobianNorms[i] + data.jacobianResiduals[i] + 1e-9 * run.jacobian_norms[i])
                 }
+                XCTAssertEqual(try XCTUnwrap(report.gK), run.ntk_lambda_max, accuracy: 1e-6 * run.ntk_lambda_max, "\(family) \(kind) NTK λ_max")
                 XCTAssertEqual(try XCTUnwrap(report.gJ), run.jacobian_norms.max()!, accuracy: 1e-6 * run.jacobian_norms.max()!)
                 let bound = try XCTUnwrap(data.networkBound, "\(family) \(kind): \(data.reason ?? "")")
                 XCTAssertEqual(data.boundHolds, true)
