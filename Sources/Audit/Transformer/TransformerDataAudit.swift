@@ -49,6 +49,9 @@ enum TransformerDataAudit {
             report.applyDataGMSI(components: components, aggregate: configuration.gmsiAggregate)
             var reasons = report.dataGmsiNullReasons ?? [:]
             reasons["sqrt_g_H"] = "transformer data mode: the audited function is the last hidden state, which has no loss"
+            if dataReport.gK == nil {
+                reasons["sqrt_g_K"] = "transformer data mode: NTK not computed (too many distinct attention masks for the model memory cap; see assumptions)"
+            }
             report.dataGmsiNullReasons = reasons
             report.assumptions += notes
         } catch let e as DataAuditError where e.kind == .unsupported {
@@ -114,6 +117,9 @@ enum TransformerDataAudit {
         return probes
     }
 
+    /// Memory the per-mask models kept for the NTK may use (else g_K is skipped, with the reason).
+    static let ntkModelBytes = 1 << 30
+
     static func wordEmbeddings(_ layout: TransformerLayout) -> String {
         switch layout.family {
         case .bert: return layout.prefix + "embeddings.word_embeddings.weight"
@@ -166,7 +172,8 @@ enum TransformerDataAudit {
                 throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
             }
             P = model.parameterCount
-            compiled.append((model, idx))
+            // The NTK needs every per-mask model at once; each holds θ twice (16 bytes per parameter).
+            if order.count * model.parameterCount * 16 <= ntkModelBytes { compiled.append((model, idx)) }
             func slot(_ node: Int) -> Int? {
                 let name = tg.graph.nodes[node].name
                 return model.ops.firstIndex { $0.op.name == name }
@@ -249,7 +256,9 @@ enum TransformerDataAudit {
             }
         }
         progress?(2, 4, "NTK (Lanczos on J_S J_Sᵀ)")
-        let ntk = try ntkExtremes(compiled, embeddings: probes.embeddings, size: size, count: N, options: options)
+        let ntk: Lanczos.SymmetricResult? = compiled.count == order.count
+            ? try ntkExtremes(compiled, embeddings: probes.embeddings, size: size, count: N, options: options) : nil
+        compiled = []
         progress?(3, 4, "bound on the measured domain")
         let measured = MeasuredDomain(normInputScales: normScales, attentionRows: rows)
         let minScale = normScales.values.min() ?? .nan
@@ -282,13 +291,14 @@ enum TransformerDataAudit {
         report.gJMean = jn.reduce(0, +) / Double(N)
         report.gJP95 = DataAudit.percentile(jn, 0.95)
         report.gTheta = pn.max()
-        report.gK = ntk.lambdaMax
+        report.gK = ntk?.lambdaMax
         report.gHReason = "transformer data mode: the audited function is the last hidden state, which has no loss"
         if let bound, gJ > 0 { report.boundRatio = bound / gJ }
         let notes = [
             "transformer data mode: f = input embeddings [\(n), \(d)] → last hidden state [\(n)·\(d)] (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); positions 0…\(n - 1)\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
-            "transformer data mode: σ_max of ∂h/∂x and ∂h/∂θ per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
-            "transformer data mode: NTK g_K = λ_max(J_S J_Sᵀ / N) over the N·n·d = \(N * size) output rows by symmetric Lanczos (tolerance \(options.lanczosTolerance); one batched parameter VJP and parameter JVP per product), \(ntk.iterations) products\(ntk.convergedMax ? "" : ", NOT converged: a lower bound"); λ_min not computed",
+            "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
+            ntk.map { ntk in "transformer data mode: NTK g_K = λ_max(J_S J_Sᵀ / N) over the N·n·d = \(N * size) output rows by symmetric Lanczos (tolerance \(options.lanczosTolerance); one batched parameter VJP and parameter JVP per product), \(ntk.iterations) products\(ntk.convergedMax ? "" : ", NOT converged: a lower bound"); λ_min not computed" }
+                ?? "transformer data mode: NTK not computed: the \(order.count) distinct attention masks need \(order.count) compiled models at once (\(order.count * P * 16 >> 20) MiB of parameters > \(ntkModelBytes >> 20) MiB); give the probes one mask (or fewer probes) for g_K",
             "transformer data mode: the bound beside the measured norms holds on the domain the probes met (n = \(n), each norm's smallest input scale, each attention's largest input row norms)",
         ]
         progress?(4, 4, "done")
