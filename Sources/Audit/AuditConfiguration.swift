@@ -77,6 +77,8 @@ public struct AuditConfiguration: Sendable {
     public var data: DataAuditOptions?
     /// The domain of a transformer's local bounds (`--seq-len`, `--norm-input-scale`).
     public var transformerDomain = TransformerDomainOptions()
+    /// Transformer data mode: `.npy` `[N, n]` attention mask for the token probes (`--attention-mask`).
+    public var attentionMaskPath: String?
     /// How the data-mode components combine into gmsi (SPEC §5: `max` unless asked).
     public var gmsiAggregate: GMSIAggregate = .max
     /// `--shard I/N`: analyse only this shard's operator layers (a partial report for `merge`).

@@ -108,7 +108,8 @@ public enum Auditor {
             gmsi: gmsi, gmsiMode: "weights", gmsiComponents: ["jacobian_bound": gmsi],
             gmsiReason: gmsiReason, checks: [], verdict: .pass, assumptions: assumptions)
         try TransformerAudit.apply(to: &report, store: store, configuration: configuration)
-        if let options = configuration.data {
+        if let options = configuration.data,
+           try !TransformerDataAudit.apply(to: &report, store: store, configuration: configuration, options: options) {
             do {
                 let result = try DataAudit.run(store: store, graph: graph, options: options,
                                                lipschitzBound: bounds.report.lipschitzBound,

@@ -23,6 +23,8 @@ public struct TransformerReportV1: Codable, Sendable, Equatable {
     public var networkBound: Double?
     public var log10NetworkBound: Double?
     public var reason: String?
+    /// Data mode on probes (`--probe`), nil without probes.
+    public var data: TransformerDataV1? = nil
 
     public init(family: String, modelType: String, config: String, hiddenSize: Int, layers: Int, heads: Int,
                 keyValueHeads: Int, headDim: Int, activation: String, rotary: Bool, domain: TransformerDomainV1,
@@ -40,6 +42,7 @@ public struct TransformerReportV1: Codable, Sendable, Equatable {
         case keyValueHeads = "key_value_heads", headDim = "head_dim", activation, rotary, domain
         case attentionHeads = "attention_heads", norms, blocks, networkBound = "network_bound"
         case log10NetworkBound = "log10_network_bound", reason
+        case data
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -61,6 +64,7 @@ public struct TransformerReportV1: Codable, Sendable, Equatable {
         try c.encode(networkBound.finiteOrNil, forKey: .networkBound)
         try c.encode(log10NetworkBound.finiteOrNil, forKey: .log10NetworkBound)
         try c.encode(reason, forKey: .reason)
+        try c.encodeIfPresent(data, forKey: .data)
     }
 }
 

@@ -35,6 +35,18 @@ enum TransformerSection {
         return s
     }
 
+    /// Data mode: the measured Jacobian norm beside the bound on the domain the probes met.
+    static func dataLine(_ t: TransformerReportV1) -> String? {
+        guard let d = t.data, let gJ = d.jacobianNorms.max() else { return nil }
+        let bound = d.networkBound.map { ReportNumber.format($0) }
+            ?? d.log10NetworkBound.map { "10^" + ReportNumber.format($0) } ?? "unavailable"
+        let m = d.measuredDomain
+        return "probes (\(d.probes) × \(d.sequenceLength) tokens): max ‖∂h/∂x‖₂ \(ReportNumber.format(gJ)) ≤ bound \(bound) on the measured domain "
+            + "(n = \(m.sequenceLength), min norm-input scale \(ReportNumber.format(m.minNormInputScale)), "
+            + "max attention-input row norm \(ReportNumber.format(m.attentionInputRowNorms.max())))"
+            + (d.boundHolds == false ? " — BOUND VIOLATED" : "")
+    }
+
     static func normLine(_ t: TransformerReportV1) -> String? {
         guard let top = t.norms.max(by: { $0.maxAbsGamma < $1.maxAbsGamma }) else { return nil }
         let outliers = t.norms.filter { !$0.outlierDimensions.isEmpty }
@@ -50,6 +62,7 @@ enum TransformerSection {
                             align: [.right, .right, .right, .right, .right, .right]).map { "  " + $0 }
         if let n = normLine(t) { out.append("  " + n) }
         if let reason = t.reason { out.append("  network bound unavailable: " + reason) }
+        if let d = dataLine(t) { out.append("  " + d) }
         return out
     }
 
@@ -63,6 +76,7 @@ enum TransformerSection {
         md.append("")
         if let n = normLine(t) { md.append(e(n)); md.append("") }
         if let reason = t.reason { md.append("Network bound unavailable: " + e(reason)); md.append("") }
+        if let d = dataLine(t) { md.append(e(d)); md.append("") }
         return md
     }
 

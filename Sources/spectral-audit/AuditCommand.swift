@@ -142,6 +142,7 @@ struct AuditCommand: ParsableCommand {
         }
         if let b = ntkMinBudget, b < 1 { throw ValidationError("--ntk-min-budget must be at least 1") }
         if let l = loss, LossKind(rawValue: l) == nil { throw ValidationError("--loss must be cross_entropy or mse, not '\(l)'") }
+        if transformer.attentionMask != nil && probe == nil { throw ValidationError("--attention-mask needs --probe (it masks the probe tokens)") }
         if let n = probeLimit, n < 1 { throw ValidationError("--probe-limit must be at least 1") }
         guard GMSIAggregate(rawValue: gmsiAggregate) != nil else {
             throw ValidationError("--gmsi-aggregate must be max or sum, not '\(gmsiAggregate)'")
@@ -182,6 +183,7 @@ struct AuditCommand: ParsableCommand {
         var configuration = AuditConfiguration()
         configuration.transformerDomain = transformer.domain
         configuration.horizon = horizon
+        configuration.attentionMaskPath = transformer.attentionMask
         configuration.svd = SVDChoice(argument: svd)!
         configuration.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         configuration.threshold = threshold

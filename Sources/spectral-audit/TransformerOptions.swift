@@ -9,6 +9,9 @@ struct TransformerOptions: ParsableArguments {
     @Option(name: .customLong("norm-input-scale"), help: "Transformers: a lower bound on every LayerNorm/RMSNorm input's per-token scale (std / RMS) for the local bounds (default 1).")
     var normInputScale: Double?
 
+    @Option(name: .customLong("attention-mask"), help: "Transformers with --probe token ids: an .npy [N, n] of 1 (keep) / 0 (padding) per token, Hugging Face's attention_mask.")
+    var attentionMask: String?
+
     func validate() throws {
         if let n = seqLen, n < 1 { throw ValidationError("--seq-len must be a positive number of tokens, not \(n)") }
         if let s = normInputScale, !(s > 0 && s.isFinite) {

@@ -155,4 +155,34 @@ extension TransformerCLITests {
         x.config = y.config
         XCTAssertEqual(x, y)
     }
+
+    /// Data mode through the CLI: token probes with a padding mask, the measured norms beside the
+    /// bound on the measured domain, data_gmsi with its null components explained; usage and
+    /// input errors with their exit codes.
+    func testTokenProbesThroughTheCLI() throws {
+        let (r, report) = try audit(["fixtures/transformers/gpt2", "--probe", "fixtures/transformers/probes/gpt2_tokens.npy",
+                                     "--attention-mask", "fixtures/transformers/probes/gpt2_mask.npy", "--jobs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rep = try XCTUnwrap(report)
+        let d = try XCTUnwrap(rep.transformer?.data)
+        XCTAssertEqual(d.probeKind, "token_ids")
+        XCTAssertEqual(d.attentionMask, "fixtures/transformers/probes/gpt2_mask.npy")
+        XCTAssertEqual(d.jacobianNorms.count, 3)
+        XCTAssertEqual(d.boundHolds, true)
+        XCTAssertEqual(rep.data?.gJ, d.jacobianNorms.max())
+        XCTAssertEqual(rep.dataGmsi, d.parameterJacobianNorms.max())
+        XCTAssertNotNil(rep.dataGmsiNullReasons?["sqrt_g_H"])
+        // gmsi stays the weights-only bound on the stated domain (SPEC §7).
+        XCTAssertEqual(rep.gmsi, rep.transformer?.networkBound)
+        let text = try CLI.run(["fixtures/transformers/gpt2", "--probe", "fixtures/transformers/probes/gpt2_embeds.npy", "--no-timestamps"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("probes (3 × 6 tokens): max ‖∂h/∂x‖₂"), text.stdout)
+
+        let usage = try CLI.run(["fixtures/transformers/gpt2", "--attention-mask", "fixtures/transformers/probes/gpt2_mask.npy"])
+        XCTAssertEqual(usage.status, 2, usage.stderr)
+        XCTAssertTrue(usage.stderr.contains("--attention-mask needs --probe"), usage.stderr)
+        let wrong = try CLI.run(["fixtures/transformers/bert", "--probe", "fixtures/transformers/probes/gpt2_embeds.npy",
+                                 "--attention-mask", "fixtures/transformers/probes/bert_tokens.npy"])
+        XCTAssertEqual(wrong.status, 65, wrong.stderr)
+    }
 }

@@ -208,7 +208,7 @@ enum SampleReports {
         let head = AttentionHeadV1(layer: 0, head: 1, keyValueHead: 0, qk: metrics(qk, m: 16, n: 16), ov: metrics(ov, m: 16, n: 16),
                                    qkSingularValues: complete ? qk : nil, ovSingularValues: complete ? ov : nil,
                                    bound: complete ? 35.2 : nil)
-        return TransformerReportV1(
+        var t = TransformerReportV1(
             family: "llama", modelType: "qwen2", config: "model/config.json", hiddenSize: 16, layers: 1, heads: 4,
             keyValueHeads: 2, headDim: 4, activation: "silu", rotary: true,
             domain: TransformerDomainV1(sequenceLength: 512, normInputScale: 1, sequenceLengthSource: "config",
@@ -220,5 +220,14 @@ enum SampleReports {
                                   mlpBoundKind: "local", blockBound: complete ? 4300 : nil)],
             networkBound: complete ? 4300 : nil, log10NetworkBound: complete ? 3.633 : nil,
             reason: complete ? "note" : nil)
+        t.data = TransformerDataV1(
+            probeKind: "token_ids", probes: 2, sequenceLength: 6, attentionMask: complete ? "mask.npy" : nil,
+            measuredDomain: MeasuredTransformerDomainV1(sequenceLength: 6, normInputScales: ["layers.0.input_layernorm": 0.8],
+                                                        minNormInputScale: 0.8, attentionInputRowNorms: [3.9],
+                                                        attentionInputCentredRowNorms: [3.9]),
+            networkBound: complete ? 2100 : nil, log10NetworkBound: complete ? 3.322 : nil, jacobianNorms: [4.2, 3.1],
+            jacobianResiduals: [1e-9, 2e-9], lanczosIterations: [9, 8], parameterJacobianNorms: [20.5, 18.25],
+            boundHolds: complete ? true : nil, reason: complete ? "note" : nil)
+        return t
     }
 }

@@ -73,6 +73,10 @@ import AuditReport
         r.delta = DeltaReport(mode: "lora", model: DeltaInput(path: "a", format: "peft_lora"), base: nil, matching: "none",
                               topKRule: "k", entries: [DeltaEntry(name: "w", matchedBy: "lora_module", kind: "lora", shape: [1, 1])],
                               unmatchedModel: [], unmatchedBase: [], mismatched: [], network: nil, quantization: nil)
+        // A transformer section without data mode (`data` is written only with probes).
+        var t = SampleReports.transformerSection(complete: false)
+        t.data = nil
+        r.transformer = t
         return r
     }
 
@@ -227,6 +231,7 @@ import AuditReport
             }
             for n in t["norms"]?.arrayValue ?? [] { add("norm", n) }
             for b in t["blocks"]?.arrayValue ?? [] { add("block_bound", b) }
+            add("transformer_data", t["data"])
         }
         if let d = report["delta"] {
             add("delta", d)

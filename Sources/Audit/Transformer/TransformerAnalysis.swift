@@ -68,6 +68,17 @@ public struct TransformerAnalysis: Sendable, Equatable {
     public var tensorNames: Set<String>
 }
 
+/// The domain the probes met (data mode): per norm (by name) the smallest input scale, per block
+/// the largest attention-input row norms (`rows`: ‖x_k‖; `centred`: ‖x_k − β‖).
+public struct MeasuredDomain: Sendable, Equatable {
+    public var normInputScales: [String: Double]
+    public var attentionRows: [Int: (rows: Double, centred: Double)]
+    public static func == (a: MeasuredDomain, b: MeasuredDomain) -> Bool {
+        a.normInputScales == b.normInputScales && a.attentionRows.count == b.attentionRows.count
+            && a.attentionRows.allSatisfy { k, v in b.attentionRows[k].map { $0 == v } ?? false }
+    }
+}
+
 public enum TransformerAnalyzer {
     /// Largest derivative of each activation a config may name (`sup|φ'|`); nil for any other.
     /// gelu (erf) 1.1289041 at √2; the tanh approximation (`gelu_new`, `gelu_pytorch_tanh`,
@@ -91,8 +102,12 @@ public enum TransformerAnalyzer {
     /// Memory: one block's attention matrices are in Float64 at a time, and the MLP matrices one at
     /// a time (row norms and, when needed, σ_max), so the analysis never holds more than
     /// 4·d² + max(d·d_ff) Float64 values beside the store.
+    ///
+    /// `measured`: the domain probes met (data mode): each norm's own smallest input scale and
+    /// each attention's largest input row norms replace the stated domain's values, so the bound
+    /// holds at those probes (every factor is a pointwise Jacobian bound at the probe's point).
     public static func analyze(store: any TensorStore, config: HFModelConfig, domain: TransformerDomain,
-                               knownSpectralNorms: [String: Double] = [:]) throws
+                               knownSpectralNorms: [String: Double] = [:], measured: MeasuredDomain? = nil) throws
         -> TransformerAnalysis {
         let names = Set(store.tensors.map(\.name))
         let layout: TransformerLayout
@@ -119,7 +134,8 @@ public enum TransformerAnalyzer {
                 name: n.name, isRMS: n.isRMS, maxAbsGamma: absG.max() ?? 0,
                 betaNorm: beta.reduce(0) { $0 + $1 * $1 }.squareRoot(), epsilon: eps,
                 outlierDimensions: absG.indices.filter { absG[$0] > 6 * median },
-                lipschitz: LocalBounds.normalisation(maxAbsGamma: absG.max() ?? 0, epsilon: eps, scale: domain.normInputScale))
+                lipschitz: LocalBounds.normalisation(maxAbsGamma: absG.max() ?? 0, epsilon: eps,
+                                                     scale: measured?.normInputScales[n.name] ?? domain.normInputScale))
             norms.append(stats)
             return stats
         }
@@ -136,7 +152,11 @@ public enum TransformerAnalyzer {
             // The attention's input is a normalisation's output: BERT (post-LN) the previous
             // block's (or the embeddings') output norm, pre-LN families their own input norm.
             let inputNorm = layout.family == .bert ? previousOutputNorm! : attnNorm
-            let rows = LocalBounds.normOutputRows(maxAbsGamma: inputNorm.maxAbsGamma, betaNorm: inputNorm.betaNorm, width: d)
+            var rows = LocalBounds.normOutputRows(maxAbsGamma: inputNorm.maxAbsGamma, betaNorm: inputNorm.betaNorm, width: d)
+            if let m = measured?.attentionRows[block.index] {
+                // Both are valid at the probes; the measured values are never larger in exact arithmetic.
+                rows = (Swift.min(rows.rows, m.rows), Swift.min(rows.centred, m.centred))
+            }
             // The attention's matrices live only inside this call (freed before the MLP's load).
             let (boundHeads, spectra) = try attentionHeads(block, weights: weights, config: config, domain: domain,
                                                            rows: rows, rotary: rotary)

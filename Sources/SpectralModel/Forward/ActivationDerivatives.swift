@@ -11,6 +11,8 @@ struct ScalarActivation: Sendable, Equatable {
     enum Kind: Sendable, Equatable {
         case linear, relu, leakyRelu(Double), elu(Double), tanh, sigmoid, hardSigmoid(Double), softplus
         case gelu, silu, mish, relu6, selu, softsign, hardSilu
+        /// GPT-2's `gelu_new`: `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
+        case geluTanh
     }
     let kind: Kind
 
@@ -34,6 +36,7 @@ struct ScalarActivation: Sendable, Equatable {
             case "selu": kind = .selu
             case "softsign": kind = .softsign
             case "hard_silu": kind = .hardSilu
+            case "gelu_tanh": kind = .geluTanh
             default: return nil
             }
         case .prelu, .softmaxOutput: return nil
@@ -53,6 +56,7 @@ struct ScalarActivation: Sendable, Equatable {
     static let seluAlpha = 1.6732632423543772
     static let invSqrt2 = 0.7071067811865476
     static let invSqrt2Pi = 0.3989422804014327
+    static let sqrt2OverPi = 0.7978845608028654
 
     @inline(__always) static func sigm(_ x: Double) -> Double {
         x >= 0 ? 1 / (1 + exp(-x)) : { let e = exp(x); return e / (1 + e) }()
@@ -79,6 +83,7 @@ struct ScalarActivation: Sendable, Equatable {
         case .selu: return x > 0 ? Self.seluLambda * x : Self.seluLambda * Self.seluAlpha * expm1(x)
         case .softsign: return x / (1 + abs(x))
         case .hardSilu: return x * Swift.min(6, Swift.max(0, x + 3)) / 6
+        case .geluTanh: return 0.5 * x * (1 + Glibc.tanh(Self.sqrt2OverPi * (x + 0.044715 * x * x * x)))
         }
     }
 
@@ -102,6 +107,10 @@ struct ScalarActivation: Sendable, Equatable {
         case .selu: return x > 0 ? Self.seluLambda : Self.seluLambda * Self.seluAlpha * exp(x)
         case .softsign: let d = 1 + abs(x); return 1 / (d * d)
         case .hardSilu: return x <= -3 ? 0 : (x >= 3 ? 1 : (2 * x + 3) / 6)
+        case .geluTanh:
+            // φ' = ½(1 + t) + ½x(1 − t²)u', u = c(x + a x³), u' = c(1 + 3a x²).
+            let t = Glibc.tanh(Self.sqrt2OverPi * (x + 0.044715 * x * x * x))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Self.sqrt2OverPi * (1 + 3 * 0.044715 * x * x)
         }
     }
 
@@ -122,6 +131,11 @@ struct ScalarActivation: Sendable, Equatable {
         case .selu: return x > 0 ? 0 : Self.seluLambda * Self.seluAlpha * exp(x)
         case .softsign: let d = 1 + abs(x); return x == 0 ? 0 : -2 * (x > 0 ? 1 : -1) / (d * d * d)
         case .hardSilu: return (x > -3 && x < 3) ? 1.0 / 3.0 : 0
+        case .geluTanh:
+            // φ'' = (1 − t²)(u' + ½x(u'' − 2t u'²)), u'' = 6 a c x.
+            let t = Glibc.tanh(Self.sqrt2OverPi * (x + 0.044715 * x * x * x))
+            let u1 = Self.sqrt2OverPi * (1 + 3 * 0.044715 * x * x), u2 = Self.sqrt2OverPi * 6 * 0.044715 * x
+            return (1 - t * t) * (u1 + 0.5 * x * (u2 - 2 * t * u1 * u1))
         }
     }
 }

@@ -15,6 +15,11 @@
 /// standard deviation is at least δ, `‖J_x‖₂ ≤ max|γ| / sqrt(δ² + ε)` (δ = 0 gives the global
 /// `max|γ|/√ε`, valid everywhere but large). This is the domain statement attention blocks need
 /// (Castin, Ablin & Peyré 2024: normalisation is what bounds the domain).
+///
+/// RMSNorm (`rms`, Llama's `LlamaRMSNorm`, class `RMSNorm`): `y = γ ⊙ x/s`, `s = sqrt(mean(x²) + ε)`,
+/// no centring and no β. Every formula above holds with the centring projection `I − 11ᵀ/C`
+/// replaced by `I` (`A v = (v − x̂ m(x̂ ⊙ v))/s`, same `ṡ/s = m(x̂ ⊙ ẋ)/s`), and so does the bound,
+/// with δ the per-position root mean square.
 public struct LayerNormOp: DifferentiableOp, OpBuilder {
     public let name: String
     public let outputShape: [Int]
@@ -22,6 +27,8 @@ public struct LayerNormOp: DifferentiableOp, OpBuilder {
     public let hasGamma: Bool
     public let hasBeta: Bool
     let maxAbsGamma: Double
+    /// RMSNorm: no centring (see above).
+    public var rms: Bool = false
     var channels: Int { outputShape.last! }
 
     public var parameterLayout: [ParameterBlock] {
@@ -34,10 +41,11 @@ public struct LayerNormOp: DifferentiableOp, OpBuilder {
             v["δ"].map { g / ($0 * $0 + eps).squareRoot() }
         })
     }
-    public var report: OpReport { OpReport(kind: "layer_norm", detail: "\(channels) channels, ε = \(epsilon)") }
+    public var report: OpReport { OpReport(kind: rms ? "rms_norm" : "layer_norm", detail: "\(channels) channels, ε = \(epsilon)") }
 
     public static func build(_ node: Node, _ b: OpBuildContext) throws -> Int? {
-        guard case .parameterized(let cls, let tensors) = node.kind, cls == "LayerNormalization" || cls == "LayerNorm" else { return nil }
+        guard case .parameterized(let cls, let tensors) = node.kind, cls == "LayerNormalization" || cls == "LayerNorm" || cls == "RMSNorm" else { return nil }
+        let rms = cls == "RMSNorm"
         let s = b.inputShape()
         if let axis = node.attributes["axis"], axis != "-1", axis != "\(s.count)" {
             throw ForwardModelError.unsupported(node, "LayerNormalization over axis \(axis)")
@@ -51,14 +59,15 @@ public struct LayerNormOp: DifferentiableOp, OpBuilder {
         }
         var params: [[Double]] = []
         var maxGamma = 1.0
-        let g = find(["gamma", ".weight"]), bt = find(["beta", ".bias"])
+        let g = find(["gamma", ".weight"]), bt = rms ? nil : find(["beta", ".bias"])
         for ref in [g, bt].compactMap({ $0 }) {
             let v = try b.load(ref)
             guard v.count == c else { throw ForwardModelError("layer '\(node.name)': '\(ref.name)' has \(v.count) entries for \(c) channels") }
             if ref == g { maxGamma = v.map { Swift.abs($0) }.max() ?? 0 }
             params.append(v)
         }
-        let op = LayerNormOp(name: node.name, outputShape: s, epsilon: eps, hasGamma: g != nil, hasBeta: bt != nil, maxAbsGamma: maxGamma)
+        let op = LayerNormOp(name: node.name, outputShape: s, epsilon: eps, hasGamma: g != nil, hasBeta: bt != nil && !rms,
+                             maxAbsGamma: maxGamma, rms: rms)
         return try b.emit(op, inputs: [b.inputSlots[0]], parameters: params)
     }
 
@@ -72,8 +81,10 @@ public struct LayerNormOp: DifferentiableOp, OpBuilder {
         for p in 0..<positions {
             let b = p * c
             var mu = 0.0
-            for k in 0..<c { mu += x[b + k] }
-            mu /= Double(c)
+            if !rms {
+                for k in 0..<c { mu += x[b + k] }
+                mu /= Double(c)
+            }
             var v = 0.0
             for k in 0..<c { let u = x[b + k] - mu; v += u * u }
             let invS = 1 / (v / Double(c) + epsilon).squareRoot()
@@ -88,7 +99,7 @@ public struct LayerNormOp: DifferentiableOp, OpBuilder {
         let c = channels
         var mv = 0.0, mxv = 0.0
         for k in 0..<c { mv += v[k]; mxv += xh[k] * v[k] }
-        mv /= Double(c)
+        mv = rms ? 0 : mv / Double(c)
         mxv /= Double(c)
         for k in 0..<c { out[k] += (v[k] - mv - xh[k] * mxv) * invS }
     }

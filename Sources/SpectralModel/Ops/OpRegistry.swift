@@ -14,6 +14,12 @@ public enum OpRegistry {
         AddOp.self,
         ConcatOp.self,
         LayerNormOp.self,
+        // Transformers compiled from a Hugging Face config (Sources/Audit/Transformer/TransformerGraph.swift).
+        SequenceOps.self,
+        PositionEmbeddingOp.self,
+        AttentionOp.self,
+        RotaryOp.self,
+        MulOp.self,
     ]
 
     /// Why no builder handles `node` (the engine's limit, reported as unsupported).

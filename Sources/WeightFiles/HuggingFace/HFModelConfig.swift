@@ -35,6 +35,10 @@ public struct HFModelConfig: Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     /// The `architectures` list, e.g. `["BertForMaskedLM"]`.
     public var architectures: [String]
+    /// Rotary base θ (`rope_theta`, or `rope_parameters.rope_theta` in transformers 5) and the
+    /// `rope_type` (`default` when absent); nil when the config names none.
+    public var ropeTheta: Double? = nil
+    public var ropeType: String? = nil
 
     /// Reads `config.json` at `path` (at most `limits.maxHeaderBytes`).
     public static func load(path: String, limits: ReaderLimits = ReaderLimits()) throws -> HFModelConfig {
@@ -100,7 +104,7 @@ public struct HFModelConfig: Sendable, Equatable {
         if let list = root["architectures"]?.array {
             architectures = list.compactMap { $0.string }
         }
-        return HFModelConfig(
+        var config = HFModelConfig(
             path: path, modelType: type, hiddenSize: d, numLayers: layers, numHeads: heads,
             numKeyValueHeads: kvHeads, headDim: headDim,
             intermediateSize: try reader.optionalPositive(["intermediate_size", "n_inner"]),
@@ -109,6 +113,10 @@ public struct HFModelConfig: Sendable, Equatable {
             maxPositions: try reader.optionalPositive(["max_position_embeddings", "n_positions"]),
             tieWordEmbeddings: root["tie_word_embeddings"]?.bool ?? true,
             architectures: architectures)
+        let rope = root["rope_parameters"] ?? root["rope_scaling"]
+        config.ropeTheta = root["rope_theta"]?.number ?? rope?["rope_theta"]?.number
+        config.ropeType = rope?["rope_type"]?.string ?? rope?["type"]?.string
+        return config
     }
 
     /// Typed access with one-line errors naming the key.

@@ -1,0 +1,344 @@
+import AuditReport
+import Foundation
+import LinearAlgebra
+import SpectralModel
+import WeightFiles
+
+/// Data mode for a Hugging Face transformer folder (`--probe` beside a `config.json` this tool
+/// reads): the audited function is input embeddings `[n, d]` → last hidden state `[n·d]`
+/// (`TransformerGraph`), evaluated in float64 on every probe.
+///
+/// Probes: an integer `.npy` `[N, n]` of token ids (looked up in the word embeddings here, before
+/// the network, as `inputs_embeds`), or a float `.npy` `[N, n, d]` of input embeddings. An optional
+/// `--attention-mask` `.npy` `[N, n]` (1 keep, 0 padding) masks keys as Hugging Face's
+/// `attention_mask` does; probes sharing a mask share one compiled model.
+///
+/// Per probe: `‖J‖₂ = σ_max(∂h/∂x)` by Golub–Kahan–Lanczos (`Lanczos.topK`) on JVP/VJP products
+/// (never the `(n·d)²` matrix), tolerance 1e-10 on the error estimate, with the Lanczos residual as
+/// certificate (`σ_max ∈ [θ, θ + r]`); `σ_max(∂h/∂θ)` as the root of `λ_max(J_θ J_θᵀ)` by symmetric
+/// Lanczos on the `(n·d)`-dimensional Gram (one parameter VJP and one parameter JVP per product,
+/// tolerance 1e-10; a P-dimensional Lanczos basis would not fit in memory for real models). The
+/// domain the probes met — n, each norm's smallest input scale, each attention's largest input
+/// row norms — gives the local bound (`TransformerAnalyzer.analyze(measured:)`) printed beside them.
+/// NTK: `g_K = λ_max(J_S J_Sᵀ/N)` by symmetric Lanczos on batched parameter VJP/JVP products
+/// (`ntkExtremes`). The loss Hessian is not computed (a hidden state has no loss): its component
+/// is null with that reason.
+enum TransformerDataAudit {
+    struct Probes {
+        var embeddings: [Double]  // N × n × d
+        var count: Int
+        var length: Int
+        var kind: String
+        var masks: [[Bool]]?
+    }
+
+    /// Runs data mode when the report has a transformer section whose config this tool reads.
+    /// Returns false when the generic data audit should run instead.
+    static func apply(to report: inout AuditReportV1, store: any TensorStore, configuration: AuditConfiguration,
+                      options: DataAuditOptions) throws -> Bool {
+        guard report.transformer != nil, configuration.manifestPath == nil, store.architectureJSON == nil,
+              case .supported(let config) = try TransformerAudit.configBeside(store.path, limits: configuration.limits) else { return false }
+        let components: [String: Double?]
+        do {
+            let (data, dataReport, notes) = try run(store: store, config: config, options: options,
+                                                     maskPath: configuration.attentionMaskPath, progress: configuration.progress)
+            report.transformer?.data = data
+            report.data = dataReport
+            components = ["g_J": dataReport.gJ, "g_theta": dataReport.gTheta, "sqrt_g_K": dataReport.gK.map { $0.squareRoot() },
+                          "sqrt_g_H": nil]
+            report.applyDataGMSI(components: components, aggregate: configuration.gmsiAggregate)
+            var reasons = report.dataGmsiNullReasons ?? [:]
+            reasons["sqrt_g_H"] = "transformer data mode: the audited function is the last hidden state, which has no loss"
+            if dataReport.gK == nil {
+                reasons["sqrt_g_K"] = "transformer data mode: NTK not computed (too many distinct attention masks for the model memory cap; see assumptions)"
+            }
+            report.dataGmsiNullReasons = reasons
+            report.assumptions += notes
+        } catch let e as DataAuditError where e.kind == .unsupported {
+            report.dataGmsiComponents = ["g_J": nil, "g_theta": nil, "sqrt_g_K": nil, "sqrt_g_H": nil]
+            report.dataGmsi = nil
+            report.dataGmsiReason = "data audit unavailable: " + e.message
+            report.dataGmsiAggregate = configuration.gmsiAggregate.rawValue
+            report.assumptions.append("data audit not run: " + e.message)
+        }
+        return true
+    }
+
+    static func loadProbes(path: String, maskPath: String?, limit: Int?, width d: Int, vocabulary: () throws -> (table: [Double], rows: Int))
+        throws -> Probes {
+        let s = try NPYTensorStore(path: path)
+        guard let info = s.tensors.first, info.shape.count >= 2, info.shape[0] >= 1 else {
+            throw DataAuditError("\(path): transformer probes must be token ids [N, n] or embeddings [N, n, \(d)]")
+        }
+        let total = info.shape[0], N = Swift.min(total, Swift.max(1, limit ?? total)), n = info.shape[1]
+        guard n >= 1 else { throw DataAuditError("\(path): probes of 0 tokens") }
+        let raw = try s.loadFloat64(info.name)
+        var probes: Probes
+        if !info.dtype.isFloatingPoint {
+            guard info.shape.count == 2 else {
+                throw DataAuditError("\(path): integer probes must be token ids of shape [N, n], not \(info.shape)")
+            }
+            let (table, V) = try vocabulary()
+            var e = [Double](repeating: 0, count: N * n * d)
+            for i in 0..<(N * n) {
+                let t = raw[i]
+                guard t >= 0, t < Double(V), t == t.rounded() else {
+                    let shown = t.isFinite && Swift.abs(t) < 1e15 && t == t.rounded() ? String(Int64(t)) : "\(t)"
+                    throw DataAuditError("\(path): token id \(shown) at probe \(i / n), position \(i % n) is outside the vocabulary [0, \(V))")
+                }
+                let row = Int(t)
+                for c in 0..<d { e[i * d + c] = table[row * d + c] }
+            }
+            probes = Probes(embeddings: e, count: N, length: n, kind: "token_ids", masks: nil)
+        } else {
+            guard info.shape.count == 3, info.shape[2] == d else {
+                throw DataAuditError("\(path): float probes must be input embeddings [N, n, \(d)], not \(info.shape)")
+            }
+            let e = Array(raw.prefix(N * n * d))
+            guard e.allSatisfy({ $0.isFinite }) else { throw DataAuditError("\(path): probe embeddings contain NaN or Inf") }
+            probes = Probes(embeddings: e, count: N, length: n, kind: "embeddings", masks: nil)
+        }
+        if let maskPath {
+            let ms = try NPYTensorStore(path: maskPath)
+            guard let mi = ms.tensors.first, mi.shape.count == 2, mi.shape[0] >= N, mi.shape[1] == n else {
+                throw DataAuditError("\(maskPath): the attention mask must have shape [N, \(n)] (one row per probe)")
+            }
+            let m = try ms.loadFloat64(mi.name)
+            var masks: [[Bool]] = []
+            for i in 0..<N {
+                let row = Array(m[(i * n)..<((i + 1) * n)])
+                guard row.allSatisfy({ $0 == 0 || $0 == 1 }), row.contains(1) else {
+                    throw DataAuditError("\(maskPath): mask row \(i) must hold 0/1 values with at least one 1")
+                }
+                masks.append(row.map { $0 == 1 })
+            }
+            probes.masks = masks
+        }
+        return probes
+    }
+
+    /// Memory the per-mask models kept for the NTK may use (else g_K is skipped, with the reason).
+    static let ntkModelBytes = 1 << 30
+
+    static func wordEmbeddings(_ layout: TransformerLayout) -> String {
+        switch layout.family {
+        case .bert: return layout.prefix + "embeddings.word_embeddings.weight"
+        case .gpt2: return layout.prefix + "wte.weight"
+        case .llama: return layout.prefix + "embed_tokens.weight"
+        }
+    }
+
+    static func run(store: any TensorStore, config: HFModelConfig, options: DataAuditOptions, maskPath: String?,
+                    progress: ((Int, Int, String) -> Void)?) throws -> (TransformerDataV1, DataReport, [String]) {
+        let d = config.hiddenSize
+        let layout: TransformerLayout
+        switch TransformerLayout.resolve(config, names: Set(store.tensors.map(\.name))) {
+        case .success(let l): layout = l
+        case .failure(let e): throw DataAuditError(e.description, kind: .unsupported)
+        }
+        progress?(0, 4, "probes")
+        let probes = try loadProbes(path: options.probePath, maskPath: maskPath, limit: options.probeLimit, width: d) {
+            let name = wordEmbeddings(layout)
+            let info = try store.info(name)
+            guard info.shape.count == 2, info.shape[1] == d else {
+                throw DataAuditError("word embeddings '\(name)' have shape \(info.shape), expected [vocab, \(d)]")
+            }
+            return (try store.loadFloat64(name), info.shape[0])
+        }
+        let N = probes.count, n = probes.length, size = n * d
+        // Group probes by mask (one compiled model each).
+        var groups: [[Bool]?: [Int]] = [:]
+        var order: [[Bool]?] = []
+        for i in 0..<N {
+            let m = probes.masks?[i]
+            if groups[m] == nil { order.append(m) }
+            groups[m, default: []].append(i)
+        }
+        let cache = TransformerTensorCache(store: store, width: d)
+        var jn = [Double](repeating: 0, count: N), res = jn, pn = jn
+        var iters = [Int](repeating: 0, count: N)
+        var normScales: [String: Double] = [:]
+        var rows: [Int: (rows: Double, centred: Double)] = [:]
+        var P = 0
+        var compiled: [(model: ForwardModel, probes: [Int])] = []
+        progress?(1, 4, "Jacobians (Lanczos on JVP/VJP)")
+        for m in order {
+            let idx = groups[m]!
+            let tg = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: m, cache: cache)
+            let model: ForwardModel
+            do {
+                model = try ForwardModel(graph: tg.graph, load: cache.load)
+            } catch let e as ForwardModelError {
+                throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
+            }
+            P = model.parameterCount
+            // The NTK needs every per-mask model at once; each holds θ twice (16 bytes per parameter).
+            if order.count * model.parameterCount * 16 <= ntkModelBytes { compiled.append((model, idx)) }
+            func slot(_ node: Int) -> Int? {
+                let name = tg.graph.nodes[node].name
+                return model.ops.firstIndex { $0.op.name == name }
+            }
+            let betas = try Dictionary(tg.attentionInputs.compactMap { a in try a.beta.map { ($0, try cache.load(TensorRef(name: $0, shape: [d], orientation: .vector))) } },
+                                       uniquingKeysWith: { a, _ in a })
+            let results: [(Double, Double, Int, Double, [String: Double], [Int: (Double, Double)])] = try parallelMap(idx.count, jobs: options.jobs) { t in
+                let i = idx[t]
+                let x = Array(probes.embeddings[(i * size)..<((i + 1) * size)])
+                let tape = model.forward(x, count: 1)
+                // The domain met at this probe.
+                var scales: [String: Double] = [:]
+                for ni in tg.normInputs {
+                    guard let s = slotOfNormInput(ni, tg, model) else { continue }
+                    let v = tape.values(of: s)
+                    var best = Double.infinity
+                    for p in 0..<n {
+                        let r = Array(v[(p * d)..<((p + 1) * d)])
+                        let mu = ni.isRMS ? 0 : r.reduce(0, +) / Double(d)
+                        let sc = (r.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(d)).squareRoot()
+                        best = Swift.min(best, sc)
+                    }
+                    scales[ni.norm] = Swift.min(scales[ni.norm] ?? .infinity, best)
+                }
+                var blockRows: [Int: (Double, Double)] = [:]
+                for a in tg.attentionInputs {
+                    guard let s = slot(a.node) else { continue }
+                    let v = tape.values(of: s), beta = a.beta.flatMap { betas[$0] }
+                    var r = 0.0, rc = 0.0
+                    for p in 0..<n {
+                        var s1 = 0.0, s2 = 0.0
+                        for c in 0..<d {
+                            let z = v[p * d + c]
+                            s1 += z * z
+                            let w = z - (beta?[c] ?? 0)
+                            s2 += w * w
+                        }
+                        r = Swift.max(r, s1.squareRoot())
+                        rc = Swift.max(rc, s2.squareRoot())
+                    }
+                    blockRows[a.block] = (r, rc)
+                }
+                let op = Lanczos.Operator(rows: size, cols: size, apply: { v, y in
+                    let out = model.jvp(tape, inputTangent: Array(v), parameterTangent: nil as [Double]?).last!
+                    for e in 0..<size { y[e] = out[e] }
+                }, applyTranspose: { u, w in
+                    let g = model.backward(tape, seed: Array(u)).inputCotangent
+                    for e in 0..<size { w[e] = g[e] }
+                })
+                // A near-double top singular value slows the 1e-10 estimate; 1e-7 is then the documented fallback.
+                let sv: SingularValueResult
+                do {
+                    sv = try Lanczos.topK(op, k: 1, tolerance: 1e-10, seed: options.seed ^ UInt64(i), maxIterations: 300)
+                } catch LinearAlgebraError.notConverged {
+                    do {
+                        sv = try Lanczos.topK(op, k: 1, tolerance: 1e-7, seed: options.seed ^ UInt64(i), maxIterations: 600)
+                    } catch LinearAlgebraError.notConverged(let it, let residual) {
+                        throw DataAuditError("probe \(i): Lanczos for ‖∂h/∂x‖₂ did not converge in \(it) products (relative residual \(residual))",
+                                             kind: .unsupported)
+                    }
+                }
+                // ‖J_θ‖₂² = λ_max(J_θ J_θᵀ), an (n·d)-dimensional Gram (the P-dimensional side is never a
+                // Lanczos basis): one reverse pass (parameter gradient) and one parameter JVP per product.
+                let gram = try Lanczos.symmetricExtremes(dimension: size, tolerance: 1e-10, maxIterations: 300,
+                                                         seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
+                    let g = model.backward(tape, seed: u, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
+                        .parameterGradient!
+                    return model.jvp(tape, inputTangent: nil, parameterTangent: g).last!
+                }
+                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, Swift.max(gram.lambdaMax, 0).squareRoot(), scales, blockRows)
+            }
+            for (t, r) in results.enumerated() {
+                let i = idx[t]
+                jn[i] = r.0; res[i] = r.1; iters[i] = r.2; pn[i] = r.3
+                for (k, v) in r.4 { normScales[k] = Swift.min(normScales[k] ?? .infinity, v) }
+                for (k, v) in r.5 {
+                    let old = rows[k] ?? (0, 0)
+                    rows[k] = (Swift.max(old.rows, v.0), Swift.max(old.centred, v.1))
+                }
+            }
+        }
+        progress?(2, 4, "NTK (Lanczos on J_S J_Sᵀ)")
+        let ntk: Lanczos.SymmetricResult? = compiled.count == order.count
+            ? try ntkExtremes(compiled, embeddings: probes.embeddings, size: size, count: N, options: options) : nil
+        compiled = []
+        progress?(3, 4, "bound on the measured domain")
+        let measured = MeasuredDomain(normInputScales: normScales, attentionRows: rows)
+        let minScale = normScales.values.min() ?? .nan
+        var reason: String? = nil
+        var bound: Double? = nil, log10Bound: Double? = nil
+        do {
+            let a = try TransformerAnalyzer.analyze(store: store, config: config,
+                                                    domain: TransformerDomain(sequenceLength: n, normInputScale: minScale),
+                                                    measured: measured)
+            bound = a.networkBound
+            log10Bound = a.log10NetworkBound
+            reason = a.networkBoundReason
+        } catch {
+            reason = "\(error)"
+        }
+        let gJ = jn.max()!
+        let blocks = layout.blocks.map(\.index)
+        let domain = MeasuredTransformerDomainV1(
+            sequenceLength: n, normInputScales: normScales, minNormInputScale: minScale,
+            attentionInputRowNorms: blocks.map { rows[$0]?.rows ?? .nan },
+            attentionInputCentredRowNorms: blocks.map { rows[$0]?.centred ?? .nan })
+        let holds: Bool? = bound.map { $0 >= gJ } ?? log10Bound.map { $0 >= Foundation.log10(gJ) }
+        let data = TransformerDataV1(
+            probeKind: probes.kind, probes: N, sequenceLength: n, attentionMask: maskPath, measuredDomain: domain,
+            networkBound: bound, log10NetworkBound: log10Bound, jacobianNorms: jn, jacobianResiduals: res,
+            lanczosIterations: iters, parameterJacobianNorms: pn, boundHolds: holds, reason: reason)
+        var report = DataReport(probeCount: N, probePath: options.probePath, labelsPath: nil, loss: nil, seed: options.seed,
+                                perSample: DataReport.PerSample(jacobianNorm: jn, parameterGradientNorm: pn))
+        report.gJ = gJ
+        report.gJMean = jn.reduce(0, +) / Double(N)
+        report.gJP95 = DataAudit.percentile(jn, 0.95)
+        report.gTheta = pn.max()
+        report.gK = ntk?.lambdaMax
+        report.gHReason = "transformer data mode: the audited function is the last hidden state, which has no loss"
+        if let bound, gJ > 0 { report.boundRatio = bound / gJ }
+        let notes = [
+            "transformer data mode: f = input embeddings [\(n), \(d)] → last hidden state [\(n)·\(d)] (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); positions 0…\(n - 1)\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
+            "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
+            ntk.map { ntk in "transformer data mode: NTK g_K = λ_max(J_S J_Sᵀ / N) over the N·n·d = \(N * size) output rows by symmetric Lanczos (tolerance \(options.lanczosTolerance); one batched parameter VJP and parameter JVP per product), \(ntk.iterations) products\(ntk.convergedMax ? "" : ", NOT converged: a lower bound"); λ_min not computed" }
+                ?? "transformer data mode: NTK not computed: the \(order.count) distinct attention masks need \(order.count) compiled models at once (\((order.count * P * 16) >> 20) MiB of parameters > \(ntkModelBytes >> 20) MiB); give the probes one mask (or fewer probes) for g_K",
+            "transformer data mode: the bound beside the measured norms holds on the domain the probes met (n = \(n), each norm's smallest input scale, each attention's largest input row norms)",
+        ]
+        progress?(4, 4, "done")
+        return (data, report, notes)
+    }
+
+    /// `λ_max(K_S / N)`, `K_S = J_S J_Sᵀ` over every probe's `n·d` outputs (SPEC §5 with C = n·d):
+    /// products `K_S v = J_S (J_Sᵀ v)` — the parameter gradient of `Σ_i ⟨v_i, h(x_i)⟩` summed over the
+    /// compiled models (one per mask), then each model's parameter JVP.
+    static func ntkExtremes(_ compiled: [(model: ForwardModel, probes: [Int])], embeddings: [Double], size: Int, count N: Int,
+                            options: DataAuditOptions) throws -> Lanczos.SymmetricResult {
+        let tapes = compiled.map { c -> ForwardTape in
+            var x = [Double](repeating: 0, count: c.probes.count * size)
+            for (t, i) in c.probes.enumerated() { for e in 0..<size { x[t * size + e] = embeddings[i * size + e] } }
+            return c.model.forward(x, count: c.probes.count)
+        }
+        return try Lanczos.symmetricExtremes(dimension: N * size, tolerance: options.lanczosTolerance,
+                                             maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B,
+                                             needMin: false) { v in
+            var g: [Double]? = nil
+            for (c, tape) in zip(compiled, tapes) {
+                var seed = [Double](repeating: 0, count: c.probes.count * size)
+                for (t, i) in c.probes.enumerated() { for e in 0..<size { seed[t * size + e] = v[i * size + e] } }
+                let gi = c.model.backward(tape, seed: seed, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
+                    .parameterGradient!
+                if g == nil { g = gi } else { for e in 0..<gi.count { g![e] += gi[e] } }
+            }
+            var out = [Double](repeating: 0, count: N * size)
+            let inv = 1 / Double(N)
+            for (c, tape) in zip(compiled, tapes) {
+                let y = c.model.jvp(tape, inputTangent: nil, parameterTangent: g!).last!
+                for (t, i) in c.probes.enumerated() { for e in 0..<size { out[i * size + e] = y[t * size + e] * inv } }
+            }
+            return out
+        }
+    }
+
+    /// The slot whose values are a normalisation's input.
+    static func slotOfNormInput(_ ni: (node: Int, norm: String, isRMS: Bool), _ tg: TransformerGraph, _ model: ForwardModel) -> Int? {
+        let name = tg.graph.nodes[ni.node].name
+        return model.ops.firstIndex { $0.op.name == name }
+    }
+}
