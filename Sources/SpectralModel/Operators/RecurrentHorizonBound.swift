@@ -150,24 +150,11 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
             return max(a, b) + log1p(exp(-abs(a - b)))
         }
         var rowSum = [Double](repeating: -.infinity, count: T), rowSq = rowSum, colSum = rowSum, lastRow = rowSum
-        for s in 0..<T {
-            var v = steps[s].n
-            var scale = 0.0
-            for t in s..<T {
-                if t > s {
-                    let m = steps[t].m
-                    v = [m[0] * v[0] + m[1] * v[1], m[2] * v[0] + m[3] * v[1]]
-                }
-                let big = max(v[0], v[1])
-                guard big > 0, big.isFinite else { break }
-                v = [v[0] / big, v[1] / big]
-                scale += log(big)
-                let k = scale + log(v[0])
-                rowSum[t] = add(rowSum[t], k)
-                rowSq[t] = add(rowSq[t], 2 * k)
-                colSum[s] = add(colSum[s], k)
-                if t == T - 1 { lastRow[s] = k }
-            }
+        forEachLogEntry(steps) { t, s, k in
+            rowSum[t] = add(rowSum[t], k)
+            rowSq[t] = add(rowSq[t], 2 * k)
+            colSum[s] = add(colSum[s], k)
+            if t == T - 1 { lastRow[s] = k }
         }
         let seq = 0.5 * (rowSum.max()! + colSum.max()!)
         // Leading (T−1)×(T−1) block: rows < T−1 keep their sums; columns lose their last-row entry.
@@ -209,6 +196,15 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
     static func logKernel(steps: [(m: [Double], n: [Double])]) -> [Double] {
         let T = steps.count
         var out = [Double](repeating: -.infinity, count: T * T)
+        forEachLogEntry(steps) { t, s, k in out[t * T + s] = k }
+        return out
+    }
+
+    /// Calls `body(t, s, log k_{t,s})` for every nonzero entry on or below the diagonal, column by
+    /// column: n_s propagated through M_{s+1}…M_t, the 2-vector renormalised at each step (its
+    /// log scale carried separately) so nothing overflows; a column stops at a zero vector.
+    static func forEachLogEntry(_ steps: [(m: [Double], n: [Double])], _ body: (Int, Int, Double) -> Void) {
+        let T = steps.count
         for s in 0..<T {
             var v = steps[s].n
             var scale = 0.0
@@ -221,10 +217,9 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
                 guard big > 0, big.isFinite else { break }
                 v = [v[0] / big, v[1] / big]
                 scale += log(big)
-                out[t * T + s] = scale + log(v[0])
+                body(t, s, scale + log(v[0]))
             }
         }
-        return out
     }
 
     static func leading(_ logK: [Double], _ T: Int, _ n: Int) -> [Double] {
