@@ -97,16 +97,7 @@ struct StreamedSpectrum {
             c0 += w
         }
         if badCount > 0 { return .nonFinite(count: badCount, first: badFirst) }
-        if maxAbs == 0 {
-            return .values(SingularValueResult(values: [Double](repeating: 0, count: rows), method: .gramSyevd, isComplete: true),
-                           frobenius: nil, fast: nil)
-        }
-        if let values = try acc.singularValues() {
-            return .values(SingularValueResult(values: values, method: .gramSyevd, isComplete: true), frobenius: nil, fast: nil)
-        }
-        let x = try source.loadFloat64(loc)
-        return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gesdd),
-                       frobenius: nil, fast: nil)
+        return try finish(&acc, allZero: maxAbs == 0, loc, rows: rows, cols: cols)
     }
 
     private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
@@ -139,15 +130,20 @@ struct StreamedSpectrum {
             r += c
         }
         if badCount > 0 { return .nonFinite(count: badCount, first: badFirst) }
-        let p = Swift.min(rows, cols)
-        if maxAbs == 0 {
-            return .values(SingularValueResult(values: [Double](repeating: 0, count: p), method: .gramSyevd, isComplete: true),
+        return try finish(&acc, allZero: maxAbs == 0, loc, rows: rows, cols: cols)
+    }
+
+    /// The spectrum from a finished Gram of a finite tensor: zeros for an all-zero tensor; else
+    /// the Gram's eigenvalues when they resolve every singular value (`GramAccumulator`'s accuracy
+    /// guard); else dgesdd on the whole tensor, as `SVD` does.
+    private func finish(_ acc: inout GramAccumulator, allZero: Bool, _ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
+        if allZero {
+            return .values(SingularValueResult(values: [Double](repeating: 0, count: Swift.min(rows, cols)), method: .gramSyevd, isComplete: true),
                            frobenius: nil, fast: nil)
         }
         if let values = try acc.singularValues() {
             return .values(SingularValueResult(values: values, method: .gramSyevd, isComplete: true), frobenius: nil, fast: nil)
         }
-        // The Gram cannot resolve the small singular values: dgesdd on the whole tensor, as SVD does.
         let x = try source.loadFloat64(loc)
         return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gesdd),
                        frobenius: nil, fast: nil)
