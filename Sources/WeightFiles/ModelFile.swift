@@ -20,8 +20,12 @@ public enum ModelFile {
             // The strict directory reading first: its one-line error names the bad record, and
             // ZIPFoundation (used below) never sees a malformed directory (ZIPDirectory+Gate).
             try ZIPDirectory.validate(path: path, limits: limits)
-            if try isKerasZip(path) { return try KerasZip.open(path: path, limits: limits) }
-            if PyTorchZipArchive.isPyTorchArchive(path) { return try openPyTorchZip(path, limits: limits) }
+            // One ZIPFoundation view of the validated directory decides the kind (not a
+            // re-validation per kind, as the path-taking checks do for callers that have none).
+            if let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) {
+                if KerasZip.isKerasArchive(archive) { return try KerasZip.open(path: path, limits: limits) }
+                if PyTorchZipArchive.isPyTorchArchive(archive) { return try openPyTorchZip(path, limits: limits) }
+            }
             return try openNPZ(path, limits: limits)
         }
         if prefix.starts(with: PyTorchFormat.legacyMagicPrefix.prefix(prefix.count)) && prefix.count >= 14 {

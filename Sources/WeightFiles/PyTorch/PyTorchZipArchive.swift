@@ -27,6 +27,11 @@ final class PyTorchZipArchive: @unchecked Sendable {
     /// torch.jit.save archive). Never throws: anything unreadable is "no".
     static func isPyTorchArchive(_ path: String) -> Bool {
         guard ZIPDirectory.isWellFormed(path: path), let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return false }
+        return isPyTorchArchive(archive)
+    }
+
+    /// The same test on an archive whose directory `ZIPDirectory` has already validated.
+    static func isPyTorchArchive(_ archive: Archive) -> Bool {
         var seen = 0
         for entry in archive {
             seen += 1
