@@ -133,10 +133,15 @@ final class HostileFaultTests: XCTestCase {
         // How long a whole run takes here (debug vs release, ASan): signals are spread over it.
         let outDir = scratch.url.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let full = try Child.run([Binary.path, model, "--output", outDir.path + "/full.h5", "--json", outDir.path + "/full.json",
-                                  "--quiet", "--no-progress"], timeout: 120)
-        XCTAssertTrue([0, 1].contains(full.status), full.summary)
-        let duration = full.seconds
+        // The shorter of two runs, so that a loaded machine's one slow run does not place every
+        // signal after the end of the (faster) runs that follow.
+        var duration = Double.infinity
+        for _ in 0..<2 {
+            let full = try Child.run([Binary.path, model, "--output", outDir.path + "/full.h5", "--json", outDir.path + "/full.json",
+                                      "--quiet", "--no-progress", "--force"], timeout: 120)
+            XCTAssertTrue([0, 1].contains(full.status), full.summary)
+            duration = min(duration, full.seconds)
+        }
         try FileManager.default.removeItem(at: outDir)
 
         var landed = 0, completeOutputsAfterSignal = 0

@@ -61,9 +61,22 @@ struct ChildResult {
 }
 
 enum Child {
+    /// Whether `pid` has a handler installed for `signal`: its bit in the `SigCgt` mask of
+    /// `/proc/PID/status` (Linux). Where there is no such file, true (the delay counts from the start).
+    static func catches(pid: pid_t, signal: Int32) -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return true }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return mask & (UInt64(1) << UInt64(signal - 1)) != 0
+    }
+
     /// Runs `argv` (argv[0] a path) in `cwd` with stdout/stderr to files and waits for it.
-    /// `signal`: sent once, `after` seconds from the start, if the child has not been reaped yet
-    /// (so the pid can never belong to another process).
+    /// `signal`: sent once, `after` seconds from the moment the child has installed a handler for
+    /// it (Linux: its bit in `SigCgt` of `/proc/PID/status`; elsewhere: from the start), if the
+    /// child has not been reaped yet (so the pid can never belong to another process). Counting from
+    /// the handler, not the spawn, keeps a loaded machine's slow start-up from turning an early
+    /// signal into a default-action kill that no program could have handled.
     static func run(_ argv: [String], cwd: String? = nil, environment: [String: String] = [:],
                     timeout: Double = 10, signal: (number: Int32, after: Double)? = nil) throws -> ChildResult {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sa-child-\(UUID().uuidString)")
@@ -115,13 +128,17 @@ enum Child {
         var usage = rusage()
         var timedOut = false
         var signalSent = false
+        var handlerSince: Date? = nil
         while true {
             let w = wait4(pid, &status, WNOHANG, &usage)
             if w == pid { break }
             if w < 0 && errno != EINTR { break }
-            if let s = signal, !signalSent, Date().timeIntervalSince(start) >= s.after {
-                kill(pid, s.number)  // not reaped yet: still our child
-                signalSent = true
+            if let s = signal, !signalSent {
+                if handlerSince == nil, catches(pid: pid, signal: s.number) { handlerSince = Date() }
+                if let since = handlerSince, Date().timeIntervalSince(since) >= s.after {
+                    kill(pid, s.number)  // not reaped yet: still our child
+                    signalSent = true
+                }
             }
             if Date().timeIntervalSince(start) > timeout {
                 timedOut = true
