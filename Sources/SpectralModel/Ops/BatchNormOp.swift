@@ -116,3 +116,13 @@ public struct BatchNormOp: DifferentiableOp, OpBuilder {
         }
     }
 }
+
+extension BatchNormOp: NodeLipschitzSource {
+    /// Linear (inference mode): `max_c |a_c|`, measured by the weights-only analysis (1 when the
+    /// analysis folded it into the operator before it, whose σ₁ then covers it).
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .batchNorm = node.kind else { return nil }
+        return NodeLipschitz(.linearOperator, chainKind: "operator",
+                             unmeasured: norms.operatorNorm == nil ? "BatchNorm '\(node.name)' was not analysed" : nil)
+    }
+}
