@@ -91,10 +91,17 @@ public struct BatchNormOp: DifferentiableOp, OpBuilder {
         let ch = channels, size = ctx.outputSize, pc = parameterCount
         ctx.inputs[0].withUnsafeBufferPointer { xp in
             let x = xp.baseAddress! + s * size
-            for q in 0..<k {
-                let g = gy + q * size, row = out + q * pc
-                if hasGamma { for e in 0..<size { let c = e % ch; row[c] += g[e] * invStd[c] * (x[e] - mean[c]) } }
-                if hasBeta { for e in 0..<size { row[betaOffset + e % ch] += g[e] } }
+            // Positions × channels without a division per element (k = C rows per sample).
+            invStd.withUnsafeBufferPointer { ip in
+                mean.withUnsafeBufferPointer { mp in
+                    for q in 0..<k {
+                        let g = gy + q * size, row = out + q * pc
+                        for b in stride(from: 0, to: size, by: ch) {
+                            if hasGamma { for c in 0..<ch { row[c] += g[b + c] * ip[c] * (x[b + c] - mp[c]) } }
+                            if hasBeta { for c in 0..<ch { row[betaOffset + c] += g[b + c] } }
+                        }
+                    }
+                }
             }
         }
     }
