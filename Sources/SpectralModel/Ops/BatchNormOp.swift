@@ -67,7 +67,18 @@ public struct BatchNormOp: DifferentiableOp, OpBuilder {
     public func vjp(_ gy: [Double], rows: Int, rowsPerSample k: Int, ctx: OpContext, into gx: inout [[Double]]) {
         guard !gx[0].isEmpty else { return }
         let ch = channels, g = gamma(ctx.theta)
-        gx[0].withUnsafeMutableBufferPointer { xp in for e in 0..<gy.count { let c = e % ch; xp[e] += g[c] * invStd[c] * gy[e] } }
+        // Positions × channels (no division per element; k = C rows per probe in the Jacobian pass).
+        gx[0].withUnsafeMutableBufferPointer { xp in
+            gy.withUnsafeBufferPointer { yp in
+                g.withUnsafeBufferPointer { gp in
+                    invStd.withUnsafeBufferPointer { ip in
+                        for b in stride(from: 0, to: yp.count, by: ch) {
+                            for c in 0..<ch { xp[b + c] += gp[c] * ip[c] * yp[b + c] }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func jvp(_ dx: [[Double]?], dtheta dt: [Double]?, ctx: OpContext) -> [Double]? {
