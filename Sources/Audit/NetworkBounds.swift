@@ -15,7 +15,9 @@ struct OperatorFactor: Sendable {
     var stableRank: Double?
 }
 
-/// Network-level quantities of SPEC §4 over a `NetworkGraph`, in log space.
+/// Network-level quantities of SPEC §4 over a `NetworkGraph`, in log space, from each op's own
+/// Lipschitz rule (`NodeLipschitzSource`, stated beside the op) and the norms the weights-only
+/// analysis measured.
 ///
 /// For every node, `log L(node)` bounds the log Lipschitz constant of the map from the network
 /// input to that node's output:
@@ -33,24 +35,9 @@ struct OperatorFactor: Sendable {
 /// Nodes the operator model does not cover break the chain: the bound is unavailable, with the
 /// first such node named in the reason.
 enum NetworkBounds {
-    /// ℓ2 Lipschitz bound of a (non-global) pooling layer, valid for every input size, by the
-    /// Schur test `‖P‖₂ ≤ sqrt(‖P‖₁ ‖P‖_∞)`. Every row of P sums to 1 (an average) or picks one
-    /// input (max, locally linear), and one input lies in at most `K = Π ceil(pool_i / stride_i)`
-    /// windows. Max pooling: column sums ≤ K, bound `sqrt(K)`. Average pooling whose every window
-    /// divides by the full window size p (valid padding, or padding counted as in PyTorch's
-    /// `count_include_pad`): column sums ≤ K/p, bound `sqrt(K/p)`. Average pooling that divides
-    /// by the valid cells only (Keras `padding='same'`): a border window of c < p cells weighs
-    /// 1/c, so only `≤ 1` per window holds and the bound is `sqrt(K)` — `sqrt(K/p)` is not sound
-    /// there (pool 2, stride 1: the last two outputs form [[½, ½], [0, 1]], norm 1.144 > 1).
-    /// Tested against the exact norms of explicit pooling matrices (`PoolingBoundTests`).
+    /// The shape-free pooling bound (stated by `PoolOp`, beside the op).
     static func poolingLipschitz(isMax: Bool, pool: [Int], strides: [Int], dividesByValidCells: Bool) -> Double {
-        // One stride per pooled axis: a single stride applies to every axis; a mismatched list
-        // falls back to the window (never silently dropping an axis).
-        let s = strides.count == pool.count ? strides
-            : (strides.count == 1 ? [Int](repeating: strides[0], count: pool.count) : pool)
-        let windows = zip(pool, s).reduce(1.0) { acc, ps in acc * ceil(Double(ps.0) / Double(max(ps.1, 1))) }
-        if isMax || dividesByValidCells { return windows.squareRoot() }
-        return (windows / Double(pool.reduce(1, *))).squareRoot()
+        PoolOp.windowLipschitz(isMax: isMax, pool: pool, strides: strides, dividesByValidCells: dividesByValidCells)
     }
 
     struct Result {
@@ -79,6 +66,27 @@ enum NetworkBounds {
             return m + log(xs.reduce(0) { $0 + exp($1 - m) })
         }
 
+        /// One node's factor: `value` is the incoming log bound (the first input's), `ins` all of them.
+        func apply(_ r: NodeLipschitz, node: Node, norms: MeasuredNorms = MeasuredNorms(), ins: [Double], value: inout Double) {
+            switch r.rule {
+            case .linearOperator:
+                guard let s = norms.operatorNorm else {
+                    reason = r.unmeasured ?? "layer '\(node.name)' was not analysed"
+                    return
+                }
+                value += log(s)
+                chain.append(ChainFactor(layer: node.name, kind: r.chainKind, value: s))
+            case .constant(let c, _):
+                value += log(c)
+                if c != 1 || r.listedWhenOne { chain.append(ChainFactor(layer: node.name, kind: r.chainKind, value: c)) }
+            case .merge(let m):
+                value = m == .sum ? logSumExp(ins) : 0.5 * logSumExp(ins.map { 2 * $0 })
+                chain.append(ChainFactor(layer: node.name, kind: r.chainKind, value: mergeFactor(value, ins)))
+            case .local, .unbounded:
+                reason = "layer " + UnsupportedReasons.reason(layer: node.name, className: node.kind.reportKind, source: graph.source)
+            }
+        }
+
         for (i, node) in graph.nodes.enumerated() where reason == nil {
             let ins = node.inputs.map { logL[$0] }
             if node.inputs.count > 1 { isChain = false }
@@ -90,49 +98,6 @@ enum NetworkBounds {
             switch node.kind {
             case .input:
                 value = 0
-            case .dense, .conv:
-                guard let f = factors[i] else {
-                    reason = "layer '\(node.name)' was not analysed"
-                    break
-                }
-                value += log(f.sigma)
-                chain.append(ChainFactor(layer: node.name, kind: "operator", value: f.sigma))
-            case .batchNorm:
-                if foldedInto[i] == nil {
-                    guard let s = extraLipschitz[i] else {
-                        reason = "BatchNorm '\(node.name)' was not analysed"
-                        break
-                    }
-                    value += log(s)
-                    chain.append(ChainFactor(layer: node.name, kind: "operator", value: s))
-                }
-            case .activation(let a):
-                value += log(a.lipschitz)
-                if a.lipschitz != 1 { chain.append(ChainFactor(layer: node.name, kind: "activation", value: a.lipschitz)) }
-            case .prelu:
-                guard let l = extraLipschitz[i] else {
-                    reason = "PReLU '\(node.name)' was not analysed"
-                    break
-                }
-                value += log(l)
-                chain.append(ChainFactor(layer: node.name, kind: "activation", value: l))
-            case .pooling(let kind, let pool, let strides, let global):
-                if !global {
-                    let padded = (node.attributes["padding"] ?? "valid") != "valid"
-                    let includePad = node.attributes["count_include_pad"].map { $0 == "true" || $0 == "1" } ?? false
-                    let lip = poolingLipschitz(isMax: kind == .max, pool: pool, strides: strides,
-                                               dividesByValidCells: padded && !includePad)
-                    value += log(lip)
-                    if lip != 1 { chain.append(ChainFactor(layer: node.name, kind: "pooling", value: lip)) }
-                }
-            case .passThrough:
-                break
-            case .add:
-                value = logSumExp(ins)
-                chain.append(ChainFactor(layer: node.name, kind: "residual", value: mergeFactor(value, ins)))
-            case .concatenate:
-                value = 0.5 * logSumExp(ins.map { 2 * $0 })
-                chain.append(ChainFactor(layer: node.name, kind: "concatenate", value: mergeFactor(value, ins)))
             case .embedding:
                 reason = "layer '\(node.name)' is an embedding (a lookup on discrete inputs): a network fed by tokens has no Lipschitz bound in its input, and no option changes that; its table is analysed per operator"
             case .parameterized(let cls, _), .unsupported(let cls, _):
@@ -147,7 +112,29 @@ enum NetworkBounds {
                     if exp(l).isFinite { chain.append(ChainFactor(layer: node.name, kind: "recurrent", value: exp(l))) }
                     break
                 }
+                // An op with a global constant (no weights-only graph has one today) continues
+                // the chain; a local or unbounded rule, or no op, stops it with the reason that
+                // says what the rows below analyse.
+                if case .parameterized = node.kind, let r = OpRegistry.lipschitz(of: node, norms: MeasuredNorms()),
+                   case .constant = r.rule {
+                    apply(r, node: node, ins: ins, value: &value)
+                    break
+                }
                 reason = "layer " + UnsupportedReasons.reason(layer: node.name, className: cls, source: graph.source)
+            default:
+                // The op's own rule (`NodeLipschitzSource`, beside the op), with the norms the
+                // weights-only analysis measured.
+                let norms = MeasuredNorms(operatorNorm: factors[i]?.sigma ?? extraLipschitz[i], parameterMaxAbs: extraLipschitz[i])
+                guard let r = OpRegistry.lipschitz(of: node, norms: norms) else {
+                    reason = "layer " + UnsupportedReasons.reason(layer: node.name, className: node.kind.reportKind, source: graph.source)
+                    break
+                }
+                if case .linearOperator = r.rule, foldedInto[i] != nil { break }  // σ₁ of the operator it was folded into covers it
+                if let why = r.unmeasured {
+                    reason = why
+                    break
+                }
+                apply(r, node: node, norms: norms, ins: ins, value: &value)
             }
             if reason != nil { break }
             if let src = node.activationSource, src.hasPrefix("unknown:") {
@@ -155,8 +142,7 @@ enum NetworkBounds {
                 break
             }
             if let a = node.activation {
-                value += log(a.lipschitz)
-                if a.lipschitz != 1 { chain.append(ChainFactor(layer: node.name, kind: "activation", value: a.lipschitz)) }
+                apply(ActivationOp.lipschitz(of: a), node: node, ins: [value], value: &value)
             }
             logL[i] = value
         }

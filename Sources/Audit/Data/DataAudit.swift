@@ -92,13 +92,14 @@ public enum DataAudit {
         let gJ = jac.norm.max()!
         progress?(2, phases, "NTK and Gauss–Newton")
         let probs: [Double] = (0..<n).flatMap { softmax(Array(context.logits[($0 * C)..<(($0 + 1) * C)])) }
-        let ntk = try NTKPhase(context: context, probs: probs, loss: lossKind).run(jacobians: jac)
+        let products = try context.forOneRowPasses()
+        let ntk = try NTKPhase(context: products, probs: probs, loss: lossKind).run(jacobians: jac)
         notes += ntk.notes
         progress?(3, phases, "loss Hessian")
         var hessian: HessianPhase.Result? = nil
         var gHReason: String? = nil
         if let targets, !options.skipHessian {
-            hessian = try HessianPhase(context: context, probs: probs, targets: targets, loss: lossKind).run()
+            hessian = try HessianPhase(context: products, probs: probs, targets: targets, loss: lossKind).run()
             notes.append(hessian!.note)
         } else {
             gHReason = targets == nil ? "no labels: only the Gauss–Newton part" : "Hessian skipped (option)"

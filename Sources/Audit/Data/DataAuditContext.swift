@@ -53,6 +53,35 @@ struct DataAuditContext {
         Swift.max(1, Swift.min(chunkSize, (1 << 22) / Swift.max(1, C * largestValue)))
     }
 
+    /// The same probes in batches for the one-row passes of the NTK and Hessian products, which
+    /// need no `C` rows per probe: `batchSize(chunkSize, C: 1, …)` probes per batch (≤ 32 MB per
+    /// value), but at least two batches when n ≥ 2 so that both cores of `--jobs 2` share every
+    /// product — sized by the model and n, never by `jobs`. One more forward pass; taller GEMMs
+    /// per product. `self` when the batches are the same.
+    func forOneRowPasses() throws -> DataAuditContext {
+        let cs = Swift.min(Self.batchSize(options.chunkSize, C: 1, largestValue: model.ops.map(\.size).max() ?? d), Swift.max(1, (n + 1) / 2))
+        let rows = stride(from: 0, to: n, by: cs).map { ($0, Swift.min(n, $0 + cs)) }
+        if rows.count == chunks.count || x.isEmpty { return self }
+        return try DataAuditContext(model: model, options: options, x: x, n: n, chunks: rows)
+    }
+
+    private init(model: ForwardModel, options: DataAuditOptions, x: [Double], n: Int, chunks: [(Int, Int)]) throws {
+        self.model = model
+        self.options = options
+        self.x = x
+        self.n = n
+        self.chunks = chunks
+        jobs = Swift.max(1, options.jobs)
+        let d = model.inputDimension, C = model.outputCount
+        tapes = try parallelMap(chunks.count, jobs: jobs) { k in
+            let (a, b) = chunks[k]
+            return model.forward(Array(x[(a * d)..<(b * d)]), count: b - a)
+        }
+        let logits = tapes.flatMap { $0.output }
+        self.logits = logits
+        predicted = (0..<n).map { i in (0..<C).max { logits[i * C + $0] < logits[i * C + $1] }! }
+    }
+
     /// A context over forward tapes computed elsewhere (tests; no probes kept).
     init(model: ForwardModel, options: DataAuditOptions, n: Int, chunks: [(Int, Int)], tapes: [ForwardTape]) {
         self.model = model

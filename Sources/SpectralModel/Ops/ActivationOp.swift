@@ -80,3 +80,15 @@ public struct ActivationOp: ParameterFreeOp, OpBuilder {
         }
     }
 }
+
+extension ActivationOp: NodeLipschitzSource {
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .activation(let a) = node.kind else { return nil }
+        return lipschitz(of: a)
+    }
+
+    /// The global constant `sup |φ'|` (also for an activation built into a layer).
+    public static func lipschitz(of a: Activation) -> NodeLipschitz {
+        NodeLipschitz(.constant(a.lipschitz, derivation: "sup |φ'| of \(a.name)"), chainKind: "activation")
+    }
+}

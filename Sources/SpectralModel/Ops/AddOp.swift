@@ -36,3 +36,10 @@ func addInPlace(_ y: inout [Double], _ x: [Double]) {
     precondition(y.count == x.count)
     y.withUnsafeMutableBufferPointer { yp in x.withUnsafeBufferPointer { xp in for i in 0..<xp.count { yp[i] += xp[i] } } }
 }
+
+extension AddOp: NodeLipschitzSource {
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .add = node.kind else { return nil }
+        return NodeLipschitz(.merge(.sum), chainKind: "residual", listedWhenOne: true)
+    }
+}

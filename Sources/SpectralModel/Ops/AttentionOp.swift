@@ -273,3 +273,10 @@ public struct AttentionOp: ParameterFreeOp, OpBuilder {
         }
     }
 }
+
+extension AttentionOp: NodeLipschitzSource {
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .parameterized("ScaledDotProductAttention", _) = node.kind else { return nil }
+        return NodeLipschitz(.unbounded(reason: "dot-product attention has no global Lipschitz constant (Kim, Papamakarios & Mnih 2021)"), chainKind: "attention")
+    }
+}

@@ -67,7 +67,18 @@ public struct BatchNormOp: DifferentiableOp, OpBuilder {
     public func vjp(_ gy: [Double], rows: Int, rowsPerSample k: Int, ctx: OpContext, into gx: inout [[Double]]) {
         guard !gx[0].isEmpty else { return }
         let ch = channels, g = gamma(ctx.theta)
-        gx[0].withUnsafeMutableBufferPointer { xp in for e in 0..<gy.count { let c = e % ch; xp[e] += g[c] * invStd[c] * gy[e] } }
+        // Positions × channels (no division per element; k = C rows per probe in the Jacobian pass).
+        gx[0].withUnsafeMutableBufferPointer { xp in
+            gy.withUnsafeBufferPointer { yp in
+                g.withUnsafeBufferPointer { gp in
+                    invStd.withUnsafeBufferPointer { ip in
+                        for b in stride(from: 0, to: yp.count, by: ch) {
+                            for c in 0..<ch { xp[b + c] += gp[c] * ip[c] * yp[b + c] }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func jvp(_ dx: [[Double]?], dtheta dt: [Double]?, ctx: OpContext) -> [Double]? {
@@ -91,10 +102,17 @@ public struct BatchNormOp: DifferentiableOp, OpBuilder {
         let ch = channels, size = ctx.outputSize, pc = parameterCount
         ctx.inputs[0].withUnsafeBufferPointer { xp in
             let x = xp.baseAddress! + s * size
-            for q in 0..<k {
-                let g = gy + q * size, row = out + q * pc
-                if hasGamma { for e in 0..<size { let c = e % ch; row[c] += g[e] * invStd[c] * (x[e] - mean[c]) } }
-                if hasBeta { for e in 0..<size { row[betaOffset + e % ch] += g[e] } }
+            // Positions × channels without a division per element (k = C rows per sample).
+            invStd.withUnsafeBufferPointer { ip in
+                mean.withUnsafeBufferPointer { mp in
+                    for q in 0..<k {
+                        let g = gy + q * size, row = out + q * pc
+                        for b in stride(from: 0, to: size, by: ch) {
+                            if hasGamma { for c in 0..<ch { row[c] += g[b + c] * ip[c] * (x[b + c] - mp[c]) } }
+                            if hasBeta { for c in 0..<ch { row[betaOffset + c] += g[b + c] } }
+                        }
+                    }
+                }
             }
         }
     }
@@ -114,5 +132,15 @@ public struct BatchNormOp: DifferentiableOp, OpBuilder {
             if hasBeta { hv[betaOffset + c] += rgy[e] }
             if !rgx[0].isEmpty { rgx[0][e] += r }
         }
+    }
+}
+
+extension BatchNormOp: NodeLipschitzSource {
+    /// Linear (inference mode): `max_c |a_c|`, measured by the weights-only analysis (1 when the
+    /// analysis folded it into the operator before it, whose σ₁ then covers it).
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .batchNorm = node.kind else { return nil }
+        return NodeLipschitz(.linearOperator, chainKind: "operator",
+                             unmeasured: norms.operatorNorm == nil ? "BatchNorm '\(node.name)' was not analysed" : nil)
     }
 }

@@ -56,3 +56,10 @@ public struct ConcatOp: LinearStructuralOp, OpBuilder {
         }
     }
 }
+
+extension ConcatOp: NodeLipschitzSource {
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .concatenate = node.kind else { return nil }
+        return NodeLipschitz(.merge(.rootSumOfSquares), chainKind: "concatenate", listedWhenOne: true)
+    }
+}

@@ -9,7 +9,8 @@ import LinearAlgebra
 extension ConvGeometry {
     static let keptColumnsLimit = 1 << 21
 
-    func keepsColumns(rows: Int) -> Bool { rows * outPositions * colWidth <= Self.keptColumnsLimit }
+    /// Not when the output-side products (`ConvGeometry+OutputSide`) replace the columns.
+    func keepsColumns(rows: Int) -> Bool { outputSide == nil && rows * outPositions * colWidth <= Self.keptColumnsLimit }
 
     /// im2col of all `rows` rows of `x` (`rows·outPositions × colWidth`).
     func columns(_ x: [Double], rows: Int) -> [Double] {

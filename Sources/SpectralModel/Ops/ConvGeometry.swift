@@ -27,6 +27,9 @@ struct ConvGeometry: Sendable {
     let inPositions: Int
     let outPositions: Int
     let src: [Int32]
+    /// The inverse tap table of the output-side products (`ConvGeometry+OutputSide`), set when
+    /// they are cheaper than the input's im2col; nil otherwise.
+    let outputSide: [Int32]?
 
     var cig: Int { cin / groups }
     var cog: Int { cout / groups }
@@ -97,6 +100,8 @@ struct ConvGeometry: Sendable {
             }
         }
         self.src = src
+        outputSide = Self.outputSideTable(src: src, inPositions: inPositions, outPositions: outPositions, taps: taps,
+                                          cin: cin, cout: cout, groups: groups)
     }
 
     /// A buffer every element of which the caller writes before reading (im2col, or a GEMM with
@@ -150,6 +155,7 @@ struct ConvGeometry: Sendable {
 
     /// `y += conv(x, w)` for `rows` rows (no bias): per block, im2col and one GEMM per group.
     func forward(_ x: [Double], rows: Int, weights w: UnsafePointer<Double>, into y: inout [Double]) {
+        if outputSide != nil { return forwardOutputSide(x, rows: rows, weights: w, into: &y) }
         let bs = blockRows, kw = cig * taps
         var cols = Self.scratch(Swift.min(bs, rows) * outPositions * colWidth)
         x.withUnsafeBufferPointer { xp in
@@ -170,6 +176,7 @@ struct ConvGeometry: Sendable {
 
     /// `gx += convᵀ(gy, w)` for `rows` rows.
     func transpose(_ gy: [Double], rows: Int, weights w: UnsafePointer<Double>, into gx: inout [Double]) {
+        if let inv = outputSide { return transposeOutputSide(gy, rows: rows, weights: w, inverse: inv, into: &gx) }
         let bs = blockRows, kw = cig * taps
         var cols = Self.scratch(Swift.min(bs, rows) * outPositions * colWidth)
         gy.withUnsafeBufferPointer { yp in
@@ -190,6 +197,7 @@ struct ConvGeometry: Sendable {
 
     /// `gw += Σ_rows ∂⟨gy_r, conv(x_r, w)⟩/∂w` (one row of gy per row of x).
     func weightGradient(_ gy: [Double], _ x: [Double], rows: Int, into gw: UnsafeMutablePointer<Double>) {
+        if let inv = outputSide { return weightGradientOutputSide(gy, x, rows: rows, inverse: inv, into: gw) }
         let bs = blockRows, kw = cig * taps
         var cols = Self.scratch(Swift.min(bs, rows) * outPositions * colWidth)
         gy.withUnsafeBufferPointer { yp in

@@ -257,3 +257,12 @@ public struct ConvOp: DifferentiableOp, OpBuilder {
         y.withUnsafeBufferPointer { yp in for r in 0..<rows { let b = r * width; for o in 0..<width { out[o] += yp[b + o] } } }
     }
 }
+
+extension ConvOp: NodeLipschitzSource {
+    /// Linear: its operator norm (exact or a certified upper bound), measured by the weights-only analysis.
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .conv = node.kind else { return nil }
+        return NodeLipschitz(.linearOperator, chainKind: "operator",
+                             unmeasured: norms.operatorNorm == nil ? "layer '\(node.name)' was not analysed" : nil)
+    }
+}

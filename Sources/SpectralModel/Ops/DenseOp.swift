@@ -157,3 +157,12 @@ public struct DenseOp: DifferentiableOp, OpBuilder {
         }
     }
 }
+
+extension DenseOp: NodeLipschitzSource {
+    /// Linear: its operator norm σ₁, measured by the weights-only analysis.
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .dense = node.kind else { return nil }
+        return NodeLipschitz(.linearOperator, chainKind: "operator",
+                             unmeasured: norms.operatorNorm == nil ? "layer '\(node.name)' was not analysed" : nil)
+    }
+}

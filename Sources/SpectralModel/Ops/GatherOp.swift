@@ -52,3 +52,11 @@ public struct GatherOp: LinearStructuralOp, OpBuilder {
         }
     }
 }
+
+extension GatherOp: NodeLipschitzSource {
+    /// Flatten: a permutation of entries, 1.
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .passThrough("flatten") = node.kind else { return nil }
+        return NodeLipschitz(.constant(1, derivation: "a selection of entries"), chainKind: "shape")
+    }
+}

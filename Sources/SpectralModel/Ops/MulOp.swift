@@ -60,3 +60,10 @@ public struct MulOp: ParameterFreeOp, OpBuilder {
         }
     }
 }
+
+extension MulOp: NodeLipschitzSource {
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .parameterized("Multiply", _) = node.kind else { return nil }
+        return NodeLipschitz(.unbounded(reason: "a product of two signals has no global Lipschitz constant"), chainKind: "product")
+    }
+}

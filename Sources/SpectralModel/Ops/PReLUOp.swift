@@ -114,3 +114,15 @@ public struct PReLUOp: DifferentiableOp, OpBuilder {
         }
     }
 }
+
+extension PReLUOp: NodeLipschitzSource {
+    /// `max(1, max|α|)` from the measured slopes.
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .prelu = node.kind else { return nil }
+        guard let m = norms.parameterMaxAbs else {
+            let why = "PReLU '\(node.name)' was not analysed"
+            return NodeLipschitz(.unbounded(reason: why), chainKind: "activation", listedWhenOne: true, unmeasured: why)
+        }
+        return NodeLipschitz(.constant(Swift.max(1, m), derivation: "max(1, max|α|)"), chainKind: "activation", listedWhenOne: true)
+    }
+}

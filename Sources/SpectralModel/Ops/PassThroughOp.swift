@@ -27,3 +27,11 @@ public struct InputOp: ParameterFreeOp {
     public func secondOrder(_ input: SecondOrderInput, ctx: OpContext, gx: inout [[Double]], rgx: inout [[Double]],
                             hv: UnsafeMutablePointer<Double>) {}
 }
+
+extension PassThroughOp: NodeLipschitzSource {
+    /// Shape-only layers (reshape, dropout, permute, identity): 1.
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .passThrough(let what) = node.kind, what != "flatten" else { return nil }
+        return NodeLipschitz(.constant(1, derivation: "identity up to a reordering"), chainKind: "shape")
+    }
+}

@@ -108,3 +108,36 @@ public struct PoolOp: LinearStructuralOp, OpBuilder {
         }
     }
 }
+
+extension PoolOp: NodeLipschitzSource {
+    /// Windowed pooling: the shape-free Schur bound `windowLipschitz` (valid for every input
+    /// size); global pooling: 1 (global average pooling has norm `1/sqrt(HW) ≤ 1`).
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .pooling(let kind, let pool, let strides, let global) = node.kind else { return nil }
+        if global { return NodeLipschitz(.constant(1, derivation: "global pooling"), chainKind: "pooling") }
+        let padded = (node.attributes["padding"] ?? "valid") != "valid"
+        let includePad = node.attributes["count_include_pad"].map { $0 == "true" || $0 == "1" } ?? false
+        let lip = windowLipschitz(isMax: kind == .max, pool: pool, strides: strides, dividesByValidCells: padded && !includePad)
+        return NodeLipschitz(.constant(lip, derivation: "Schur test sqrt(‖P‖₁‖P‖_∞) over the windows, any input size"), chainKind: "pooling")
+    }
+
+    /// ℓ2 Lipschitz bound of a (non-global) pooling layer, valid for every input size, by the
+    /// Schur test `‖P‖₂ ≤ sqrt(‖P‖₁ ‖P‖_∞)`. Every row of P sums to 1 (an average) or picks one
+    /// input (max, locally linear), and one input lies in at most `K = Π ceil(pool_i / stride_i)`
+    /// windows. Max pooling: column sums ≤ K, bound `sqrt(K)`. Average pooling whose every window
+    /// divides by the full window size p (valid padding, or padding counted as in PyTorch's
+    /// `count_include_pad`): column sums ≤ K/p, bound `sqrt(K/p)`. Average pooling that divides
+    /// by the valid cells only (Keras `padding='same'`): a border window of c < p cells weighs
+    /// 1/c, so only `≤ 1` per window holds and the bound is `sqrt(K)` — `sqrt(K/p)` is not sound
+    /// there (pool 2, stride 1: the last two outputs form [[½, ½], [0, 1]], norm 1.144 > 1).
+    /// Tested against the exact norms of explicit pooling matrices (`PoolingBoundTests`).
+    public static func windowLipschitz(isMax: Bool, pool: [Int], strides: [Int], dividesByValidCells: Bool) -> Double {
+        // One stride per pooled axis: a single stride applies to every axis; a mismatched list
+        // falls back to the window (never silently dropping an axis).
+        let s = strides.count == pool.count ? strides
+            : (strides.count == 1 ? [Int](repeating: strides[0], count: pool.count) : pool)
+        let windows = zip(pool, s).reduce(1.0) { acc, ps in acc * (Double(ps.0) / Double(Swift.max(ps.1, 1))).rounded(.up) }
+        if isMax || dividesByValidCells { return windows.squareRoot() }
+        return (windows / Double(pool.reduce(1, *))).squareRoot()
+    }
+}

@@ -86,3 +86,10 @@ public struct RotaryOp: LinearStructuralOp, OpBuilder {
         gx[0].withUnsafeMutableBufferPointer { gp in for e in 0..<back.count { gp[e] += back[e] } }
     }
 }
+
+extension RotaryOp: NodeLipschitzSource {
+    public static func lipschitz(of node: Node, norms: MeasuredNorms) -> NodeLipschitz? {
+        guard case .parameterized("Rotary", _) = node.kind else { return nil }
+        return NodeLipschitz(.constant(1, derivation: "a rotation of each pair of coordinates (orthogonal)"), chainKind: "shape")
+    }
+}
