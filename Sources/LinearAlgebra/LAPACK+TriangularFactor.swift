@@ -41,11 +41,12 @@ extension LAPACKCalls {
     }
 
     /// Overwrites the triangular `n × n` column-major T (`upper` as returned by
-    /// `triangularFactor`) with the triangle of the symmetric `M = T⁻¹T⁻ᵀ` (upper: `dtrtri`
-    /// then `dlauum`, which forms `U·Uᵀ` for U = T⁻¹) or `M = T⁻ᵀT⁻¹` (lower: `Lᵀ·L` for
-    /// L = T⁻¹), whose eigenvalues are `1/σ_i(T)²`. Returns false when T is exactly singular
-    /// (`dtrtri` info > 0) or the inverse overflows.
-    static func inverseGram(_ t: inout [Double], n: Int, upper: Bool) throws -> Bool {
+    /// `triangularFactor`) with X = T⁻¹ (`dtrtri`); `inverseProduct` then forms the symmetric
+    /// `M = X·Xᵀ` (upper) or `Xᵀ·X` (lower), whose eigenvalues are `1/σ_i(T)²`. Returns false
+    /// when T is exactly singular
+    /// (`dtrtri` info > 0), the inverse overflows, or its Frobenius norm exceeds
+    /// `maxInverseFrobenius` (the caller's certificate would then fail anyway: skip the product).
+    static func invertTriangular(_ t: inout [Double], n: Int, upper: Bool, maxInverseFrobenius: Double = .infinity) throws -> Bool {
         BLASRuntime.ensureConfigured()
         let uplo = CChar(UInt8(ascii: upper ? "U" : "L"))
         let info = t.withUnsafeMutableBufferPointer { tp in
@@ -54,10 +55,67 @@ extension LAPACKCalls {
         if info > 0 { return false }
         if info != 0 { throw LinearAlgebraError.lapack(routine: "dtrtri", info: Int(info)) }
         guard t.allSatisfy({ $0.isFinite }) else { return false }
+        if maxInverseFrobenius.isFinite {
+            let f = t.withUnsafeBufferPointer { nrm2($0.count, $0.baseAddress!) }
+            if !(f <= maxInverseFrobenius) { return false }
+        }
+        return true
+    }
+
+    /// Second half of `inverseGram`: overwrites the triangular inverse X with the triangle of
+    /// `X·Xᵀ` (upper) or `Xᵀ·X` (lower) (`dlauum`). False when the product overflows.
+    static func inverseProduct(_ t: inout [Double], n: Int, upper: Bool) throws -> Bool {
+        BLASRuntime.ensureConfigured()
         let info2 = t.withUnsafeMutableBufferPointer { tp in
-            LAPACKE_dlauum(LAPACK_COL_MAJOR, uplo, Int32(n), tp.baseAddress, Int32(n))
+            LAPACKE_dlauum(LAPACK_COL_MAJOR, CChar(UInt8(ascii: upper ? "U" : "L")), Int32(n), tp.baseAddress, Int32(n))
         }
         if info2 != 0 { throw LinearAlgebraError.lapack(routine: "dlauum", info: Int(info2)) }
         return t.allSatisfy { $0.isFinite }
+    }
+}
+
+extension LAPACKCalls {
+    /// `B ← op(X)·B` for the triangular column-major `n × n` X (`upper` as stored) and the
+    /// column-major `n × cols` block B (`cblas_dtrmm`, op = Xᵀ when `transpose`).
+    static func triangularMultiply(_ x: UnsafePointer<Double>, n: Int, upper: Bool, transpose: Bool,
+                                   _ b: UnsafeMutablePointer<Double>, cols: Int) {
+        BLASRuntime.ensureConfigured()
+        cblas_dtrmm(CblasColMajor, CblasLeft, upper ? CblasUpper : CblasLower, transpose ? CblasTrans : CblasNoTrans,
+                    CblasNonUnit, Int32(n), Int32(cols), 1.0, x, Int32(n), b, Int32(n))
+    }
+
+    /// Orthonormalises the columns of the column-major `n × cols` block in place (Householder QR,
+    /// `dgeqrf` + `dorgqr`; `cols ≤ n`).
+    static func orthonormalize(_ q: inout [Double], n: Int, cols: Int) throws {
+        BLASRuntime.ensureConfigured()
+        var tau = [Double](repeating: 0, count: cols)
+        let info = q.withUnsafeMutableBufferPointer { qp in
+            tau.withUnsafeMutableBufferPointer { tp -> Int32 in
+                let i1 = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, Int32(n), Int32(cols), qp.baseAddress, Int32(n), tp.baseAddress)
+                if i1 != 0 { return i1 }
+                return LAPACKE_dorgqr(LAPACK_COL_MAJOR, Int32(n), Int32(cols), Int32(cols), qp.baseAddress, Int32(n), tp.baseAddress)
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgeqrf/dorgqr", info: Int(info)) }
+    }
+
+    /// Column-major `C = op(A)·B` (`cblas_dgemm`): A is `k × m` when `transA` (else `m × k`), B `k × n`.
+    static func columnMajorProduct(transA: Bool, m: Int, n: Int, k: Int, _ a: UnsafePointer<Double>, lda: Int,
+                                   _ b: UnsafePointer<Double>, ldb: Int, _ c: UnsafeMutablePointer<Double>) {
+        BLASRuntime.ensureConfigured()
+        cblas_dgemm(CblasColMajor, transA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1.0, a, Int32(lda), b, Int32(ldb), 0.0, c, Int32(m))
+    }
+
+    /// Eigenvalues (ascending) and eigenvectors (column-major, overwriting `a`) of a small
+    /// symmetric `n × n` column-major matrix, lower triangle (`dsyevd`, `jobz = 'V'`).
+    static func symmetricEigenvectors(_ a: inout [Double], n: Int) throws -> [Double] {
+        BLASRuntime.ensureConfigured()
+        var w = [Double](repeating: 0, count: n)
+        let info = a.withUnsafeMutableBufferPointer { ap in
+            LAPACKE_dsyevd(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")), Int32(n), ap.baseAddress, Int32(n), &w)
+        }
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dsyevd", info: Int(info)) }
+        return w
     }
 }

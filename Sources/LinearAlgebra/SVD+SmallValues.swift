@@ -18,13 +18,14 @@ extension SVD {
     /// The k Gram eigenvalues below the guard threshold `τ = λ_max·p·ε/(2·gramAccuracyTarget)`
     /// are replaced by the k smallest singular values computed from the inverse of a triangular
     /// factor: T from Householder QR/LQ of A (`σ(T) = σ(A + E)`, `‖E‖ ≤ c·p·ε·‖A‖`), X = T⁻¹
-    /// (`dtrtri`), the eigenvalues μ of `X Xᵀ` (`dlauum`, then `dsyevd(_2stage)`), and
-    /// `σ_j = 1/sqrt(μ_j)` for the k largest μ. The large μ are what a Gram resolves well, so the
+    /// (`dtrtri`), the k largest eigenvalues μ of `X Xᵀ` — by block subspace iteration with a
+    /// residual certificate r (`largestInverseGramEigenvalues`), or, when that does not certify
+    /// them, densely (`dlauum`, then `dsyevd(_2stage)`, r = 0) — and `σ_j = 1/sqrt(μ_j)`. The large μ are what a Gram resolves well, so the
     /// small σ come out accurate. Error statement (pessimistic, constants omitted, as the Gram
     /// guard): the QR step perturbs σ_j by `p·ε·σ_1` absolute, the triangular inverse X by
     /// `p·ε·κ·‖X‖` normwise (Higham, *Accuracy and Stability*, 2nd ed., §14.2; κ = σ_1/σ_min),
     /// and the eigenvalues of `X Xᵀ` carry `p·ε·μ_max` absolute, so the relative error of σ_j is
-    /// at most about `e_j = p·ε·(κ·σ_j/σ_min + (σ_j/σ_min)²/2)`. Each of the k values is
+    /// at most about `e_j = p·ε·(κ·σ_j/σ_min + (σ_j/σ_min)²/2) + r/(2μ_j)`. Each of the k values is
     /// accepted only when `e_j ≤ gramAccuracyTarget` (1e-4) and it agrees with its Gram eigenvalue
     /// within the Gram's own absolute error (`|σ_j² − λ_j| ≤ 4·p·ε·λ_max`, a cross-check of the
     /// pairing); otherwise nil. Values at or above τ are the Gram's, with the Gram path's
@@ -44,13 +45,32 @@ extension SVD {
         let k = lambda.firstIndex(where: { $0 >= threshold }) ?? p
         guard k > 0, k < p else { return nil }
         var (t, upper) = try LAPACKCalls.triangularFactor(a, rows: rows, cols: cols, scale: scale)
-        guard try LAPACKCalls.inverseGram(&t, n: p, upper: upper) else { return nil }
-        let mu = try LAPACKCalls.symmetricEigenvalues(&t, n: p, upper: upper)  // ascending, 1/σ²
+        // σ_max(X) = 1/σ_min ≥ ‖X‖_F/√p, so κ ≥ sqrt(λ_max)·‖X‖_F/√p: when that already breaks the
+        // certificate of σ_min (p·ε·κ ≤ target), skip the product and eigen-solve (nil → dgesdd).
+        let maxFrobenius = gramAccuracyTarget / pe * Double(p).squareRoot() / lmax.squareRoot()
+        guard try LAPACKCalls.invertTriangular(&t, n: p, upper: upper, maxInverseFrobenius: maxFrobenius) else { return nil }
+        // The k largest μ (descending): by subspace iteration when it certifies them, else dense.
+        // Every eigenvalue of M beyond the k largest is 1/σ_i² for an index i ≥ k, and the Gram
+        // (Weyl, absolute error ≤ 4·p·ε·λ_max) puts those σ_i² at or above λ_k − 4·p·ε·λ_max; so
+        // when the k Ritz values minus the residual all exceed `ceiling`, the k eigenvalues within
+        // the residual of them (Kahan) are exactly the k largest.
+        var top: [Double]
+        var residual = 0.0
+        let ceiling = 1 / (lambda[k] - 4 * pe * lmax)
+        if let found = try largestInverseGramEigenvalues(inverse: t, n: p, upper: upper, count: k),
+           found.values[k - 1] - found.residual > ceiling {
+            top = found.values
+            residual = found.residual
+        } else {
+            guard try LAPACKCalls.inverseProduct(&t, n: p, upper: upper) else { return nil }
+            let mu = try LAPACKCalls.symmetricEigenvalues(&t, n: p, upper: upper)  // ascending, 1/σ²
+            top = Array(mu[(p - k)...].reversed())
+        }
         t = []
         // The k smallest σ (ascending) from the k largest μ.
         var small = [Double](repeating: 0, count: k)
         for j in 0..<k {
-            let m = mu[p - 1 - j]
+            let m = top[j]
             guard m > 0, m.isFinite else { return nil }
             small[j] = 1 / m.squareRoot()
         }
@@ -59,7 +79,8 @@ extension SVD {
         let kappa = lmax.squareRoot() / sigmaMin
         for j in 0..<k {
             let ratio = small[j] / sigmaMin
-            let bound = pe * (kappa * ratio + ratio * ratio / 2)
+            // Rounding of the inverse and of M, plus the iteration's residual (relative r/(2μ_j) on σ_j).
+            let bound = pe * (kappa * ratio + ratio * ratio / 2) + residual / (2 * top[j])
             guard bound <= gramAccuracyTarget else { return nil }
             guard abs(small[j] * small[j] - lambda[j]) <= 4 * pe * lmax else { return nil }
         }

@@ -76,6 +76,25 @@ final class SmallValueRefinementTests: XCTestCase {
         try check(rows: 1024, cols: 1024, tiny: [2e-4, 7e-4])  // κ = 2e5: Gram guard fails (needs κ < 3e4)
     }
 
+    func testClusteredSmallValuesAreAllFound() throws {
+        // Two values 1e-8 apart relative (the Gram cannot tell them apart) and a third: the block
+        // iteration must return both copies, not the same one twice.
+        try check(rows: 1024, cols: 1024, tiny: [2e-4, 2.000000004e-4, 5e-4])
+    }
+
+    func testSubspaceIterationMatchesTheDenseEigenvaluesWithinItsResidual() throws {
+        let a = knownSpectrum(rows: 1024, cols: 1024, s: spectrum(1024, tiny: [2e-4, 3e-4, 3.0000001e-4]))
+        var (t, upper) = try a.storage.withUnsafeBufferPointer { try LAPACKCalls.triangularFactor($0, rows: 1024, cols: 1024, scale: 1) }
+        XCTAssertTrue(try LAPACKCalls.invertTriangular(&t, n: 1024, upper: upper))
+        let found = try XCTUnwrap(try SVD.largestInverseGramEigenvalues(inverse: t, n: 1024, upper: upper, count: 3))
+        XCTAssertLessThanOrEqual(found.residual, 1e-10 * found.values[0])
+        XCTAssertTrue(try LAPACKCalls.inverseProduct(&t, n: 1024, upper: upper))
+        let dense = try LAPACKCalls.symmetricEigenvalues(&t, n: 1024, upper: upper).suffix(3).reversed()
+        for (f, d) in zip(found.values, dense) {
+            XCTAssertEqual(f, d, accuracy: found.residual + 1e-12 * dense.first!, "Ritz value vs dense eigenvalue")
+        }
+    }
+
     func testWideLayerUsesQRAndTallLayerUsesLQ() throws {
         try check(rows: 1024, cols: 1100, tiny: [3e-4])   // cols ≥ rows: QR of Aᵀ's column-major view, R upper
         try check(rows: 1100, cols: 1024, tiny: [3e-4])   // cols < rows: LQ, L lower
