@@ -6,8 +6,8 @@ extension SVD {
     /// completed by `refinedSmallValues` (reported as `.gramQRInverse`) and only then, if that
     /// cannot certify every value, recomputed by `dgesdd`. Below it (every golden and fixture
     /// model) the fallback is `dgesdd` directly, as before. Measured (one thread, bench/RESULTS.md
-    /// "large layers"): a 4096×4096 Llama-7B-shaped q_proj costs 13.5 CPU-s in all instead of
-    /// 27.5 with `dgesdd` (which alone takes ≈ 24 s at p = 4096); a 2048² layer 2.0 instead of 3.0.
+    /// "large layers"): a 4096×4096 Llama-7B-shaped q_proj costs 8.6 CPU-s in all instead of
+    /// 27.5 with `dgesdd` (which alone takes ≈ 24 s at p = 4096).
     public static let refinementMinimumOrder = 1024
 
     /// Singular values (descending) of the row-major `rows × cols` matrix A whose prescaled Gram
