@@ -29,9 +29,10 @@ static inline lapack_int spectral_zheevr_largest(lapack_int n, double *a, lapack
 // NaN and queries and mallocs the workspace on every call. `lwork = -1` / `liwork = -1` is the
 // workspace query (optimal sizes in work[0], iwork[0]). The hidden CHARACTER lengths are passed
 // by lapack.h's LAPACK_dsyevd macros.
-static inline lapack_int spectral_dsyevd_values(int two_stage, lapack_int n, double *a, lapack_int lda, double *w,
-                                                double *work, lapack_int lwork, lapack_int *iwork, lapack_int liwork) {
-    char jobz = 'N', uplo = 'L';
+static inline lapack_int spectral_dsyevd_values_uplo(char uplo, int two_stage, lapack_int n, double *a, lapack_int lda,
+                                                     double *w, double *work, lapack_int lwork, lapack_int *iwork,
+                                                     lapack_int liwork) {
+    char jobz = 'N';
     lapack_int info = 0;
     if (two_stage) {
         LAPACK_dsyevd_2stage(&jobz, &uplo, &n, a, &lda, w, work, &lwork, iwork, &liwork, &info);
@@ -39,5 +40,11 @@ static inline lapack_int spectral_dsyevd_values(int two_stage, lapack_int n, dou
         LAPACK_dsyevd(&jobz, &uplo, &n, a, &lda, w, work, &lwork, iwork, &liwork, &info);
     }
     return info;
+}
+
+/// `spectral_dsyevd_values_uplo` on the lower triangle (uplo = 'L').
+static inline lapack_int spectral_dsyevd_values(int two_stage, lapack_int n, double *a, lapack_int lda, double *w,
+                                                double *work, lapack_int lwork, lapack_int *iwork, lapack_int liwork) {
+    return spectral_dsyevd_values_uplo('L', two_stage, n, a, lda, w, work, lwork, iwork, liwork);
 }
 #endif

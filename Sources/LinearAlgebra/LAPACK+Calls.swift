@@ -159,7 +159,8 @@ enum LAPACKCalls {
     /// below the optimum). Callers pass finite matrices only (`SVD` checks every entry, the
     /// streamed Gram refuses non-finite chunks, both before the Gram is formed); should a
     /// non-finite value reach LAPACK anyway, `info != 0` or a non-finite eigenvalue throws.
-    static func symmetricEigenvalues(_ a: inout [Double], n: Int) throws -> [Double] {
+    /// `upper`: the upper triangle is set instead (same routine, `uplo = 'U'`).
+    static func symmetricEigenvalues(_ a: inout [Double], n: Int, upper: Bool = false) throws -> [Double] {
         BLASRuntime.ensureConfigured()
         if n == 0 { return [] }
         let twoStage = n >= twoStageThreshold
@@ -168,8 +169,8 @@ enum LAPACKCalls {
         let info = EigenWorkspace.with(doubles: lwork, ints: liwork) { work, iwork in
             a.withUnsafeMutableBufferPointer { ap in
                 w.withUnsafeMutableBufferPointer { wp in
-                    spectral_dsyevd_values(twoStage ? 1 : 0, Int32(n), ap.baseAddress, Int32(n), wp.baseAddress,
-                                           work, Int32(lwork), iwork, Int32(liwork))
+                    spectral_dsyevd_values_uplo(CChar(UInt8(ascii: upper ? "U" : "L")), twoStage ? 1 : 0, Int32(n),
+                                                ap.baseAddress, Int32(n), wp.baseAddress, work, Int32(lwork), iwork, Int32(liwork))
                 }
             }
         }

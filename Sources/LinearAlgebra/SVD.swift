@@ -9,8 +9,11 @@
 ///   `λ_i < λ_1 · p·ε / (2·gramAccuracyTarget)` — i.e. the pessimistic relative error of σ_i
 ///   could exceed `gramAccuracyTarget` (1e-4), which also covers every numerically rank-deficient
 ///   matrix, where the Gram cannot tell a zero σ from one of order `sqrt(ε)·σ_1` — the result is
-///   recomputed with `dgesdd` and reported as `.gesdd`. So `rank` and `sigma_min` (SPEC §2) are
-///   always decided on values that are accurate to `c·ε·σ_1` or to `1e-4` relative.
+///   recomputed with `dgesdd` and reported as `.gesdd` — from p = `refinementMinimumOrder` (1024)
+///   on, the values below the threshold are first recomputed from the inverse of a triangular
+///   factor and certified (`.gramQRInverse`, `SVD+SmallValues.swift`), `dgesdd` only when that
+///   fails. So `rank` and `sigma_min` (SPEC §2) are always decided on values that are accurate
+///   to `c·ε·σ_1` or to `1e-4` relative.
 /// - `.gesdd`: LAPACK `dgesdd`, values only. Backward stable: `|δσ_i| ≤ c·p·ε·σ_1`.
 /// - `topK` / `spectralNorm`: Golub–Kahan–Lanczos (see `Lanczos`), used when k is small relative
 ///   to min(m, n) and the cost model (`denseIsCheaper`) favours it; otherwise the dense path,
@@ -33,12 +36,8 @@ public enum SVD {
             return trivial
         }
         switch method {
-        case .gramSyevd:
-            if let values = try gramValues(a, peak: peak) {
-                return SingularValueResult(values: values, method: .gramSyevd, isComplete: true)
-            }
-            return SingularValueResult(values: try LAPACKCalls.gesddValues(a.storage, rows: a.rows, cols: a.cols),
-                                       method: .gesdd, isComplete: true)
+        case .gramSyevd, .gramQRInverse:
+            return try gramResult(a, peak: peak)
         case .gesdd:
             return SingularValueResult(values: try LAPACKCalls.gesddValues(a.storage, rows: a.rows, cols: a.cols),
                                        method: .gesdd, isComplete: true)
@@ -346,15 +345,37 @@ public enum SVD {
         return (e > 200 || e < -200) ? Double(sign: .plus, exponent: -e, significand: 1) : 1
     }
 
-    /// The Gram path; nil when it cannot guarantee `gramAccuracyTarget` (caller falls back).
-    static func gramValues(_ a: Matrix, peak: Double? = nil) throws -> [Double]? {
+    /// The Gram path (`.gramSyevd`); when it cannot guarantee `gramAccuracyTarget`, the
+    /// refinement of the small values (`.gramQRInverse`, p ≥ `refinementMinimumOrder`), else
+    /// `dgesdd` (`.gesdd`).
+    static func gramResult(_ a: Matrix, peak: Double? = nil) throws -> SingularValueResult {
         let p = a.rankBound
         var (g, scale) = prescaledGram(a, peak: peak)
         let lambda = try LAPACKCalls.symmetricEigenvalues(&g, n: p)  // ascending
-        guard let lmax = lambda.last, lmax > 0 else { return nil }
-        let threshold = lmax * Double(p) * Double.ulpOfOne / (2 * gramAccuracyTarget)
-        if lambda[0] < threshold { return nil }
-        let inv = 1 / scale
-        return lambda.reversed().map { Swift.max($0, 0).squareRoot() * inv }
+        g = []
+        if let lmax = lambda.last, lmax > 0 {
+            let threshold = lmax * Double(p) * Double.ulpOfOne / (2 * gramAccuracyTarget)
+            if lambda[0] >= threshold {
+                let inv = 1 / scale
+                return SingularValueResult(values: lambda.reversed().map { Swift.max($0, 0).squareRoot() * inv },
+                                           method: .gramSyevd, isComplete: true)
+            }
+        }
+        return try afterFailedGram(a, gramEigenvalues: lambda, scale: scale)
+    }
+
+    /// The singular values of `a` when the Gram of `scale · a` (eigenvalues `lambda`, ascending)
+    /// failed the accuracy guard: `refinedSmallValues` when it certifies every value
+    /// (`.gramQRInverse`), else `dgesdd` (`.gesdd`). `a` must be finite.
+    public static func afterFailedGram(_ a: Matrix, gramEigenvalues lambda: [Double], scale: Double = 1) throws
+        -> SingularValueResult {
+        if a.rankBound >= refinementMinimumOrder,
+           let values = try a.storage.withUnsafeBufferPointer({
+               try refinedSmallValues($0, rows: a.rows, cols: a.cols, gramEigenvalues: lambda, scale: scale)
+           }) {
+            return SingularValueResult(values: values, method: .gramQRInverse, isComplete: true)
+        }
+        return SingularValueResult(values: try LAPACKCalls.gesddValues(a.storage, rows: a.rows, cols: a.cols),
+                                   method: .gesdd, isComplete: true)
     }
 }

@@ -1,9 +1,13 @@
 /// How a set of singular values was obtained. Recorded next to every figure (DESIGN.md).
 public enum SpectrumMethod: String, Codable, Sendable, CaseIterable {
     /// Float64 Gram matrix of the smaller side (`dsyrk`) and its eigenvalues (`dsyevd`, values
-    /// only): `σ = sqrt(max(λ, 0))`. Falls back to `gesdd` when the Gram cannot resolve the
-    /// small singular values (see `SVD.gramAccuracyTarget`).
+    /// only): `σ = sqrt(max(λ, 0))`. Falls back to `gramQRInverse` (large orders) or `gesdd`
+    /// when the Gram cannot resolve the small singular values (see `SVD.gramAccuracyTarget`).
     case gramSyevd = "gram_syevd"
+    /// The Gram path whose smallest values (those below its accuracy guard) were recomputed from
+    /// the inverse of a Householder triangular factor and certified to `SVD.gramAccuracyTarget`
+    /// (`SVD.refinedSmallValues`; orders ≥ `SVD.refinementMinimumOrder` only).
+    case gramQRInverse = "gram_qr_inverse"
     /// LAPACK `dgesdd`, values only (`jobz = 'N'`): backward stable, `|δσ_i| ≤ c·ε·σ_1`.
     case gesdd
     /// Golub–Kahan–Lanczos bidiagonalisation with full reorthogonalisation (top-k).

@@ -26,15 +26,22 @@ public struct GramAccumulator: Sendable {
     /// Singular values (descending) of X from the accumulated Gram, with exactly the accuracy
     /// test of `SVD.singularValues(.gramSyevd)`: nil when some σ could be less accurate than
     /// `SVD.gramAccuracyTarget` (the caller then falls back to `dgesdd`). Consumes the Gram.
+    /// The Gram's eigenvalues (ascending) are then in `failedEigenvalues`, for
+    /// `SVD.afterFailedGram`.
     public mutating func singularValues() throws -> [Double]? {
         let p = order
         let lambda = try LAPACKCalls.symmetricEigenvalues(&gram, n: p)
         gram = []
+        failedEigenvalues = lambda
         guard let lmax = lambda.last, lmax > 0 else { return nil }
         let threshold = lmax * Double(p) * Double.ulpOfOne / (2 * SVD.gramAccuracyTarget)
         if lambda[0] < threshold { return nil }
+        failedEigenvalues = nil
         return lambda.reversed().map { Swift.max($0, 0).squareRoot() }
     }
+
+    /// Set by `singularValues()` when it returned nil: the Gram's eigenvalues, ascending.
+    public private(set) var failedEigenvalues: [Double]?
 }
 
 /// Stochastic Lanczos quadrature (Ubaru, Chen & Saad, SIAM J. Matrix Anal. Appl. 38, 2017) on the

@@ -145,7 +145,12 @@ struct StreamedSpectrum {
             return .values(SingularValueResult(values: values, method: .gramSyevd, isComplete: true), frobenius: nil, fast: nil)
         }
         let x = try source.loadFloat64(loc)
-        return .values(try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: x), method: .gesdd),
-                       frobenius: nil, fast: nil)
+        let m = Matrix(rows: rows, cols: cols, storage: x)
+        // Large orders: the small values refined from a triangular factor (SVD.afterFailedGram);
+        // otherwise, or when that cannot certify them, dgesdd on the whole tensor.
+        if let lambda = acc.failedEigenvalues {
+            return .values(try SVD.afterFailedGram(m, gramEigenvalues: lambda), frobenius: nil, fast: nil)
+        }
+        return .values(try SVD.singularValues(m, method: .gesdd), frobenius: nil, fast: nil)
     }
 }
