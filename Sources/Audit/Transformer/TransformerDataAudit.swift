@@ -155,7 +155,8 @@ enum TransformerDataAudit {
             groups[m, default: []].append(i)
         }
         let cache = TransformerTensorCache(store: store, width: d)
-        var jn = [Double](repeating: 0, count: N), res = jn, pn = jn
+        var jn = [Double](repeating: 0, count: N), res = jn, pn = jn, entropy = jn, entropyErr = jn, tau = jn, tauErr = jn, ai = jn
+        var exactSpectrum = true
         var iters = [Int](repeating: 0, count: N)
         var normScales: [String: Double] = [:]
         var rows: [Int: (rows: Double, centred: Double)] = [:]
@@ -180,7 +181,7 @@ enum TransformerDataAudit {
             }
             let betas = try Dictionary(tg.attentionInputs.compactMap { a in try a.beta.map { ($0, try cache.load(TensorRef(name: $0, shape: [d], orientation: .vector))) } },
                                        uniquingKeysWith: { a, _ in a })
-            let results: [(Double, Double, Int, Double, [String: Double], [Int: (Double, Double)])] = try parallelMap(idx.count, jobs: options.jobs) { t in
+            let results: [(Double, Double, Int, Double, [String: Double], [Int: (Double, Double)], TransformerSensitivity.Spectrum, Double)] = try parallelMap(idx.count, jobs: options.jobs) { t in
                 let i = idx[t]
                 let x = Array(probes.embeddings[(i * size)..<((i + 1) * size)])
                 let tape = model.forward(x, count: 1)
@@ -243,11 +244,17 @@ enum TransformerDataAudit {
                         .parameterGradient!
                     return model.jvp(tape, inputTangent: nil, parameterTangent: g).last!
                 }
-                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, Swift.max(gram.lambdaMax, 0).squareRoot(), scales, blockRows)
+                let spectrum = try TransformerSensitivity.spectrum(model: model, tape: tape, x: x, sigmaMax: sv.values[0], probe: i, options: options)
+                let instability = options.attributionSamples > 0
+                    ? TransformerSensitivity.attribution(model: model, tape: tape, x: x, probe: i, options: options) : .nan
+                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, Swift.max(gram.lambdaMax, 0).squareRoot(), scales, blockRows,
+                        spectrum, instability)
             }
             for (t, r) in results.enumerated() {
                 let i = idx[t]
                 jn[i] = r.0; res[i] = r.1; iters[i] = r.2; pn[i] = r.3
+                entropy[i] = r.6.entropy; entropyErr[i] = r.6.entropyError; tau[i] = r.6.tau; tauErr[i] = r.6.tauError; ai[i] = r.7
+                exactSpectrum = exactSpectrum && r.6.exact
                 for (k, v) in r.4 { normScales[k] = Swift.min(normScales[k] ?? .infinity, v) }
                 for (k, v) in r.5 {
                     let old = rows[k] ?? (0, 0)
@@ -281,12 +288,22 @@ enum TransformerDataAudit {
             attentionInputRowNorms: blocks.map { rows[$0]?.rows ?? .nan },
             attentionInputCentredRowNorms: blocks.map { rows[$0]?.centred ?? .nan })
         let holds: Bool? = bound.map { $0 >= gJ } ?? log10Bound.map { $0 >= Foundation.log10(gJ) }
-        let data = TransformerDataV1(
+        var data = TransformerDataV1(
             probeKind: probes.kind, probes: N, sequenceLength: n, attentionMask: maskPath, measuredDomain: domain,
             networkBound: bound, log10NetworkBound: log10Bound, jacobianNorms: jn, jacobianResiduals: res,
             lanczosIterations: iters, parameterJacobianNorms: pn, boundHolds: holds, reason: reason)
+        data.jacobianSpectrumMethod = exactSpectrum ? "exact" : "slq"
+        data.jacobianEntropyErrors = entropyErr
+        data.tauErrors = tauErr
+        let attribution = options.attributionSamples > 0 ? ai : []
         var report = DataReport(probeCount: N, probePath: options.probePath, labelsPath: nil, loss: nil, seed: options.seed,
-                                perSample: DataReport.PerSample(jacobianNorm: jn, parameterGradientNorm: pn))
+                                perSample: DataReport.PerSample(jacobianNorm: jn, jacobianEntropy: entropy, tau: tau,
+                                                                parameterGradientNorm: pn, attributionInstability: attribution))
+        if !attribution.isEmpty {
+            report.attributionInstabilityMean = attribution.reduce(0, +) / Double(N)
+            report.attributionInstabilityMax = attribution.max()
+            report.attributionEpsilon = options.attributionEpsilon
+        }
         report.gJ = gJ
         report.gJMean = jn.reduce(0, +) / Double(N)
         report.gJP95 = DataAudit.percentile(jn, 0.95)
@@ -299,6 +316,12 @@ enum TransformerDataAudit {
             "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
             ntk.map { ntk in "transformer data mode: NTK g_K = λ_max(J_S J_Sᵀ / N) over the N·n·d = \(N * size) output rows by symmetric Lanczos (tolerance \(options.lanczosTolerance); one batched parameter VJP and parameter JVP per product), \(ntk.iterations) products\(ntk.convergedMax ? "" : ", NOT converged: a lower bound"); λ_min not computed" }
                 ?? "transformer data mode: NTK not computed: the \(order.count) distinct attention masks need \(order.count) compiled models at once (\((order.count * P * 16) >> 20) MiB of parameters > \(ntkModelBytes >> 20) MiB); give the probes one mask (or fewer probes) for g_K",
+            exactSpectrum
+                ? "transformer data mode: per probe spectral entropy of ∂h/∂x and τ = ‖J‖_F/(√(n·d)‖J‖₂) exact (J formed by \(size) reverse rows, LAPACK singular values; n·d ≤ \(options.transformerExactSpectrumLimit))"
+                : "transformer data mode: per probe spectral entropy of ∂h/∂x and τ by stochastic Lanczos quadrature on JᵀJ (\(Swift.max(2, options.transformerSLQProbes)) Rademacher probes × \(options.transformerSLQSteps) steps, batched JVP/VJP; ‖J‖_F² by Hutchinson), errors (two standard errors, quadrature error not included) in transformer.data.jacobian_entropy_errors / tau_errors",
+            options.attributionSamples > 0
+                ? "transformer data mode: attribution a(x) = ∇_x h_ĉ(x), ĉ = argmax of the flattened last hidden state (kept for the perturbed inputs); δ uniform on the sphere of radius ε‖x‖ over the whole [n, d] embedding (\(options.attributionSamples) draws, SplitMix64 seeded per probe from seed \(options.seed), as the generic phase)"
+                : "transformer data mode: attribution skipped (0 samples)",
             "transformer data mode: the bound beside the measured norms holds on the domain the probes met (n = \(n), each norm's smallest input scale, each attention's largest input row norms)",
         ]
         progress?(4, 4, "done")
