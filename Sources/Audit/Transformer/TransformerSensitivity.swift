@@ -28,7 +28,7 @@ enum TransformerSensitivity {
         var exact: Bool
     }
 
-    static func spectrum(model: ForwardModel, tape: ForwardTape, x: [Double], sigmaMax: Double, probe i: Int,
+    static func spectrum(model: ForwardModel, tape: ForwardTape, x: [Double], mask: [Bool]?, sigmaMax: Double, probe i: Int,
                          options: DataAuditOptions) throws -> Spectrum {
         let D = x.count
         if D <= options.transformerExactSpectrumLimit {
@@ -41,7 +41,7 @@ enum TransformerSensitivity {
         let s = Swift.max(2, options.transformerSLQProbes)
         var xs = [Double](repeating: 0, count: s * D)
         for t in 0..<s { for e in 0..<D { xs[t * D + e] = x[e] } }
-        let replicated = model.forward(xs, count: s)
+        let replicated = model.forward(xs, count: s, keyMasks: mask.map { [[Bool]](repeating: $0, count: s) })
         var tangents = [Double](repeating: 0, count: s * D)
         let rules = try StochasticLanczos.rules(dimension: D, probes: s, steps: options.transformerSLQSteps,
                                                 seed: options.seed ^ 0x51C0 ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15)) { v, w in
@@ -58,14 +58,14 @@ enum TransformerSensitivity {
                         tauError: est.trace > 0 ? tau * est.traceError / (2 * est.trace) : 0, exact: false)
     }
 
-    static func attribution(model: ForwardModel, tape: ForwardTape, x: [Double], probe i: Int, options: DataAuditOptions) -> Double {
+    static func attribution(model: ForwardModel, tape: ForwardTape, x: [Double], mask: [Bool]?, probe i: Int, options: DataAuditOptions) -> Double {
         let S = options.attributionSamples, D = x.count, h = tape.output
         let c = h.indices.max { h[$0] < h[$1] }!
         var e = [Double](repeating: 0, count: h.count)
         e[c] = 1
         let saliency = model.backward(tape, seed: e).inputCotangent
         let xs = AttributionPhase.perturbations(of: x, probe: i, draws: S, epsilon: options.attributionEpsilon, seed: options.seed)
-        let perturbed = model.forward(xs, count: S)
+        let perturbed = model.forward(xs, count: S, keyMasks: mask.map { [[Bool]](repeating: $0, count: S) })
         var seed = [Double](repeating: 0, count: S * h.count)
         for t in 0..<S { seed[t * h.count + c] = 1 }
         let g = model.backward(perturbed, seed: seed).inputCotangent
