@@ -25,6 +25,12 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
     /// `network_bound ≥ max jacobian_norms` (must hold: the bound is a theorem on this domain).
     public var boundHolds: Bool?
     public var reason: String?
+    /// How the per-probe entropy and τ of ∂h/∂x (report `data.per_sample`) were computed: `exact`
+    /// (J formed, LAPACK) or `slq` (stochastic Lanczos quadrature on JᵀJ); nil in older reports.
+    public var jacobianSpectrumMethod: String? = nil
+    /// Stated error per probe of those estimates (two standard errors of the SLQ probe means; 0 exact).
+    public var jacobianEntropyErrors: [Double]? = nil
+    public var tauErrors: [Double]? = nil
 
     public init(probeKind: String, probes: Int, sequenceLength: Int, attentionMask: String?,
                 measuredDomain: MeasuredTransformerDomainV1, networkBound: Double?, log10NetworkBound: Double?,
@@ -42,6 +48,7 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
         case measuredDomain = "measured_domain", networkBound = "network_bound", log10NetworkBound = "log10_network_bound"
         case jacobianNorms = "jacobian_norms", jacobianResiduals = "jacobian_residuals", lanczosIterations = "lanczos_iterations"
         case parameterJacobianNorms = "parameter_jacobian_norms", boundHolds = "bound_holds", reason
+        case jacobianSpectrumMethod = "jacobian_spectrum_method", jacobianEntropyErrors = "jacobian_entropy_errors", tauErrors = "tau_errors"
     }
 
     /// Every key is written (`null` when unknown), as elsewhere in the report.
@@ -60,6 +67,9 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
         try c.encode(parameterJacobianNorms, forKey: .parameterJacobianNorms)
         try c.encode(boundHolds, forKey: .boundHolds)
         try c.encode(reason, forKey: .reason)
+        try c.encodeIfPresent(jacobianSpectrumMethod, forKey: .jacobianSpectrumMethod)
+        try c.encodeIfPresent(jacobianEntropyErrors, forKey: .jacobianEntropyErrors)
+        try c.encodeIfPresent(tauErrors, forKey: .tauErrors)
     }
 }
 

@@ -1,4 +1,9 @@
 // Streaming Gram accumulation and stochastic Lanczos quadrature (SLQ) for large operators.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `G = XᵀX` of a row-major `R × C` matrix X (C ≤ R) accumulated over row chunks (`dsyrk`
 /// with β = 1), so that X never has to exist in memory as a whole: callers decode one chunk of
@@ -69,10 +74,40 @@ public enum StochasticLanczos {
                              seed: UInt64) throws -> [Rule] {
         BLASRuntime.ensureConfigured()
         let n = Swift.min(rows, cols), big = Swift.max(rows, cols)
-        let s = probes
+        let tall = cols <= rows  // M = XᵀX (n = cols); otherwise M = XXᵀ (n = rows)
+        var t = [Double](repeating: 0, count: big * Swift.max(probes, 0))
+        return try rules(dimension: n, probes: probes, steps: steps, seed: seed) { v, w in
+            let s = probes
+            t.withUnsafeMutableBufferPointer { tp in
+                if tall {
+                    // T = X V (rows × s); W = Xᵀ T (cols × s)
+                    LAPACKCalls.gemm(transA: false, transB: false, m: rows, n: s, k: cols, alpha: 1,
+                                     x.baseAddress!, lda: cols, v.baseAddress!, ldb: s, beta: 0,
+                                     tp.baseAddress!, ldc: s)
+                    LAPACKCalls.gemm(transA: true, transB: false, m: cols, n: s, k: rows, alpha: 1,
+                                     x.baseAddress!, lda: cols, tp.baseAddress!, ldb: s, beta: 0,
+                                     w.baseAddress!, ldc: s)
+                } else {
+                    // T = Xᵀ V (cols × s); W = X T (rows × s)
+                    LAPACKCalls.gemm(transA: true, transB: false, m: cols, n: s, k: rows, alpha: 1,
+                                     x.baseAddress!, lda: cols, v.baseAddress!, ldb: s, beta: 0,
+                                     tp.baseAddress!, ldc: s)
+                    LAPACKCalls.gemm(transA: false, transB: false, m: rows, n: s, k: cols, alpha: 1,
+                                     x.baseAddress!, lda: cols, tp.baseAddress!, ldb: s, beta: 0,
+                                     w.baseAddress!, ldc: s)
+                }
+            }
+        }
+    }
+
+    /// The same rules for a symmetric positive semidefinite operator of order `n` given only by
+    /// block products: `apply(V, W)` writes `W = M V` for the row-major `n × probes` block V
+    /// (column j = probe j), e.g. `M = JᵀJ` through a batched Jacobian–vector and vector–Jacobian
+    /// product (the transformer data mode's per-probe Jacobians, never formed).
+    public static func rules(dimension n: Int, probes s: Int, steps: Int, seed: UInt64,
+                             apply: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) throws -> Void) throws -> [Rule] {
         let k = Swift.max(1, Swift.min(steps, n))
         guard n > 0, s > 0 else { return [] }
-        let tall = cols <= rows  // M = XᵀX (n = cols); otherwise M = XXᵀ (n = rows)
         var rng = SplitMix64(seed: seed)
         // Block of current vectors, row-major n × s (column j = probe j).
         var v = [Double](repeating: 0, count: n * s)
@@ -83,7 +118,6 @@ public enum StochasticLanczos {
         var alpha = [[Double]](repeating: [], count: s)
         var beta = [[Double]](repeating: [], count: s)
         var done = [Bool](repeating: false, count: s)
-        var t = [Double](repeating: 0, count: big * s)
         var w = [Double](repeating: 0, count: n * s)
         var col = [Double](repeating: 0, count: n)
         var coef = [Double](repeating: 0, count: k + 1)
@@ -94,29 +128,7 @@ public enum StochasticLanczos {
                 basis[j].append(contentsOf: col)
             }
             // W = M V
-            v.withUnsafeBufferPointer { vp in
-                t.withUnsafeMutableBufferPointer { tp in
-                    w.withUnsafeMutableBufferPointer { wp in
-                        if tall {
-                            // T = X V (rows × s); W = Xᵀ T (cols × s)
-                            LAPACKCalls.gemm(transA: false, transB: false, m: rows, n: s, k: cols, alpha: 1,
-                                             x.baseAddress!, lda: cols, vp.baseAddress!, ldb: s, beta: 0,
-                                             tp.baseAddress!, ldc: s)
-                            LAPACKCalls.gemm(transA: true, transB: false, m: cols, n: s, k: rows, alpha: 1,
-                                             x.baseAddress!, lda: cols, tp.baseAddress!, ldb: s, beta: 0,
-                                             wp.baseAddress!, ldc: s)
-                        } else {
-                            // T = Xᵀ V (cols × s); W = X T (rows × s)
-                            LAPACKCalls.gemm(transA: true, transB: false, m: cols, n: s, k: rows, alpha: 1,
-                                             x.baseAddress!, lda: cols, vp.baseAddress!, ldb: s, beta: 0,
-                                             tp.baseAddress!, ldc: s)
-                            LAPACKCalls.gemm(transA: false, transB: false, m: rows, n: s, k: cols, alpha: 1,
-                                             x.baseAddress!, lda: cols, tp.baseAddress!, ldb: s, beta: 0,
-                                             wp.baseAddress!, ldc: s)
-                        }
-                    }
-                }
-            }
+            try v.withUnsafeBufferPointer { vp in try w.withUnsafeMutableBufferPointer { wp in try apply(vp, wp) } }
             for j in 0..<s where !done[j] {
                 for i in 0..<n { col[i] = w[i * s + j] }
                 let count = basis[j].count / n
@@ -148,6 +160,37 @@ public enum StochasticLanczos {
             out.append(Rule(nodes: nodes, weights: first.map { $0 * $0 }, rayleigh: alpha[j][0]))
         }
         return out
+    }
+
+    /// `tr M` and the spectral entropy `H = −Σ p_i ln p_i`, `p_i = λ_i / tr M`, of a PSD operator
+    /// known only through its quadrature rules (`M = JᵀJ`: `tr M = ‖J‖_F²`, and `H` is J's SPEC §2
+    /// spectral entropy, since `σ_i² = λ_i`). Per probe j (Rademacher, `dimension` n):
+    /// `S_j = n zᵀMz` (exact, Hutchinson's sample of `tr M`) and `T_j = n Σ w f(θ)` with
+    /// `f(λ) = λ ln λ` (Gauss quadrature of `zᵀ f(M) z`); `S = mean S_j`, `T = mean T_j`,
+    /// `H = ln S − T/S` (from `Σ p ln p = T/S − ln S`).
+    /// Errors: two standard errors of the probe means (≈ 95 % for the nearly Gaussian mean), for H
+    /// by the delta method on `(S, T)` (per probe `h_j = (1/S + T/S²) S_j − T_j/S`). The Gauss
+    /// quadrature error of `steps` Lanczos steps is not included (exact for polynomials of degree
+    /// ≤ 2·steps − 1; `steps` ≥ the operator's order makes it exact).
+    public static func traceAndEntropy(_ rules: [Rule], dimension n: Int)
+        -> (trace: Double, traceError: Double, entropy: Double, entropyError: Double) {
+        let dim = Double(n), m = Double(Swift.max(rules.count, 1))
+        let S = rules.map { dim * $0.rayleigh }
+        let T = rules.map { r in dim * zip(r.nodes, r.weights).reduce(0.0) { acc, nw in
+            let t = Swift.max(nw.0, 0)
+            return acc + (t > 0 ? nw.1 * t * log(t) : 0)
+        } }
+        let sMean = S.reduce(0, +) / m, tMean = T.reduce(0, +) / m
+        guard sMean > 0 else { return (0, 0, 0, 0) }
+        let h = zip(S, T).map { (1 / sMean + tMean / (sMean * sMean)) * $0.0 - $0.1 / sMean }
+        func twoStandardErrors(_ x: [Double]) -> Double {
+            guard x.count > 1 else { return .infinity }
+            let mean = x.reduce(0, +) / Double(x.count)
+            let variance = x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count - 1)
+            return 2 * (variance / Double(x.count)).squareRoot()
+        }
+        let entropy = Swift.max(0, log(sMean) - tMean / sMean)
+        return (sMean, twoStandardErrors(S), entropy, twoStandardErrors(h))
     }
 
     /// Eigenvalues and first components of the normalised eigenvectors of a symmetric

@@ -17,6 +17,8 @@ final class TransformerDataTests: XCTestCase {
     struct Reference: Decodable {
         struct Run: Decodable {
             var hidden: [[Double]]; var jacobian_norms: [Double]; var parameter_jacobian_norms: [Double]; var ntk_lambda_max: Double
+            var jacobian_entropy: [Double]; var tau: [Double]; var attribution_instability: [Double]
+            var ntk_lambda_min: Double; var ntk_first_two_probes: [Double]
         }
         struct Model: Decodable { var tokens: Run; var tokens_masked: Run; var embeds: Run; var parameter_count: Int }
         var models: [String: Model]

@@ -228,6 +228,11 @@ enum SampleReports {
             networkBound: complete ? 2100 : nil, log10NetworkBound: complete ? 3.322 : nil, jacobianNorms: [4.2, 3.1],
             jacobianResiduals: [1e-9, 2e-9], lanczosIterations: [9, 8], parameterJacobianNorms: [20.5, 18.25],
             boundHolds: complete ? true : nil, reason: complete ? "note" : nil)
+        if complete {
+            t.data?.jacobianSpectrumMethod = "slq"
+            t.data?.jacobianEntropyErrors = [0.01, 0.02]
+            t.data?.tauErrors = [0.001, 0.002]
+        }
         return t
     }
 }

@@ -92,7 +92,7 @@ final class TransformerOpsTests: XCTestCase {
         let op = AttentionOp(name: "a", sequenceLength: n, heads: 1, keyValueHeads: 1, headDim: 2, causal: true,
                              keyMask: [true, false, true, true])
         var rng = Rng(s: 3)
-        let p = op.probabilities(rng.vec(n * 2), rng.vec(n * 2), samples: 1)
+        let p = op.probabilities(rng.vec(n * 2), rng.vec(n * 2), samples: 1, allowed: [op.allowedRanges])
         for i in 0..<n {
             let row = Array(p[(i * n)..<((i + 1) * n)])
             XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-15)

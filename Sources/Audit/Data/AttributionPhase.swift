@@ -18,17 +18,11 @@ struct AttributionPhase {
         let parts: [[Double]] = try c.perBatch { k in
             let (a, b) = c.chunks[k]
             let m = b - a
-            var xs = [Double](repeating: 0, count: m * S * d)
+            var xs: [Double] = []
+            xs.reserveCapacity(m * S * d)
             for s in 0..<m {
-                let i = a + s
-                let xi = Array(c.x[(i * d)..<((i + 1) * d)])
-                let radius = eps * dot(xi, xi).squareRoot()
-                var rng = SplitMix64(seed: options.seed ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15) ^ 0xA77)
-                for t in 0..<S {
-                    let dir = Self.gaussianDirection(d, &rng)
-                    let base = (s * S + t) * d
-                    for e in 0..<d { xs[base + e] = xi[e] + radius * dir[e] }
-                }
+                xs += Self.perturbations(of: Array(c.x[((a + s) * d)..<((a + s + 1) * d)]), probe: a + s, draws: S, epsilon: eps,
+                                         seed: options.seed)
             }
             let tape = c.model.forward(xs, count: m * S)
             var seed = [Double](repeating: 0, count: m * S * C)
@@ -36,18 +30,35 @@ struct AttributionPhase {
             let g = c.model.backward(tape, seed: seed).inputCotangent
             var out = [Double](repeating: 0, count: m)
             for s in 0..<m {
-                let sal = Array(saliency[((a + s) * d)..<((a + s + 1) * d)])
-                var acc = 0.0
-                for t in 0..<S {
-                    let pert = Array(g[((s * S + t) * d)..<((s * S + t + 1) * d)])
-                    acc += 1 - Self.cosine(sal, pert)
-                }
-                out[s] = acc / Double(S)
+                out[s] = Self.instability(saliency: Array(saliency[((a + s) * d)..<((a + s + 1) * d)]),
+                                          perturbed: Array(g[(s * S * d)..<((s + 1) * S * d)]), draws: S)
             }
             return out
         }
         let note = "attribution: a(x) = ∇_x f_ĉ(x) with ĉ = argmax f(x) kept for the perturbed inputs; δ uniform on the sphere of radius ε‖x‖ (\(S) draws, SplitMix64 seeded per probe from seed \(options.seed)); cos = 1 when both saliencies vanish, 0 when one does"
         return (parts.flatMap { $0 }, note)
+    }
+
+    /// The `draws` perturbed copies `x + δ_t` (`draws × d`) of probe number `probe`: δ uniform on
+    /// the sphere of radius `ε‖x‖`, from SplitMix64 seeded `seed ^ (probe · 0x9E3779B97F4A7C15) ^ 0xA77`
+    /// (the transformer data mode draws its embedding perturbations the same way).
+    static func perturbations(of x: [Double], probe i: Int, draws S: Int, epsilon eps: Double, seed: UInt64) -> [Double] {
+        let d = x.count, radius = eps * dot(x, x).squareRoot()
+        var rng = SplitMix64(seed: seed ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15) ^ 0xA77)
+        var xs = [Double](repeating: 0, count: S * d)
+        for t in 0..<S {
+            let dir = gaussianDirection(d, &rng)
+            for e in 0..<d { xs[t * d + e] = x[e] + radius * dir[e] }
+        }
+        return xs
+    }
+
+    /// `AI = mean_t (1 − cos(a, a_t))` over the `draws` perturbed saliencies (`draws × d`).
+    static func instability(saliency a: [Double], perturbed g: [Double], draws S: Int) -> Double {
+        let d = a.count
+        var acc = 0.0
+        for t in 0..<S { acc += 1 - cosine(a, Array(g[(t * d)..<((t + 1) * d)])) }
+        return acc / Double(S)
     }
 
     static func cosine(_ a: [Double], _ b: [Double]) -> Double {

@@ -45,6 +45,12 @@ public struct DataAuditOptions: Sendable {
     public var jobs: Int
     /// Skip the Hessian (and its Lanczos) even when labels are given.
     public var skipHessian: Bool
+    /// Transformer data mode: the input Jacobian's entropy and τ are exact (J formed, LAPACK) when
+    /// its order n·d is at most this, else estimated by stochastic Lanczos quadrature.
+    public var transformerExactSpectrumLimit = 1024
+    /// Transformer data mode, SLQ: Rademacher probes and Lanczos steps per probe of the audit.
+    public var transformerSLQProbes = 8
+    public var transformerSLQSteps = 15
 
     public init(probePath: String, labelsPath: String? = nil, loss: LossKind? = nil, probeLimit: Int? = nil,
                 seed: UInt64 = 0, attributionEpsilon: Double = 0.01, attributionSamples: Int = 8,

@@ -33,12 +33,10 @@ struct JacobianPhase {
             var out = Result()
             for s in 0..<m {
                 let j = Array(res.inputCotangent[(s * C * d)..<((s + 1) * C * d)])
-                let sv = try SVD.singularValues(Matrix(rows: C, cols: d, storage: j)).values
-                let metrics = SpectrumMetrics.compute(singularValues: sv, rows: C, cols: d)
-                out.norm.append(metrics.spectralNorm)
-                out.entropy.append(metrics.spectralEntropy ?? 0)
-                let fro = metrics.frobenius ?? 0
-                out.tau.append(metrics.spectralNorm > 0 ? fro / (Double(d).squareRoot() * metrics.spectralNorm) : 0)
+                let m = try Self.sensitivity(jacobian: j, rows: C, cols: d)
+                out.norm.append(m.norm)
+                out.entropy.append(m.entropy)
+                out.tau.append(m.tau)
                 let cls = c.predicted[c.chunks[k].0 + s]
                 out.saliency.append(contentsOf: j[(cls * d)..<((cls + 1) * d)])
                 let g = Array(res.perSampleGram![(s * C * C)..<((s + 1) * C * C)])
@@ -59,6 +57,17 @@ struct JacobianPhase {
             all.jtheta += p.jtheta
         }
         return all
+    }
+
+    /// SPEC §5 per-sample sensitivity of a dense Jacobian (`rows × cols`, row-major, d = cols):
+    /// `‖J‖₂`, the spectral entropy of J (SPEC §2) and `τ = ‖J‖_F / (sqrt(d) ‖J‖₂)`, from its
+    /// singular values (LAPACK). Shared with the transformer data mode's exact path.
+    static func sensitivity(jacobian j: [Double], rows: Int, cols: Int) throws -> (norm: Double, entropy: Double, tau: Double) {
+        let sv = try SVD.singularValues(Matrix(rows: rows, cols: cols, storage: j)).values
+        let metrics = SpectrumMetrics.compute(singularValues: sv, rows: rows, cols: cols)
+        let fro = metrics.frobenius ?? 0
+        return (metrics.spectralNorm, metrics.spectralEntropy ?? 0,
+                metrics.spectralNorm > 0 ? fro / (Double(cols).squareRoot() * metrics.spectralNorm) : 0)
     }
 
     static func symmetrized(_ g: [Double], _ k: Int) -> [Double] {

@@ -78,10 +78,27 @@ struct NTKPhase {
             return Result(gK: gK, lambdaMin: ntkMin, condition: ntkCond, gaussNewtonMax: gsv * gsv / Double(n), notes: notes)
         }
 
+        let kr = try Self.extremes(dimension: NC, options: options) { try apply($0, factored: false) }
+        let gK = kr.gK, ntkMin = kr.lambdaMin, ntkCond = kr.condition
+        notes += kr.notes
+        let gr = try Lanczos.symmetricExtremes(dimension: NC, tolerance: options.lanczosTolerance,
+                                               maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x474E,
+                                               needMin: false) { try apply($0, factored: true) }
+        notes.append("Gauss–Newton: symmetric Lanczos on Rᵀ K_S R / N (same nonzero spectrum as G), \(gr.iterations) products\(gr.convergedMax ? "" : ", not converged: a lower bound")")
+        return Result(gK: gK, lambdaMin: ntkMin, condition: ntkCond, gaussNewtonMax: gr.lambdaMax, notes: notes)
+    }
+
+    /// Matrix-free `g_K = λ_max(K_S/N)`, `λ_min` and condition by symmetric Lanczos on `apply`
+    /// (`v ↦ K_S v / N`, order NC), tolerance `lanczosTolerance`, at most `lanczosMaxIterations`
+    /// products and `ntkLambdaMinBudget` more for λ_min after λ_max has converged (`--ntk-min-budget`);
+    /// λ_min null (with a note) when the bottom is not resolved within it; condition null when
+    /// λ_min ≤ 10·tolerance·λ_max. Shared with the transformer data mode.
+    static func extremes(dimension NC: Int, options: DataAuditOptions, apply: ([Double]) throws -> [Double]) throws
+        -> (gK: Double, lambdaMin: Double?, condition: Double?, iterations: Int, notes: [String]) {
+        var notes: [String] = []
         let kr = try Lanczos.symmetricExtremes(dimension: NC, tolerance: options.lanczosTolerance,
                                                maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B,
-                                               minBudget: options.ntkLambdaMinBudget) { try apply($0, factored: false) }
-        let gK = kr.lambdaMax
+                                               minBudget: options.ntkLambdaMinBudget, apply: apply)
         var ntkMin: Double?, ntkCond: Double?
         if !kr.convergedMax {
             notes.append("NTK: Lanczos did not reach tolerance \(options.lanczosTolerance) for λ_max in \(kr.iterations) products; g_K is a Ritz value (a lower bound), error estimate \(kr.errorMax)")
@@ -93,11 +110,7 @@ struct NTKPhase {
             notes.append("NTK: λ_min not reported: Lanczos had not resolved the bottom of the spectrum after \(kr.iterations) products (Ritz upper bound \(kr.lambdaMin), error estimate \(kr.errorMin)); raise the budget or lower N for it")
         }
         notes.append("NTK: symmetric Lanczos on K_S/N (N·C = \(NC)), \(kr.iterations) products J_S(J_Sᵀ v) (one reverse and one forward-mode pass each), full reorthogonalisation")
-        let gr = try Lanczos.symmetricExtremes(dimension: NC, tolerance: options.lanczosTolerance,
-                                               maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x474E,
-                                               needMin: false) { try apply($0, factored: true) }
-        notes.append("Gauss–Newton: symmetric Lanczos on Rᵀ K_S R / N (same nonzero spectrum as G), \(gr.iterations) products\(gr.convergedMax ? "" : ", not converged: a lower bound")")
-        return Result(gK: gK, lambdaMin: ntkMin, condition: ntkCond, gaussNewtonMax: gr.lambdaMax, notes: notes)
+        return (kr.lambdaMax, ntkMin, ntkCond, kr.iterations, notes)
     }
 
     /// `K_S v / N` (or `Rᵀ K_S R v / N`): the parameter gradient of `Σ_i ⟨v_i, f(x_i)⟩` by one

@@ -11,7 +11,7 @@ import WeightFiles
 /// Probes: an integer `.npy` `[N, n]` of token ids (looked up in the word embeddings here, before
 /// the network, as `inputs_embeds`), or a float `.npy` `[N, n, d]` of input embeddings. An optional
 /// `--attention-mask` `.npy` `[N, n]` (1 keep, 0 padding) masks keys as Hugging Face's
-/// `attention_mask` does; probes sharing a mask share one compiled model.
+/// `attention_mask` does; the mask rides on each probe's tape, so one compiled model serves all.
 ///
 /// Per probe: `‖J‖₂ = σ_max(∂h/∂x)` by Golub–Kahan–Lanczos (`Lanczos.topK`) on JVP/VJP products
 /// (never the `(n·d)²` matrix), tolerance 1e-10 on the error estimate, with the Lanczos residual as
@@ -20,8 +20,8 @@ import WeightFiles
 /// tolerance 1e-10; a P-dimensional Lanczos basis would not fit in memory for real models). The
 /// domain the probes met — n, each norm's smallest input scale, each attention's largest input
 /// row norms — gives the local bound (`TransformerAnalyzer.analyze(measured:)`) printed beside them.
-/// NTK: `g_K = λ_max(J_S J_Sᵀ/N)` by symmetric Lanczos on batched parameter VJP/JVP products
-/// (`ntkExtremes`). The loss Hessian is not computed (a hidden state has no loss): its component
+/// NTK: `g_K = λ_max(J_S J_Sᵀ/N)`, λ_min and condition by symmetric Lanczos on batched parameter
+/// VJP/JVP products (`ntkExtremes`); one compiled model serves every probe (masks on the tapes). The loss Hessian is not computed (a hidden state has no loss): its component
 /// is null with that reason.
 enum TransformerDataAudit {
     struct Probes {
@@ -49,9 +49,6 @@ enum TransformerDataAudit {
             report.applyDataGMSI(components: components, aggregate: configuration.gmsiAggregate)
             var reasons = report.dataGmsiNullReasons ?? [:]
             reasons["sqrt_g_H"] = "transformer data mode: the audited function is the last hidden state, which has no loss"
-            if dataReport.gK == nil {
-                reasons["sqrt_g_K"] = "transformer data mode: NTK not computed (too many distinct attention masks for the model memory cap; see assumptions)"
-            }
             report.dataGmsiNullReasons = reasons
             report.assumptions += notes
         } catch let e as DataAuditError where e.kind == .unsupported {
@@ -117,9 +114,6 @@ enum TransformerDataAudit {
         return probes
     }
 
-    /// Memory the per-mask models kept for the NTK may use (else g_K is skipped, with the reason).
-    static let ntkModelBytes = 1 << 30
-
     static func wordEmbeddings(_ layout: TransformerLayout) -> String {
         switch layout.family {
         case .bert: return layout.prefix + "embeddings.word_embeddings.weight"
@@ -146,25 +140,19 @@ enum TransformerDataAudit {
             return (try store.loadFloat64(name), info.shape[0])
         }
         let N = probes.count, n = probes.length, size = n * d
-        // Group probes by mask (one compiled model each).
-        var groups: [[Bool]?: [Int]] = [:]
-        var order: [[Bool]?] = []
-        for i in 0..<N {
-            let m = probes.masks?[i]
-            if groups[m] == nil { order.append(m) }
-            groups[m, default: []].append(i)
-        }
+        var P = 0
+        var compiled: ForwardModel? = nil
         let cache = TransformerTensorCache(store: store, width: d)
-        var jn = [Double](repeating: 0, count: N), res = jn, pn = jn
+        var jn = [Double](repeating: 0, count: N), res = jn, pn = jn, entropy = jn, entropyErr = jn, tau = jn, tauErr = jn, ai = jn
+        var exactSpectrum = true
         var iters = [Int](repeating: 0, count: N)
         var normScales: [String: Double] = [:]
         var rows: [Int: (rows: Double, centred: Double)] = [:]
-        var P = 0
-        var compiled: [(model: ForwardModel, probes: [Int])] = []
         progress?(1, 4, "Jacobians (Lanczos on JVP/VJP)")
-        for m in order {
-            let idx = groups[m]!
-            let tg = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: m, cache: cache)
+        do {
+            // One compiled model for every probe: each probe's padding mask rides on its tapes.
+            let idx = Array(0..<N)
+            let tg = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: nil, cache: cache)
             let model: ForwardModel
             do {
                 model = try ForwardModel(graph: tg.graph, load: cache.load)
@@ -172,18 +160,24 @@ enum TransformerDataAudit {
                 throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
             }
             P = model.parameterCount
-            // The NTK needs every per-mask model at once; each holds θ twice (16 bytes per parameter).
-            if order.count * model.parameterCount * 16 <= ntkModelBytes { compiled.append((model, idx)) }
+            compiled = model
+            if let masks = probes.masks {
+                let attention = model.ops.compactMap { $0.op as? AttentionOp }
+                for (i, m) in masks.enumerated() where !attention.allSatisfy({ $0.admits(sampleMask: m) }) {
+                    throw DataAuditError("\(maskPath ?? "attention mask"): mask row \(i) leaves a query position without any key to attend to (causal attention needs position 0 kept)")
+                }
+            }
             func slot(_ node: Int) -> Int? {
                 let name = tg.graph.nodes[node].name
                 return model.ops.firstIndex { $0.op.name == name }
             }
             let betas = try Dictionary(tg.attentionInputs.compactMap { a in try a.beta.map { ($0, try cache.load(TensorRef(name: $0, shape: [d], orientation: .vector))) } },
                                        uniquingKeysWith: { a, _ in a })
-            let results: [(Double, Double, Int, Double, [String: Double], [Int: (Double, Double)])] = try parallelMap(idx.count, jobs: options.jobs) { t in
+            let results: [(Double, Double, Int, Double, [String: Double], [Int: (Double, Double)], TransformerSensitivity.Spectrum, Double)] = try parallelMap(idx.count, jobs: options.jobs) { t in
                 let i = idx[t]
                 let x = Array(probes.embeddings[(i * size)..<((i + 1) * size)])
-                let tape = model.forward(x, count: 1)
+                let mask = probes.masks.map { $0[i] }
+                let tape = model.forward(x, count: 1, keyMasks: mask.map { [$0] })
                 // The domain met at this probe.
                 var scales: [String: Double] = [:]
                 for ni in tg.normInputs {
@@ -243,11 +237,17 @@ enum TransformerDataAudit {
                         .parameterGradient!
                     return model.jvp(tape, inputTangent: nil, parameterTangent: g).last!
                 }
-                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, Swift.max(gram.lambdaMax, 0).squareRoot(), scales, blockRows)
+                let spectrum = try TransformerSensitivity.spectrum(model: model, tape: tape, x: x, mask: mask, sigmaMax: sv.values[0], probe: i, options: options)
+                let instability = options.attributionSamples > 0
+                    ? TransformerSensitivity.attribution(model: model, tape: tape, x: x, mask: mask, probe: i, options: options) : .nan
+                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, Swift.max(gram.lambdaMax, 0).squareRoot(), scales, blockRows,
+                        spectrum, instability)
             }
             for (t, r) in results.enumerated() {
                 let i = idx[t]
                 jn[i] = r.0; res[i] = r.1; iters[i] = r.2; pn[i] = r.3
+                entropy[i] = r.6.entropy; entropyErr[i] = r.6.entropyError; tau[i] = r.6.tau; tauErr[i] = r.6.tauError; ai[i] = r.7
+                exactSpectrum = exactSpectrum && r.6.exact
                 for (k, v) in r.4 { normScales[k] = Swift.min(normScales[k] ?? .infinity, v) }
                 for (k, v) in r.5 {
                     let old = rows[k] ?? (0, 0)
@@ -256,9 +256,8 @@ enum TransformerDataAudit {
             }
         }
         progress?(2, 4, "NTK (Lanczos on J_S J_Sᵀ)")
-        let ntk: Lanczos.SymmetricResult? = compiled.count == order.count
-            ? try ntkExtremes(compiled, embeddings: probes.embeddings, size: size, count: N, options: options) : nil
-        compiled = []
+        let ntk = try ntkExtremes(compiled!, probes: probes, size: size, options: options)
+        compiled = nil
         progress?(3, 4, "bound on the measured domain")
         let measured = MeasuredDomain(normInputScales: normScales, attentionRows: rows)
         let minScale = normScales.values.min() ?? .nan
@@ -281,58 +280,60 @@ enum TransformerDataAudit {
             attentionInputRowNorms: blocks.map { rows[$0]?.rows ?? .nan },
             attentionInputCentredRowNorms: blocks.map { rows[$0]?.centred ?? .nan })
         let holds: Bool? = bound.map { $0 >= gJ } ?? log10Bound.map { $0 >= Foundation.log10(gJ) }
-        let data = TransformerDataV1(
+        var data = TransformerDataV1(
             probeKind: probes.kind, probes: N, sequenceLength: n, attentionMask: maskPath, measuredDomain: domain,
             networkBound: bound, log10NetworkBound: log10Bound, jacobianNorms: jn, jacobianResiduals: res,
             lanczosIterations: iters, parameterJacobianNorms: pn, boundHolds: holds, reason: reason)
+        data.jacobianSpectrumMethod = exactSpectrum ? "exact" : "slq"
+        data.jacobianEntropyErrors = entropyErr
+        data.tauErrors = tauErr
+        let attribution = options.attributionSamples > 0 ? ai : []
         var report = DataReport(probeCount: N, probePath: options.probePath, labelsPath: nil, loss: nil, seed: options.seed,
-                                perSample: DataReport.PerSample(jacobianNorm: jn, parameterGradientNorm: pn))
+                                perSample: DataReport.PerSample(jacobianNorm: jn, jacobianEntropy: entropy, tau: tau,
+                                                                parameterGradientNorm: pn, attributionInstability: attribution))
+        if !attribution.isEmpty {
+            report.attributionInstabilityMean = attribution.reduce(0, +) / Double(N)
+            report.attributionInstabilityMax = attribution.max()
+            report.attributionEpsilon = options.attributionEpsilon
+        }
         report.gJ = gJ
         report.gJMean = jn.reduce(0, +) / Double(N)
         report.gJP95 = DataAudit.percentile(jn, 0.95)
         report.gTheta = pn.max()
-        report.gK = ntk?.lambdaMax
+        report.gK = ntk.gK
+        report.ntkLambdaMin = ntk.lambdaMin
+        report.ntkCondition = ntk.condition
         report.gHReason = "transformer data mode: the audited function is the last hidden state, which has no loss"
         if let bound, gJ > 0 { report.boundRatio = bound / gJ }
-        let notes = [
+        let notes = ntk.notes + [
             "transformer data mode: f = input embeddings [\(n), \(d)] → last hidden state [\(n)·\(d)] (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); positions 0…\(n - 1)\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
             "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
-            ntk.map { ntk in "transformer data mode: NTK g_K = λ_max(J_S J_Sᵀ / N) over the N·n·d = \(N * size) output rows by symmetric Lanczos (tolerance \(options.lanczosTolerance); one batched parameter VJP and parameter JVP per product), \(ntk.iterations) products\(ntk.convergedMax ? "" : ", NOT converged: a lower bound"); λ_min not computed" }
-                ?? "transformer data mode: NTK not computed: the \(order.count) distinct attention masks need \(order.count) compiled models at once (\((order.count * P * 16) >> 20) MiB of parameters > \(ntkModelBytes >> 20) MiB); give the probes one mask (or fewer probes) for g_K",
+            "transformer data mode: NTK K_S/N over the N·n·d = \(N * size) output rows, one compiled model for every probe (each probe's attention mask carried on its tape), one batched parameter VJP and parameter JVP per product",
+            exactSpectrum
+                ? "transformer data mode: per probe spectral entropy of ∂h/∂x and τ = ‖J‖_F/(√(n·d)‖J‖₂) exact (J formed by \(size) reverse rows, LAPACK singular values; n·d ≤ \(options.transformerExactSpectrumLimit))"
+                : "transformer data mode: per probe spectral entropy of ∂h/∂x and τ by stochastic Lanczos quadrature on JᵀJ (\(Swift.max(2, options.transformerSLQProbes)) Rademacher probes × \(options.transformerSLQSteps) steps, batched JVP/VJP; ‖J‖_F² by Hutchinson), errors (two standard errors, quadrature error not included) in transformer.data.jacobian_entropy_errors / tau_errors",
+            options.attributionSamples > 0
+                ? "transformer data mode: attribution a(x) = ∇_x h_ĉ(x), ĉ = argmax of the flattened last hidden state (kept for the perturbed inputs); δ uniform on the sphere of radius ε‖x‖ over the whole [n, d] embedding (\(options.attributionSamples) draws, SplitMix64 seeded per probe from seed \(options.seed), as the generic phase)"
+                : "transformer data mode: attribution skipped (0 samples)",
             "transformer data mode: the bound beside the measured norms holds on the domain the probes met (n = \(n), each norm's smallest input scale, each attention's largest input row norms)",
         ]
         progress?(4, 4, "done")
         return (data, report, notes)
     }
 
-    /// `λ_max(K_S / N)`, `K_S = J_S J_Sᵀ` over every probe's `n·d` outputs (SPEC §5 with C = n·d):
-    /// products `K_S v = J_S (J_Sᵀ v)` — the parameter gradient of `Σ_i ⟨v_i, h(x_i)⟩` summed over the
-    /// compiled models (one per mask), then each model's parameter JVP.
-    static func ntkExtremes(_ compiled: [(model: ForwardModel, probes: [Int])], embeddings: [Double], size: Int, count N: Int,
-                            options: DataAuditOptions) throws -> Lanczos.SymmetricResult {
-        let tapes = compiled.map { c -> ForwardTape in
-            var x = [Double](repeating: 0, count: c.probes.count * size)
-            for (t, i) in c.probes.enumerated() { for e in 0..<size { x[t * size + e] = embeddings[i * size + e] } }
-            return c.model.forward(x, count: c.probes.count)
-        }
-        return try Lanczos.symmetricExtremes(dimension: N * size, tolerance: options.lanczosTolerance,
-                                             maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B,
-                                             needMin: false) { v in
-            var g: [Double]? = nil
-            for (c, tape) in zip(compiled, tapes) {
-                var seed = [Double](repeating: 0, count: c.probes.count * size)
-                for (t, i) in c.probes.enumerated() { for e in 0..<size { seed[t * size + e] = v[i * size + e] } }
-                let gi = c.model.backward(tape, seed: seed, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
-                    .parameterGradient!
-                if g == nil { g = gi } else { for e in 0..<gi.count { g![e] += gi[e] } }
-            }
-            var out = [Double](repeating: 0, count: N * size)
-            let inv = 1 / Double(N)
-            for (c, tape) in zip(compiled, tapes) {
-                let y = c.model.jvp(tape, inputTangent: nil, parameterTangent: g!).last!
-                for (t, i) in c.probes.enumerated() { for e in 0..<size { out[i * size + e] = y[t * size + e] * inv } }
-            }
-            return out
+    /// `g_K = λ_max(K_S / N)`, λ_min and condition, `K_S = J_S J_Sᵀ` over every probe's `n·d`
+    /// outputs (SPEC §5 with C = n·d), by the generic `NTKPhase.extremes` (same tolerance, iteration
+    /// cap and `--ntk-min-budget`): products `K_S v = J_S (J_Sᵀ v)` — the parameter gradient of
+    /// `Σ_i ⟨v_i, h(x_i)⟩` by one reverse pass over a tape of all N probes (their masks on it), then
+    /// one parameter JVP.
+    static func ntkExtremes(_ model: ForwardModel, probes: Probes, size: Int, options: DataAuditOptions) throws
+        -> (gK: Double, lambdaMin: Double?, condition: Double?, iterations: Int, notes: [String]) {
+        let N = probes.count
+        let tape = model.forward(probes.embeddings, count: N, keyMasks: probes.masks)
+        let inv = 1 / Double(N)
+        return try NTKPhase.extremes(dimension: N * size, options: options) { v in
+            let g = model.backward(tape, seed: v, request: BackwardRequest(parameterGradient: true, inputCotangent: false)).parameterGradient!
+            return model.jvp(tape, inputTangent: nil, parameterTangent: model.prepareTangent(g)).last!.map { $0 * inv }
         }
     }
 

@@ -13,8 +13,10 @@ import WeightFiles
 /// - GPT-2 (pre-LN): `x + pos`, per block `a = h + O·attn(LN₁h)` (causal), `h' = a + down·gelu_tanh(up·LN₂a)`, `ln_f`;
 /// - Llama (pre-RMSNorm): per block `a = h + O·attn(rot(Q·N₁h), rot(K·N₁h), V·N₁h)` (causal, GQA),
 ///   `h' = a + down·(silu(gate·N₂a) ⊙ up·N₂a)`, final `norm`.
-/// An attention mask (1 keep, 0 padding; per key position) is an attribute of the attention
-/// nodes, so one compiled model serves the probes sharing a mask. Position ids are `0 … n−1`.
+/// An attention mask (1 keep, 0 padding; per key position) may be an attribute of the attention
+/// nodes (`mask`); the data mode instead compiles with none and carries each probe's mask on its
+/// forward tape (`ForwardModel.forward(_:count:keyMasks:)`), so one compiled model serves every
+/// probe. Position ids are `0 … n−1`.
 /// Tensors come through `load` (canonical `[out, in]`; GPT-2's Conv1D transposed and its fused
 /// `c_attn` split), each file tensor read once per `TransformerTensorCache`.
 struct TransformerGraph {

@@ -6,6 +6,9 @@ public struct ForwardTape: Sendable {
     public let count: Int
     var values: [[Double]]
     var saved: [OpSaved]
+    /// Per sample, the key mask mask-aware ops read (the transformer's padding mask), so one
+    /// compiled model serves probes with different masks; nil: none.
+    public let keyMasks: [[Bool]]?
     /// The logits, `count × C` row-major.
     public var output: [Double] { values[values.count - 1] }
 }
@@ -50,7 +53,7 @@ extension ForwardModel {
     func context(_ j: Int, _ tape: ForwardTape) -> OpContext {
         let op = ops[j]
         return OpContext(n: tape.count, inputs: op.inputs.map { tape.values[$0] }, inputSizes: op.inputs.map { ops[$0].size },
-                         outputSize: op.size, theta: opTheta[j], saved: tape.saved[j])
+                         outputSize: op.size, theta: opTheta[j], saved: tape.saved[j], keyMasks: tape.keyMasks)
     }
 
     /// Per input of op j, a cotangent buffer (`rows × size`): the slot's accumulated cotangent
@@ -80,11 +83,13 @@ extension ForwardModel {
 
     // MARK: forward
 
-    /// Forward pass of `count` inputs in the internal layout (`count × d`).
-    public func forward(_ x: [Double], count n: Int) -> ForwardTape {
+    /// Forward pass of `count` inputs in the internal layout (`count × d`); `keyMasks` (one per
+    /// sample) is kept on the tape for every later pass over it.
+    public func forward(_ x: [Double], count n: Int, keyMasks: [[Bool]]? = nil) -> ForwardTape {
         precondition(x.count == n * inputDimension, "forward: \(x.count) values for \(n) × \(inputDimension)")
+        precondition(keyMasks == nil || keyMasks!.count == n, "forward: one key mask per sample")
         var tape = ForwardTape(count: n, values: [[Double]](repeating: [], count: ops.count),
-                               saved: [OpSaved](repeating: .none, count: ops.count))
+                               saved: [OpSaved](repeating: .none, count: ops.count), keyMasks: keyMasks)
         tape.values[0] = x
         for j in 1..<ops.count {
             let (y, saved) = ops[j].op.forward(context(j, tape))

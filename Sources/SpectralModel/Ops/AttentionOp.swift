@@ -7,7 +7,9 @@ import Foundation
 /// `S_ik = c·q_i·k_k` (c = `scale`, default `1/√d_h`), `P_i = softmax_k(S_ik)` over the allowed keys,
 /// `o_i = Σ_k P_ik v_k`. A key k is allowed for query i unless `causal` and k > i, or the key mask
 /// (attribute `mask`, `1`/`0` per position: Hugging Face's `attention_mask`, whose additive form
-/// `(1 − m)·min_float` gives exactly these zeros after softmax) excludes it. Parameter-free.
+/// `(1 − m)·min_float` gives exactly these zeros after softmax) excludes it; a per-sample key mask
+/// carried by the tape (`OpContext.keyMasks`) excludes keys the same way, so one compiled model
+/// serves samples with different padding. Parameter-free.
 ///
 /// Derivatives (per sample and head; `⟨·⟩_P` the P_i-weighted mean over k):
 /// - JVP: `Ṡ_ik = c(q̇_i·k_k + q_i·k̇_k)`, `Ṗ_ik = P_ik(Ṡ_ik − ⟨Ṡ_i⟩_P)`, `ȯ_i = Σ_k Ṗ_ik v_k + P_ik v̇_k`.
@@ -78,9 +80,31 @@ public struct AttentionOp: ParameterFreeOp, OpBuilder {
     }
 
     /// Allowed keys per query.
-    var allowedRanges: [[Int]] {
+    var allowedRanges: [[Int]] { allowedRanges(sampleMask: nil) }
+
+    /// Allowed keys per query with a sample's own key mask (`OpContext.keyMasks`) on top of the
+    /// op's causal rule and static `keyMask`.
+    func allowedRanges(sampleMask m: [Bool]?) -> [[Int]] {
         (0..<sequenceLength).map { i in
-            (0..<sequenceLength).filter { k in (!causal || k <= i) && (keyMask.isEmpty || keyMask[k]) }
+            (0..<sequenceLength).filter { k in (!causal || k <= i) && (keyMask.isEmpty || keyMask[k]) && (m == nil || m![k]) }
+        }
+    }
+
+    /// True when every query keeps at least one key under `mask` (else the softmax is undefined).
+    public func admits(sampleMask mask: [Bool]) -> Bool {
+        mask.count == sequenceLength && allowedRanges(sampleMask: mask).allSatisfy { !$0.isEmpty }
+    }
+
+    /// Allowed keys per query for each sample of the batch (`ctx.keyMasks`, else the op's own);
+    /// `allowed[s]` for sample s (distinct masks computed once).
+    func allowed(_ ctx: OpContext) -> [[[Int]]] {
+        guard let masks = ctx.keyMasks else { return [[[Int]]](repeating: allowedRanges, count: ctx.n) }
+        var cache: [[Bool]: [[Int]]] = [:]
+        return masks.map { m in
+            if let r = cache[m] { return r }
+            let r = allowedRanges(sampleMask: m)
+            cache[m] = r
+            return r
         }
     }
 
@@ -95,13 +119,14 @@ public struct AttentionOp: ParameterFreeOp, OpBuilder {
     }
 
     /// Softmax rows P for every sample and head, `n·H·n·n` (row (s, h, i), column k; 0 where masked).
-    func probabilities(_ q: [Double], _ k: [Double], samples: Int) -> [Double] {
-        let n = sequenceLength, allowed = allowedRanges
+    func probabilities(_ q: [Double], _ k: [Double], samples: Int, allowed perSample: [[[Int]]]) -> [Double] {
+        let n = sequenceLength
         var p = [Double](repeating: 0, count: samples * heads * n * n)
         q.withUnsafeBufferPointer { qp in
             k.withUnsafeBufferPointer { kp in
                 p.withUnsafeMutableBufferPointer { pp in
                     for s in 0..<samples {
+                        let allowed = perSample[s]
                         for h in 0..<heads {
                             let j = h / group
                             for i in 0..<n {
@@ -126,11 +151,12 @@ public struct AttentionOp: ParameterFreeOp, OpBuilder {
     }
 
     public func forward(_ ctx: OpContext) -> (output: [Double], saved: OpSaved) {
-        let n = sequenceLength, allowed = allowedRanges
-        let p = probabilities(ctx.inputs[0], ctx.inputs[1], samples: ctx.n)
+        let n = sequenceLength, perSample = allowed(ctx)
+        let p = probabilities(ctx.inputs[0], ctx.inputs[1], samples: ctx.n, allowed: perSample)
         var o = [Double](repeating: 0, count: ctx.n * n * qWidth)
         ctx.inputs[2].withUnsafeBufferPointer { vp in
             for s in 0..<ctx.n {
+                let allowed = perSample[s]
                 for h in 0..<heads {
                     let j = h / group
                     for i in 0..<n {
@@ -148,11 +174,12 @@ public struct AttentionOp: ParameterFreeOp, OpBuilder {
 
     public func jvp(_ dx: [[Double]?], dtheta: [Double]?, ctx: OpContext) -> [Double]? {
         guard dx.contains(where: { $0 != nil }) else { return nil }
-        let n = sequenceLength, allowed = allowedRanges, p = ctx.saved.values
+        let n = sequenceLength, perSample = allowed(ctx), p = ctx.saved.values
         let q = ctx.inputs[0], k = ctx.inputs[1], v = ctx.inputs[2]
         var out = [Double](repeating: 0, count: ctx.n * n * qWidth)
         var ds = [Double](repeating: 0, count: n)
         for s in 0..<ctx.n {
+            let allowed = perSample[s]
             for h in 0..<heads {
                 let j = h / group
                 for i in 0..<n {
@@ -185,12 +212,12 @@ public struct AttentionOp: ParameterFreeOp, OpBuilder {
     }
 
     public func vjp(_ gy: [Double], rows: Int, rowsPerSample kr: Int, ctx: OpContext, into gx: inout [[Double]]) {
-        let n = sequenceLength, allowed = allowedRanges, p = ctx.saved.values
+        let n = sequenceLength, perSample = allowed(ctx), p = ctx.saved.values
         let q = ctx.inputs[0], k = ctx.inputs[1], v = ctx.inputs[2]
         let wantQ = !gx[0].isEmpty, wantK = !gx[1].isEmpty, wantV = !gx[2].isEmpty
         var gp = [Double](repeating: 0, count: n)
         for r in 0..<rows {
-            let s = r / kr
+            let s = r / kr, allowed = perSample[s]
             for h in 0..<heads {
                 let j = h / group
                 for i in 0..<n {
@@ -222,12 +249,13 @@ public struct AttentionOp: ParameterFreeOp, OpBuilder {
         vjp(input.gy, rows: ctx.n, rowsPerSample: 1, ctx: ctx, into: &gx)
         let wantQ = !rgx[0].isEmpty, wantK = !rgx[1].isEmpty, wantV = !rgx[2].isEmpty
         guard wantQ || wantK || wantV else { return }
-        let n = sequenceLength, allowed = allowedRanges, p = ctx.saved.values
+        let n = sequenceLength, perSample = allowed(ctx), p = ctx.saved.values
         let q = ctx.inputs[0], k = ctx.inputs[1], v = ctx.inputs[2]
         let g = input.gy, rg = input.rgy
         let dq = input.dx[0], dk = input.dx[1], dv = input.dx[2]
         var gp = [Double](repeating: 0, count: n), rgp = gp, ds = gp, dp = gp
         for s in 0..<ctx.n {
+            let allowed = perSample[s]
             for h in 0..<heads {
                 let j = h / group
                 for i in 0..<n {

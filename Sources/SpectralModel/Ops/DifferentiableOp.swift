@@ -84,6 +84,20 @@ public struct OpContext: @unchecked Sendable {
     /// This op's parameters (its blocks concatenated).
     public let theta: [Double]
     public let saved: OpSaved
+    /// Per sample of the batch, a key mask for mask-aware ops (`AttentionOp`: false = key
+    /// position masked out), from `ForwardModel.forward(_:count:keyMasks:)`; nil: none.
+    public var keyMasks: [[Bool]]? = nil
+
+    public init(n: Int, inputs: [[Double]], inputSizes: [Int], outputSize: Int, theta: [Double], saved: OpSaved,
+                keyMasks: [[Bool]]? = nil) {
+        self.n = n
+        self.inputs = inputs
+        self.inputSizes = inputSizes
+        self.outputSize = outputSize
+        self.theta = theta
+        self.saved = saved
+        self.keyMasks = keyMasks
+    }
 }
 
 /// What a forward pass keeps for the other passes (empty for most ops).
