@@ -26,22 +26,10 @@ struct DataAuditContext {
     var P: Int { model.parameterCount }
 
     init(model: ForwardModel, options: DataAuditOptions, x: [Double], n: Int) throws {
-        self.model = model
-        self.options = options
-        self.x = x
-        self.n = n
-        let d = model.inputDimension, C = model.outputCount
-        let cs = Self.batchSize(options.chunkSize, C: C, largestValue: model.ops.map(\.size).max() ?? d)
-        chunks = stride(from: 0, to: n, by: cs).map { ($0, Swift.min(n, $0 + cs)) }
-        jobs = Swift.max(1, options.jobs)
-        let chunks = self.chunks
-        tapes = try parallelMap(chunks.count, jobs: jobs) { k in
-            let (a, b) = chunks[k]
-            return model.forward(Array(x[(a * d)..<(b * d)]), count: b - a)
-        }
-        let logits = tapes.flatMap { $0.output }
-        self.logits = logits
-        predicted = (0..<n).map { i in (0..<C).max { logits[i * C + $0] < logits[i * C + $1] }! }
+        let cs = Self.batchSize(options.chunkSize, C: model.outputCount,
+                                largestValue: model.ops.map(\.size).max() ?? model.inputDimension)
+        try self.init(model: model, options: options, x: x, n: n,
+                      chunks: stride(from: 0, to: n, by: cs).map { ($0, Swift.min(n, $0 + cs)) })
     }
 
     /// Probes per batch: `chunkSize`, or fewer so that the input-Jacobian pass of a batch (C
