@@ -32,8 +32,21 @@ public enum RecurrentGraph {
                     a = try keras(cls, node: node, refs: refs, store: store)
                 } else if graph.source == "onnx_graph", let op = node.attributes["onnx.op"], op == "LSTM" || op == "GRU" {
                     a = try onnx(node: node, store: store)
-                    guard isOutput else {
-                        throw RecurrentCells.Unsupported(reason: "an ONNX \(op) whose output Y feeds further nodes (only a recurrent output node is placed on the engine)")
+                    if !isOutput {
+                        // torch.onnx's tail after Y [T, D, 1, h]: Transpose(0,2,1,3) + Reshape, or
+                        // Squeeze: with a batch of 1 the identity on the values.
+                        var j = i, chain: [Int] = []
+                        while let next = singleConsumer(graph, j), case .passThrough(let w) = graph.nodes[next].kind,
+                              ["transpose", "reshape", "squeeze", "unsqueeze"].contains(w) {
+                            chain.append(next)
+                            j = next
+                        }
+                        guard !chain.isEmpty, graph.outputs.contains(j) else {
+                            throw RecurrentCells.Unsupported(reason: "an ONNX \(op) whose output Y feeds further computing nodes (only a recurrent output, possibly through the exporter's Transpose/Reshape/Squeeze, is placed on the engine)")
+                        }
+                        for c in chain { g.nodes[c].kind = .passThrough("identity") }
+                        a["recurrent.flat_output"] = "true"
+                        notes.append("ONNX \(op) '\(node.name)': the shape nodes after its output Y [T, D, 1, h] (\(chain.map { graph.nodes[$0].name }.joined(separator: ", "))) are the identity on the values of one sequence (batch 1): the output is every step's [D·h]")
                     }
                 } else if refs.contains(where: { variable($0.name).hasPrefix("weight_ih_l") }) {
                     a = try pytorch(refs: refs, isOutput: isOutput, layer: node.name)
@@ -53,6 +66,12 @@ public enum RecurrentGraph {
             notes.append("recurrent network: each probe \(probeShape) is read as a time-major sequence of \(probeShape.last ?? n)-feature steps (\(n) values)")
         }
         return (g, notes)
+    }
+
+    /// The only node reading node `i`'s output, when there is exactly one.
+    static func singleConsumer(_ graph: NetworkGraph, _ i: Int) -> Int? {
+        let readers = graph.nodes.indices.filter { graph.nodes[$0].inputs.contains(i) }
+        return readers.count == 1 ? readers[0] : nil
     }
 
     static func variable(_ name: String) -> String { String(name.split(separator: ".").last ?? "") }

@@ -5,7 +5,8 @@
 /// - `recurrent.cell` (`lstm`, `gru`, `rnn_tanh`, `rnn_relu`), `recurrent.hidden`,
 ///   `recurrent.projection` (LSTM `proj_size`, optional), `recurrent.layers` (default 1),
 ///   `recurrent.output` (`sequence` | `final_state`: of the last layer), `recurrent.reset_after`,
-///   `recurrent.reverse` (one direction running backwards);
+///   `recurrent.reverse` (one direction running backwards), `recurrent.flat_output` (every step's
+///   output as one flat vector even when identity nodes follow);
 /// - `recurrent.gate_order`: the stored gate order in canonical letters (PyTorch `ifgo`/`rzn`,
 ///   Keras `ifgo`/`zrn`, ONNX `iofg`/`zrn`); `recurrent.orientation`: `rows` (`[G·H, in]`,
 ///   PyTorch/ONNX) or `columns` (Keras `[in, G·H]`);
@@ -85,7 +86,7 @@ extension RecurrentOp {
             spec.inputBias = hasBih
             spec.recurrentBias = hasBhh
             let name = layers > 1 ? "\(node.name)/l\(k)" : node.name
-            let op = RecurrentOp(name: name, spec: spec, steps: steps, flatOutput: b.isNetworkOutput && k == layers - 1)
+            let op = RecurrentOp(name: name, spec: spec, steps: steps, flatOutput: (b.isNetworkOutput || a["recurrent.flat_output"] == "true") && k == layers - 1)
             slot = try b.emit(op, inputs: [slot], parameters: params)
         }
         if let note = a["recurrent.note"] { b.note(note) }
