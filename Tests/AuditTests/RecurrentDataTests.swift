@@ -50,6 +50,18 @@ final class RecurrentDataTests: XCTestCase {
             for (s, (ours, want)) in zip(data.perSample.parameterGradientNorm, pn).enumerated() {
                 XCTAssertTrue(close(ours, want), "\(name) probe \(s): ‖J_θ‖ \(ours) vs torch \(want)")
             }
+            // State maps: reference [probe][layer][direction][step]; ours layer-major, then direction.
+            let states = ref["state_jacobian"] as! [[[[Double]]]]
+            let traj = try XCTUnwrap(data.recurrentTrajectory, name)
+            XCTAssertEqual(traj.count, states[0].reduce(0) { $0 + $1.count }, name)
+            for (s, probe) in states.enumerated() {
+                for (k, (want, ours)) in zip(probe.flatMap { $0 }, traj).enumerated() {
+                    XCTAssertEqual(ours.perProbe[s].perStep.count, want.count)
+                    for (t, (a, b)) in zip(ours.perProbe[s].perStep, want).enumerated() {
+                        XCTAssertTrue(close(a, b), "\(name) probe \(s) direction \(k) step \(t): \(a) vs torch \(b)")
+                    }
+                }
+            }
             XCTAssertTrue(close(try XCTUnwrap(data.hessianLambdaMax, name), ref["hessian_lambda_max"] as! Double), "\(name) λ_max \(data.hessianLambdaMax!) vs \(ref["hessian_lambda_max"]!)")
             XCTAssertTrue(close(try XCTUnwrap(data.hessianLambdaMin, name), ref["hessian_lambda_min"] as! Double, 1e-5), "\(name) λ_min \(data.hessianLambdaMin!) vs \(ref["hessian_lambda_min"]!)")
             // Soundness: the weights-only horizon bound at T = 5 holds for what the probes measure.
