@@ -76,6 +76,8 @@ import AuditReport
         r.delta = DeltaReport(mode: "lora", model: DeltaInput(path: "a", format: "peft_lora"), base: nil, matching: "none",
                               topKRule: "k", entries: [DeltaEntry(name: "w", matchedBy: "lora_module", kind: "lora", shape: [1, 1])],
                               unmatchedModel: [], unmatchedBase: [], mismatched: [], network: nil, quantization: nil)
+        // Data without recurrent layers (issue 19: `recurrent_trajectory` is optional).
+        r.data = DataReport(probeCount: 0, probePath: "p.npy", labelsPath: nil, loss: nil, seed: 0, perSample: .init())
         // A transformer section without data mode (`data` is written only with probes).
         var t = SampleReports.transformerSection(complete: false)
         t.data = nil
