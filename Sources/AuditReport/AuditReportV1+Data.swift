@@ -81,6 +81,9 @@ public struct DataReport: Codable, Sendable, Equatable {
     public var attributionInstabilityMean: Double?
     public var attributionInstabilityMax: Double?
     public var attributionEpsilon: Double?
+    /// Issue 19: per recurrent direction, the measured one-step state maps (absent without
+    /// recurrent layers).
+    public var recurrentTrajectory: [RecurrentTrajectoryV1]?
     public var seed: UInt64
     /// Per-sample arrays behind the summaries.
     public var perSample: PerSample
@@ -126,5 +129,6 @@ public struct DataReport: Codable, Sendable, Equatable {
         case attributionInstabilityMean = "attribution_instability_mean"
         case attributionInstabilityMax = "attribution_instability_max", attributionEpsilon = "attribution_epsilon"
         case seed, perSample = "per_sample"
+        case recurrentTrajectory = "recurrent_trajectory"
     }
 }

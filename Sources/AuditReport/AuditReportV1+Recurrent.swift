@@ -1,3 +1,5 @@
+import Foundation
+
 /// Report types of issue 19 (LSTM/GRU horizon bounds), kept apart from the core contract so
 /// their additions merge cleanly. Every number here holds for input sequences of length at most
 /// `horizon` (spectral-audit-metrics(7), RECURRENT NETWORKS).
@@ -98,5 +100,61 @@ public struct RecurrentBoundV1: Codable, Sendable, Equatable {
         try c.encode(log10LipschitzBound.flatMap { $0.isFinite ? $0 : nil }, forKey: .log10LipschitzBound)
         try c.encode(directions, forKey: .directions)
         try c.encode(reason, forKey: .reason)
+    }
+}
+
+/// Data mode (issue 19): the state map one step of a recurrent direction applies, measured along
+/// the probes' trajectories — σ_max of `∂h_t/∂h_{t−1}` (GRU, RNN) or of the (h, c) map
+/// `∂(h_t, c_t)/∂(h_{t−1}, c_{t−1})` (LSTM) for t = 1 … T in the direction's processing order —
+/// beside the weights-only growth rate of the horizon bound at the probes' length T.
+public struct RecurrentTrajectoryV1: Codable, Sendable, Equatable {
+    /// The engine's layer (`lstm`, `lstm/l1` for stacked layer 1).
+    public var layer: String
+    /// As in `network.recurrent[].directions[].name` (`l0`, `l0_reverse`, `cell`, `forward`, …).
+    public var direction: String
+    public var cell: String
+    /// `h_{t-1} -> h_t` or `(h_{t-1}, c_{t-1}) -> (h_t, c_t)`.
+    public var stateMap: String
+    public var steps: Int
+    /// Per probe: the per-step σ_max and their max, mean and geometric mean (the measured
+    /// contraction rate per step).
+    public var perProbe: [Probe]
+    /// Over the probes: the largest per-step σ_max and the largest geometric mean.
+    public var max: Double
+    public var geometricMeanMax: Double
+    /// The weights-only horizon bound's growth per step at T = `steps` and its state recursion's
+    /// spectral radius (absent when the layer has no horizon bound).
+    public var boundGrowthPerStep: Double?
+    public var boundSpectralRadius: Double?
+
+    public struct Probe: Codable, Sendable, Equatable {
+        public var perStep: [Double]
+        public var max: Double
+        public var mean: Double
+        public var geometricMean: Double
+        public init(perStep: [Double]) {
+            self.perStep = perStep
+            max = perStep.max() ?? 0
+            mean = perStep.isEmpty ? 0 : perStep.reduce(0, +) / Double(perStep.count)
+            geometricMean = perStep.isEmpty || perStep.contains(0) ? 0 : Foundation.exp(perStep.map { Foundation.log($0) }.reduce(0, +) / Double(perStep.count))
+        }
+        enum CodingKeys: String, CodingKey { case perStep = "per_step", max, mean, geometricMean = "geometric_mean" }
+    }
+
+    public init(layer: String, direction: String, cell: String, stateMap: String, steps: Int, perProbe: [Probe]) {
+        self.layer = layer
+        self.direction = direction
+        self.cell = cell
+        self.stateMap = stateMap
+        self.steps = steps
+        self.perProbe = perProbe
+        max = perProbe.map(\.max).max() ?? 0
+        geometricMeanMax = perProbe.map(\.geometricMean).max() ?? 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case layer, direction, cell, stateMap = "state_map", steps, perProbe = "per_probe", max
+        case geometricMeanMax = "geometric_mean_max", boundGrowthPerStep = "bound_growth_per_step"
+        case boundSpectralRadius = "bound_spectral_radius"
     }
 }

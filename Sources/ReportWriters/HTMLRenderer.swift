@@ -226,6 +226,7 @@ public enum HTMLRenderer {
             if let ratio = d.boundRatio {
                 dr.append(("bound looseness", "the bound is \(ReportNumber.ratio(ratio))× loose (L / g_J = \(f(ratio)))"))
             }
+            for t in d.recurrentTrajectory ?? [] { dr.append(("recurrent state map", RecurrentText.trajectoryLine(t))) }
             dr.append(("seed", String(d.seed)))
             h += dr.map { "<tr><th>\(e($0.0))</th><td>\(e($0.1))</td></tr>" }.joined(separator: "\n")
             h += "\n</tbody>\n</table>\n</section>\n"

@@ -142,6 +142,10 @@ public enum MarkdownRenderer {
                 md.append("")
                 md.append("g_H: \(e(reason))")
             }
+            if let traj = d.recurrentTrajectory, !traj.isEmpty {
+                md.append("")
+                for t in traj { md.append("- " + e(RecurrentText.trajectoryLine(t))) }
+            }
         }
 
         if let d = report.delta {

@@ -19,3 +19,18 @@ enum RecurrentText {
         return head + "L ≤ \(value) (log10 \(ReportNumber.format(lg))) at horizon T = \(r.horizon), \(output); " + dirs.joined(separator: "; ")
     }
 }
+
+extension RecurrentText {
+    /// Data mode: the measured one-step state maps of one direction beside the horizon bound's
+    /// growth rate at the probes' length T.
+    static func trajectoryLine(_ t: RecurrentTrajectoryV1) -> String {
+        var s = "\(t.layer) \(t.direction) (\(t.cell), \(t.stateMap)): measured σ_max over \(t.steps) steps max \(ReportNumber.format(t.max)), "
+            + "contraction rate (geometric mean) ≤ \(ReportNumber.format(t.geometricMeanMax))/step"
+        if let g = t.boundGrowthPerStep {
+            s += "; weights-only bound grows ×\(ReportNumber.format(g))/step at T = \(t.steps)"
+        } else if let r = t.boundSpectralRadius {
+            s += "; weights-only bound radius \(ReportNumber.format(r)) at T = \(t.steps)"
+        }
+        return s
+    }
+}

@@ -234,6 +234,7 @@ public enum TextRenderer {
         if let ratio = d.boundRatio {
             out.append("  the bound is \(ReportNumber.ratio(ratio))× loose (L / g_J = \(f(ratio)))")
         }
+        for t in d.recurrentTrajectory ?? [] { out.append("  " + RecurrentText.trajectoryLine(t)) }
     }
 
     private static func checks(_ r: AuditReportV1, _ s: Style, _ out: inout [String]) {

@@ -48,6 +48,9 @@ import AuditReport
                           passed: true, message: "")]
         r.gmsiComponents = ["jacobian_bound": nil]
         r.data = DataReport(probeCount: 0, probePath: "p.npy", labelsPath: nil, loss: nil, seed: 0, perSample: .init())
+        // Issue 19: a recurrent state-map trajectory with every optional unset.
+        r.data?.recurrentTrajectory = [RecurrentTrajectoryV1(layer: "lstm", direction: "l0", cell: "lstm", stateMap: "h", steps: 1,
+                                                             perProbe: [.init(perStep: [0.5])])]
         r.shard = ShardInfo(index: 1, count: 2)
         // Issue 19: a recurrent layer's horizon bound with every optional unset.
         r.network.recurrent = [RecurrentBoundV1(layer: "lstm", horizon: 1, output: "sequence",
@@ -73,6 +76,8 @@ import AuditReport
         r.delta = DeltaReport(mode: "lora", model: DeltaInput(path: "a", format: "peft_lora"), base: nil, matching: "none",
                               topKRule: "k", entries: [DeltaEntry(name: "w", matchedBy: "lora_module", kind: "lora", shape: [1, 1])],
                               unmatchedModel: [], unmatchedBase: [], mismatched: [], network: nil, quantization: nil)
+        // Data without recurrent layers (issue 19: `recurrent_trajectory` is optional).
+        r.data = DataReport(probeCount: 0, probePath: "p.npy", labelsPath: nil, loss: nil, seed: 0, perSample: .init())
         // A transformer section without data mode (`data` is written only with probes).
         var t = SampleReports.transformerSection(complete: false)
         t.data = nil
@@ -137,6 +142,11 @@ import AuditReport
                                                                                   contractive: true, growthPerStep: 1.01)],
                                                 reason: "r")]
         r.layers[0].nullReasons = ["rank": "topk"]
+        var trajectory = RecurrentTrajectoryV1(layer: "lstm", direction: "l0", cell: "lstm", stateMap: "h", steps: 2,
+                                               perProbe: [.init(perStep: [0.5, 0.8])])
+        trajectory.boundGrowthPerStep = 3
+        trajectory.boundSpectralRadius = 2.5
+        r.data?.recurrentTrajectory = [trajectory]
         var entry = DeltaEntry(name: "conv1/kernel:0", matchedBy: "keras_layer_variable", kind: "lora", shape: [2, 3])
         entry.baseName = "layers/conv1/vars/0"
         entry.layer = "conv1"
@@ -221,6 +231,10 @@ import AuditReport
         }
         for check in report["checks"]?.arrayValue ?? [] { add("check", check) }
         add("per_sample", report["data"]?["per_sample"])
+        for t in report["data"]?["recurrent_trajectory"]?.arrayValue ?? [] {
+            add("recurrent_trajectory", t)
+            for p in t["per_probe"]?.arrayValue ?? [] { add("recurrent_trajectory_probe", p) }
+        }
         if let t = report["transformer"] {
             add("transformer", t)
             add("transformer_domain", t["domain"])

@@ -49,18 +49,27 @@ public enum DataAudit {
         return try run(store: store, graph: graph, options: options, lipschitzBound: lipschitzBound, progress: progress)
     }
 
-    public static func run(store: any TensorStore, graph: NetworkGraph, options: DataAuditOptions,
+    public static func run(store: any TensorStore, graph graphIn: NetworkGraph, options: DataAuditOptions,
                            lipschitzBound: Double?, progress: ((Int, Int, String) -> Void)? = nil) throws -> DataAuditResult {
         var notes: [String] = []
         let phases = 6
         progress?(0, phases, "probes")
 
         // Probes and the model.
-        if graph.outputs.isEmpty, let issue = graph.structureIssue {
+        if graphIn.outputs.isEmpty, let issue = graphIn.structureIssue {
             // A graph of unconnected per-tensor rows (GGUF until its structure is built).
             throw DataAuditError("data audit needs the network's structure: \(issue)", kind: .unsupported)
         }
         let probes = try ProbeArray.load(path: options.probePath, limit: options.probeLimit)
+        // Issue 19: LSTM/GRU layers onto the engine, the probes read as [T, F] sequences.
+        let graph: NetworkGraph
+        do {
+            let (g, recurrentNotes) = try RecurrentGraph.forData(graphIn, store: store, probeShape: probes.sampleShape)
+            graph = g
+            notes += recurrentNotes
+        } catch let e as ForwardModelError {
+            throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
+        }
         let layout = try resolveLayout(graph: graph, probeShape: probes.sampleShape)
         notes += layout.notes
         let model: ForwardModel
@@ -112,6 +121,7 @@ public enum DataAudit {
             notes.append(note)
         }
         progress?(5, phases, "report")
+        let trajectory = try RecurrentTrajectory.measure(model: model, x: x, n: n, graph: graphIn, store: store)
 
         var report = DataReport(probeCount: n, probePath: options.probePath, labelsPath: options.labelsPath,
                                 loss: targets == nil && options.loss == nil ? nil : lossKind.rawValue, seed: options.seed,
@@ -130,6 +140,7 @@ public enum DataAudit {
         report.hessianLambdaMin = hessian?.lambdaMin
         report.gaussNewtonLambdaMax = ntk.gaussNewtonMax
         if let L = lipschitzBound, gJ > 0 { report.boundRatio = L / gJ }
+        if !trajectory.isEmpty { report.recurrentTrajectory = trajectory }
         if !ai.isEmpty {
             report.attributionInstabilityMean = ai.reduce(0, +) / Double(ai.count)
             report.attributionInstabilityMax = ai.max()

@@ -20,6 +20,8 @@ public enum OpRegistry {
         AttentionOp.self,
         RotaryOp.self,
         MulOp.self,
+        // LSTM / GRU / RNN unrolled over time (issue 19; Sources/Audit/Recurrent/RecurrentGraph.swift).
+        RecurrentOp.self,
     ]
 
     /// Why no builder handles `node` (the engine's limit, reported as unsupported).
