@@ -22,6 +22,17 @@ extension AuditReportV1 {
         }
     }
 
+    /// The forward engine's limit, not the file's fault: `data_gmsi` is unavailable with the reason
+    /// (a `--data-threshold` check then fails unless `--allow-unavailable`); the weights-only
+    /// results and `gmsi` are reported as usual.
+    mutating func markDataAuditUnavailable(_ message: String, aggregate: GMSIAggregate) {
+        dataGmsiComponents = ["g_J": nil, "g_theta": nil, "sqrt_g_K": nil, "sqrt_g_H": nil]
+        dataGmsi = nil
+        dataGmsiReason = "data audit unavailable: " + message
+        dataGmsiAggregate = aggregate.rawValue
+        assumptions.append("data audit not run: " + message)
+    }
+
     /// Appends warnings (kept absent when there are none).
     mutating func addWarnings(_ new: [String]) {
         guard !new.isEmpty else { return }

@@ -119,14 +119,7 @@ public enum Auditor {
                 report.applyDataGMSI(components: result.components, aggregate: configuration.gmsiAggregate)
                 report.assumptions += result.notes
             } catch let e as DataAuditError where e.kind == .unsupported {
-                // The forward engine's limit, not the file's fault: data_gmsi is unavailable with
-                // the reason (a --data-threshold check then fails unless --allow-unavailable); the
-                // weights-only results and gmsi are reported as usual.
-                report.dataGmsiComponents = ["g_J": nil, "g_theta": nil, "sqrt_g_K": nil, "sqrt_g_H": nil]
-                report.dataGmsi = nil
-                report.dataGmsiReason = "data audit unavailable: " + e.message
-                report.dataGmsiAggregate = configuration.gmsiAggregate.rawValue
-                report.assumptions.append("data audit not run: " + e.message)
+                report.markDataAuditUnavailable(e.message, aggregate: configuration.gmsiAggregate)
             }
         }
         NullReasons.fill(&report, svd: configuration.svd)

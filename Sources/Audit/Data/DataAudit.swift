@@ -121,7 +121,7 @@ public enum DataAudit {
             notes.append(note)
         }
         progress?(5, phases, "report")
-        let trajectory = try RecurrentTrajectory.measure(model: model, x: x, n: n, graph: graphIn, store: store)
+        let trajectory = try RecurrentTrajectory.measure(context: context, graph: graphIn, store: store)
 
         var report = DataReport(probeCount: n, probePath: options.probePath, labelsPath: options.labelsPath,
                                 loss: targets == nil && options.loss == nil ? nil : lossKind.rawValue, seed: options.seed,

@@ -7,23 +7,27 @@ import WeightFiles
 /// mean, geometric mean: the measured contraction rate) and set beside the weights-only horizon
 /// bound's growth per step and spectral radius at the probes' length T.
 enum RecurrentTrajectory {
-    /// `x`: the probes in the internal layout (`n × inputDimension`); `graph`: the graph as
-    /// the weights-only audit has it (recurrent nodes unsupported), for the horizon bounds.
-    static func measure(model: ForwardModel, x: [Double], n: Int, graph: NetworkGraph, store: any TensorStore) throws -> [RecurrentTrajectoryV1] {
+    /// `context`: the probes' forward tapes the other phases use (the op's inputs are read from
+    /// them); `graph`: the graph as the weights-only audit has it (recurrent nodes unsupported), for
+    /// the horizon bounds.
+    static func measure(context: DataAuditContext, graph: NetworkGraph, store: any TensorStore) throws -> [RecurrentTrajectoryV1] {
+        let model = context.model
         let recurrent = model.ops.enumerated().filter { $0.element.op is RecurrentOp }
         guard !recurrent.isEmpty else { return [] }
-        let tape = model.forward(x, count: n)
         var out: [RecurrentTrajectoryV1] = []
         var bounds: [String: RecurrentBoundV1]? = nil
         var usedPerLayer: [String: Int] = [:]
         for (_, compiled) in recurrent {
             let op = compiled.op as! RecurrentOp
-            let input = tape.values(of: compiled.inputs[0]), size = op.steps * op.spec.features
+            let size = op.steps * op.spec.features
             let theta = Array(model.parameters[compiled.paramOffset..<(compiled.paramOffset + compiled.paramCount)])
             var perDirection = [[RecurrentTrajectoryV1.Probe]](repeating: [], count: op.spec.directions)
-            for s in 0..<n {
-                let norms = try op.stateJacobianNorms(sample: Array(input[(s * size)..<((s + 1) * size)]), theta: theta)
-                for d in 0..<norms.count { perDirection[d].append(.init(perStep: norms[d])) }
+            for (tape, (a, b)) in zip(context.tapes, context.chunks) {
+                let input = tape.values(of: compiled.inputs[0])
+                for s in 0..<(b - a) {
+                    let norms = try op.stateJacobianNorms(sample: Array(input[(s * size)..<((s + 1) * size)]), theta: theta)
+                    for d in 0..<norms.count { perDirection[d].append(.init(perStep: norms[d])) }
+                }
             }
             if bounds == nil {
                 let b = RecurrentBounds.compute(graph: graph, store: store, horizon: op.steps)

@@ -38,25 +38,18 @@ enum TransformerDataAudit {
                       options: DataAuditOptions) throws -> Bool {
         guard report.transformer != nil, configuration.manifestPath == nil, store.architectureJSON == nil,
               case .supported(let config) = try TransformerAudit.configBeside(store.path, limits: configuration.limits) else { return false }
-        let components: [String: Double?]
         do {
             let (data, dataReport, notes) = try run(store: store, config: config, options: options,
                                                      maskPath: configuration.attentionMaskPath, progress: configuration.progress)
             report.transformer?.data = data
+            // `dataReport.gHReason` (no loss on a hidden state) becomes sqrt_g_H's null reason.
             report.data = dataReport
-            components = ["g_J": dataReport.gJ, "g_theta": dataReport.gTheta, "sqrt_g_K": dataReport.gK.map { $0.squareRoot() },
-                          "sqrt_g_H": nil]
-            report.applyDataGMSI(components: components, aggregate: configuration.gmsiAggregate)
-            var reasons = report.dataGmsiNullReasons ?? [:]
-            reasons["sqrt_g_H"] = "transformer data mode: the audited function is the last hidden state, which has no loss"
-            report.dataGmsiNullReasons = reasons
+            report.applyDataGMSI(components: ["g_J": dataReport.gJ, "g_theta": dataReport.gTheta,
+                                              "sqrt_g_K": dataReport.gK.map { $0.squareRoot() }, "sqrt_g_H": nil],
+                                 aggregate: configuration.gmsiAggregate)
             report.assumptions += notes
         } catch let e as DataAuditError where e.kind == .unsupported {
-            report.dataGmsiComponents = ["g_J": nil, "g_theta": nil, "sqrt_g_K": nil, "sqrt_g_H": nil]
-            report.dataGmsi = nil
-            report.dataGmsiReason = "data audit unavailable: " + e.message
-            report.dataGmsiAggregate = configuration.gmsiAggregate.rawValue
-            report.assumptions.append("data audit not run: " + e.message)
+            report.markDataAuditUnavailable(e.message, aggregate: configuration.gmsiAggregate)
         }
         return true
     }

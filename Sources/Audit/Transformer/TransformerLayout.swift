@@ -95,11 +95,8 @@ public struct TransformerLayout: Sendable, Equatable {
             return .failure(LayoutError("no tensor named '…\(probe)': the file does not hold a \(config.modelType) backbone as save_pretrained names it"))
         }
         var builder = Builder(prefix: prefix, names: names)
-        var blocks: [TransformerBlockTensors] = []
-        do {
-            for l in 0..<config.numLayers {
-                blocks.append(try builder.block(family, l))
-            }
+        return layoutResult {
+            let blocks = try (0..<config.numLayers).map { try builder.block(family, $0) }
             var layout = TransformerLayout(family: family, prefix: prefix, embeddingNorm: nil, finalNorm: nil,
                                            blocks: blocks, tensorNames: [])
             switch family {
@@ -108,7 +105,14 @@ public struct TransformerLayout: Sendable, Equatable {
             case .llama: layout.finalNorm = try builder.norm("norm", rms: true)
             }
             layout.tensorNames = builder.used
-            return .success(layout)
+            return layout
+        }
+    }
+
+    /// `body`'s layout, or its error as a `LayoutError`.
+    private static func layoutResult(_ body: () throws -> TransformerLayout) -> Result<TransformerLayout, LayoutError> {
+        do {
+            return .success(try body())
         } catch let e as LayoutError {
             return .failure(e)
         } catch {
@@ -119,7 +123,7 @@ public struct TransformerLayout: Sendable, Equatable {
     /// The same layout over llama.cpp's tensor names (a GGUF file; `GGUFNames`).
     private static func resolveGGUF(_ config: HFModelConfig, names: Set<String>) -> Result<TransformerLayout, LayoutError> {
         var builder = Builder(prefix: "", names: names)
-        do {
+        return layoutResult {
             var blocks: [TransformerBlockTensors] = []
             for l in 0..<config.numLayers {
                 let p = "blk.\(l)."
@@ -135,11 +139,7 @@ public struct TransformerLayout: Sendable, Equatable {
                                            finalNorm: try builder.norm("output_norm", rms: true),
                                            blocks: blocks, tensorNames: [])
             layout.tensorNames = builder.used
-            return .success(layout)
-        } catch let e as LayoutError {
-            return .failure(e)
-        } catch {
-            return .failure(LayoutError("\(error)"))
+            return layout
         }
     }
 
