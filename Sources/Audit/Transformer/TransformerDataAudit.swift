@@ -133,133 +133,34 @@ enum TransformerDataAudit {
             return (try store.loadFloat64(name), info.shape[0])
         }
         let N = probes.count, n = probes.length, size = n * d
-        var P = 0
-        var compiled: ForwardModel? = nil
+        progress?(1, 4, "Jacobians (Lanczos on JVP/VJP)")
         let cache = TransformerTensorCache(store: store, width: d)
-        var jn = [Double](repeating: 0, count: N), res = jn, pn = jn, entropy = jn, entropyErr = jn, tau = jn, tauErr = jn, ai = jn
-        var exactSpectrum = true
-        var iters = [Int](repeating: 0, count: N)
+        let tg = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: nil, cache: cache)
+        let (measured, ntk, P) = try measure(graph: tg, cache: cache, probes: probes, width: d,
+                                             maskPath: maskPath, options: options, progress: progress)
+        let jn = measured.map(\.jacobianNorm), pn = measured.map(\.parameterJacobianNorm)
+        let res = measured.map(\.residual), iters = measured.map(\.iterations)
+        let entropy = measured.map(\.spectrum.entropy), entropyErr = measured.map(\.spectrum.entropyError)
+        let tau = measured.map(\.spectrum.tau), tauErr = measured.map(\.spectrum.tauError), ai = measured.map(\.attributionInstability)
+        let exactSpectrum = measured.allSatisfy(\.spectrum.exact)
         var normScales: [String: Double] = [:]
         var rows: [Int: (rows: Double, centred: Double)] = [:]
-        progress?(1, 4, "Jacobians (Lanczos on JVP/VJP)")
-        do {
-            // One compiled model for every probe: each probe's padding mask rides on its tapes.
-            let idx = Array(0..<N)
-            let tg = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: nil, cache: cache)
-            let model: ForwardModel
-            do {
-                model = try ForwardModel(graph: tg.graph, load: cache.load)
-            } catch let e as ForwardModelError {
-                throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
-            }
-            P = model.parameterCount
-            compiled = model
-            if let masks = probes.masks {
-                let attention = model.ops.compactMap { $0.op as? AttentionOp }
-                for (i, m) in masks.enumerated() where !attention.allSatisfy({ $0.admits(sampleMask: m) }) {
-                    throw DataAuditError("\(maskPath ?? "attention mask"): mask row \(i) leaves a query position without any key to attend to (causal attention needs position 0 kept)")
-                }
-            }
-            func slot(_ node: Int) -> Int? {
-                let name = tg.graph.nodes[node].name
-                return model.ops.firstIndex { $0.op.name == name }
-            }
-            let betas = try Dictionary(tg.attentionInputs.compactMap { a in try a.beta.map { ($0, try cache.load(TensorRef(name: $0, shape: [d], orientation: .vector))) } },
-                                       uniquingKeysWith: { a, _ in a })
-            let results: [(Double, Double, Int, Double, [String: Double], [Int: (Double, Double)], TransformerSensitivity.Spectrum, Double)] = try parallelMap(idx.count, jobs: options.jobs) { t in
-                let i = idx[t]
-                let x = Array(probes.embeddings[(i * size)..<((i + 1) * size)])
-                let mask = probes.masks.map { $0[i] }
-                let tape = model.forward(x, count: 1, keyMasks: mask.map { [$0] })
-                // The domain met at this probe.
-                var scales: [String: Double] = [:]
-                for ni in tg.normInputs {
-                    guard let s = slotOfNormInput(ni, tg, model) else { continue }
-                    let v = tape.values(of: s)
-                    var best = Double.infinity
-                    for p in 0..<n {
-                        let r = Array(v[(p * d)..<((p + 1) * d)])
-                        let mu = ni.isRMS ? 0 : r.reduce(0, +) / Double(d)
-                        let sc = (r.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(d)).squareRoot()
-                        best = Swift.min(best, sc)
-                    }
-                    scales[ni.norm] = Swift.min(scales[ni.norm] ?? .infinity, best)
-                }
-                var blockRows: [Int: (Double, Double)] = [:]
-                for a in tg.attentionInputs {
-                    guard let s = slot(a.node) else { continue }
-                    let v = tape.values(of: s), beta = a.beta.flatMap { betas[$0] }
-                    var r = 0.0, rc = 0.0
-                    for p in 0..<n {
-                        var s1 = 0.0, s2 = 0.0
-                        for c in 0..<d {
-                            let z = v[p * d + c]
-                            s1 += z * z
-                            let w = z - (beta?[c] ?? 0)
-                            s2 += w * w
-                        }
-                        r = Swift.max(r, s1.squareRoot())
-                        rc = Swift.max(rc, s2.squareRoot())
-                    }
-                    blockRows[a.block] = (r, rc)
-                }
-                let op = Lanczos.Operator(rows: size, cols: size, apply: { v, y in
-                    let out = model.jvp(tape, inputTangent: Array(v), parameterTangent: nil as [Double]?).last!
-                    for e in 0..<size { y[e] = out[e] }
-                }, applyTranspose: { u, w in
-                    let g = model.backward(tape, seed: Array(u)).inputCotangent
-                    for e in 0..<size { w[e] = g[e] }
-                })
-                // A near-double top singular value slows the 1e-10 estimate; 1e-7 is then the documented fallback.
-                let sv: SingularValueResult
-                do {
-                    sv = try Lanczos.topK(op, k: 1, tolerance: 1e-10, seed: options.seed ^ UInt64(i), maxIterations: 300)
-                } catch LinearAlgebraError.notConverged {
-                    do {
-                        sv = try Lanczos.topK(op, k: 1, tolerance: 1e-7, seed: options.seed ^ UInt64(i), maxIterations: 600)
-                    } catch LinearAlgebraError.notConverged(let it, let residual) {
-                        throw DataAuditError("probe \(i): Lanczos for ‖∂h/∂x‖₂ did not converge in \(it) products (relative residual \(residual))",
-                                             kind: .unsupported)
-                    }
-                }
-                // ‖J_θ‖₂² = λ_max(J_θ J_θᵀ), an (n·d)-dimensional Gram (the P-dimensional side is never a
-                // Lanczos basis): one reverse pass (parameter gradient) and one parameter JVP per product.
-                let gram = try Lanczos.symmetricExtremes(dimension: size, tolerance: 1e-10, maxIterations: 300,
-                                                         seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
-                    let g = model.backward(tape, seed: u, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
-                        .parameterGradient!
-                    return model.jvp(tape, inputTangent: nil, parameterTangent: g).last!
-                }
-                let spectrum = try TransformerSensitivity.spectrum(model: model, tape: tape, x: x, mask: mask, sigmaMax: sv.values[0], probe: i, options: options)
-                let instability = options.attributionSamples > 0
-                    ? TransformerSensitivity.attribution(model: model, tape: tape, x: x, mask: mask, probe: i, options: options) : .nan
-                return (sv.values[0], sv.certificate ?? 0, sv.iterations ?? 0, Swift.max(gram.lambdaMax, 0).squareRoot(), scales, blockRows,
-                        spectrum, instability)
-            }
-            for (t, r) in results.enumerated() {
-                let i = idx[t]
-                jn[i] = r.0; res[i] = r.1; iters[i] = r.2; pn[i] = r.3
-                entropy[i] = r.6.entropy; entropyErr[i] = r.6.entropyError; tau[i] = r.6.tau; tauErr[i] = r.6.tauError; ai[i] = r.7
-                exactSpectrum = exactSpectrum && r.6.exact
-                for (k, v) in r.4 { normScales[k] = Swift.min(normScales[k] ?? .infinity, v) }
-                for (k, v) in r.5 {
-                    let old = rows[k] ?? (0, 0)
-                    rows[k] = (Swift.max(old.rows, v.0), Swift.max(old.centred, v.1))
-                }
+        for m in measured {
+            for (k, v) in m.normScales { normScales[k] = Swift.min(normScales[k] ?? .infinity, v) }
+            for (k, v) in m.attentionRows {
+                let old = rows[k] ?? (0, 0)
+                rows[k] = (Swift.max(old.rows, v.rows), Swift.max(old.centred, v.centred))
             }
         }
-        progress?(2, 4, "NTK (Lanczos on J_S J_Sᵀ)")
-        let ntk = try ntkExtremes(compiled!, probes: probes, size: size, options: options)
-        compiled = nil
         progress?(3, 4, "bound on the measured domain")
-        let measured = MeasuredDomain(normInputScales: normScales, attentionRows: rows)
+        let domainMet = MeasuredDomain(normInputScales: normScales, attentionRows: rows)
         let minScale = normScales.values.min() ?? .nan
         var reason: String? = nil
         var bound: Double? = nil, log10Bound: Double? = nil
         do {
             let a = try TransformerAnalyzer.analyze(store: store, config: config,
                                                     domain: TransformerDomain(sequenceLength: n, normInputScale: minScale),
-                                                    measured: measured)
+                                                    measured: domainMet)
             bound = a.networkBound
             log10Bound = a.log10NetworkBound
             reason = a.networkBoundReason
@@ -312,27 +213,5 @@ enum TransformerDataAudit {
         ]
         progress?(4, 4, "done")
         return (data, report, notes)
-    }
-
-    /// `g_K = λ_max(K_S / N)`, λ_min and condition, `K_S = J_S J_Sᵀ` over every probe's `n·d`
-    /// outputs (SPEC §5 with C = n·d), by the generic `NTKPhase.extremes` (same tolerance, iteration
-    /// cap and `--ntk-min-budget`): products `K_S v = J_S (J_Sᵀ v)` — the parameter gradient of
-    /// `Σ_i ⟨v_i, h(x_i)⟩` by one reverse pass over a tape of all N probes (their masks on it), then
-    /// one parameter JVP.
-    static func ntkExtremes(_ model: ForwardModel, probes: Probes, size: Int, options: DataAuditOptions) throws
-        -> (gK: Double, lambdaMin: Double?, condition: Double?, iterations: Int, notes: [String]) {
-        let N = probes.count
-        let tape = model.forward(probes.embeddings, count: N, keyMasks: probes.masks)
-        let inv = 1 / Double(N)
-        return try NTKPhase.extremes(dimension: N * size, options: options) { v in
-            let g = model.backward(tape, seed: v, request: BackwardRequest(parameterGradient: true, inputCotangent: false)).parameterGradient!
-            return model.jvp(tape, inputTangent: nil, parameterTangent: model.prepareTangent(g)).last!.map { $0 * inv }
-        }
-    }
-
-    /// The slot whose values are a normalisation's input.
-    static func slotOfNormInput(_ ni: (node: Int, norm: String, isRMS: Bool), _ tg: TransformerGraph, _ model: ForwardModel) -> Int? {
-        let name = tg.graph.nodes[ni.node].name
-        return model.ops.firstIndex { $0.op.name == name }
     }
 }

@@ -1,0 +1,142 @@
+import LinearAlgebra
+import SpectralModel
+
+/// The model-dependent part of the transformer data mode: one compiled model for every probe
+/// (each probe's padding mask rides on its tapes), the per-probe measurements and the NTK. The
+/// model is released when `measure` returns, before the weights-only analysis loads its tensors.
+extension TransformerDataAudit {
+    /// What one probe gives: `σ_max(∂h/∂x)` with its Lanczos certificate, `σ_max(∂h/∂θ)`, the
+    /// domain it met, its Jacobian spectrum statistics and its attribution instability.
+    struct ProbeMeasurement {
+        var jacobianNorm: Double
+        var residual: Double
+        var iterations: Int
+        var parameterJacobianNorm: Double
+        /// Per normalisation: the smallest input scale over the probe's positions.
+        var normScales: [String: Double]
+        /// Per block: the largest attention-input row norm, plain and centred on the norm's β.
+        var attentionRows: [Int: (rows: Double, centred: Double)]
+        var spectrum: TransformerSensitivity.Spectrum
+        /// NaN when attribution is skipped (0 samples).
+        var attributionInstability: Double
+    }
+
+    typealias NTKResult = (gK: Double, lambdaMin: Double?, condition: Double?, iterations: Int, notes: [String])
+
+    static func measure(graph tg: TransformerGraph, cache: TransformerTensorCache, probes: Probes, width d: Int,
+                        maskPath: String?, options: DataAuditOptions, progress: ((Int, Int, String) -> Void)?)
+        throws -> (probes: [ProbeMeasurement], ntk: NTKResult, parameterCount: Int) {
+        let model: ForwardModel
+        do {
+            model = try ForwardModel(graph: tg.graph, load: cache.load)
+        } catch let e as ForwardModelError {
+            throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
+        }
+        if let masks = probes.masks {
+            let attention = model.ops.compactMap { $0.op as? AttentionOp }
+            for (i, m) in masks.enumerated() where !attention.allSatisfy({ $0.admits(sampleMask: m) }) {
+                throw DataAuditError("\(maskPath ?? "attention mask"): mask row \(i) leaves a query position without any key to attend to (causal attention needs position 0 kept)")
+            }
+        }
+        let betas = try Dictionary(tg.attentionInputs.compactMap { a in try a.beta.map { ($0, try cache.load(TensorRef(name: $0, shape: [d], orientation: .vector))) } },
+                                   uniquingKeysWith: { a, _ in a })
+        let measured = try parallelMap(probes.count, jobs: options.jobs) { i in
+            try measureProbe(i, probes: probes, model: model, graph: tg, betas: betas, width: d, options: options)
+        }
+        progress?(2, 4, "NTK (Lanczos on J_S J_Sᵀ)")
+        let ntk = try ntkExtremes(model, probes: probes, size: probes.length * d, options: options)
+        return (measured, ntk, model.parameterCount)
+    }
+
+    static func measureProbe(_ i: Int, probes: Probes, model: ForwardModel, graph tg: TransformerGraph, betas: [String: [Double]],
+                             width d: Int, options: DataAuditOptions) throws -> ProbeMeasurement {
+        let n = probes.length, size = n * d
+        func slot(_ node: Int) -> Int? {
+            let name = tg.graph.nodes[node].name
+            return model.ops.firstIndex { $0.op.name == name }
+        }
+        let x = Array(probes.embeddings[(i * size)..<((i + 1) * size)])
+        let mask = probes.masks.map { $0[i] }
+        let tape = model.forward(x, count: 1, keyMasks: mask.map { [$0] })
+        // The domain met at this probe.
+        var scales: [String: Double] = [:]
+        for ni in tg.normInputs {
+            guard let s = slot(ni.node) else { continue }
+            let v = tape.values(of: s)
+            var best = Double.infinity
+            for p in 0..<n {
+                let r = Array(v[(p * d)..<((p + 1) * d)])
+                let mu = ni.isRMS ? 0 : r.reduce(0, +) / Double(d)
+                let sc = (r.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(d)).squareRoot()
+                best = Swift.min(best, sc)
+            }
+            scales[ni.norm] = Swift.min(scales[ni.norm] ?? .infinity, best)
+        }
+        var blockRows: [Int: (rows: Double, centred: Double)] = [:]
+        for a in tg.attentionInputs {
+            guard let s = slot(a.node) else { continue }
+            let v = tape.values(of: s), beta = a.beta.flatMap { betas[$0] }
+            var r = 0.0, rc = 0.0
+            for p in 0..<n {
+                var s1 = 0.0, s2 = 0.0
+                for c in 0..<d {
+                    let z = v[p * d + c]
+                    s1 += z * z
+                    let w = z - (beta?[c] ?? 0)
+                    s2 += w * w
+                }
+                r = Swift.max(r, s1.squareRoot())
+                rc = Swift.max(rc, s2.squareRoot())
+            }
+            blockRows[a.block] = (r, rc)
+        }
+        let op = Lanczos.Operator(rows: size, cols: size, apply: { v, y in
+            let out = model.jvp(tape, inputTangent: Array(v), parameterTangent: nil as [Double]?).last!
+            for e in 0..<size { y[e] = out[e] }
+        }, applyTranspose: { u, w in
+            let g = model.backward(tape, seed: Array(u)).inputCotangent
+            for e in 0..<size { w[e] = g[e] }
+        })
+        // A near-double top singular value slows the 1e-10 estimate; 1e-7 is then the documented fallback.
+        let sv: SingularValueResult
+        do {
+            sv = try Lanczos.topK(op, k: 1, tolerance: 1e-10, seed: options.seed ^ UInt64(i), maxIterations: 300)
+        } catch LinearAlgebraError.notConverged {
+            do {
+                sv = try Lanczos.topK(op, k: 1, tolerance: 1e-7, seed: options.seed ^ UInt64(i), maxIterations: 600)
+            } catch LinearAlgebraError.notConverged(let it, let residual) {
+                throw DataAuditError("probe \(i): Lanczos for ‖∂h/∂x‖₂ did not converge in \(it) products (relative residual \(residual))",
+                                     kind: .unsupported)
+            }
+        }
+        // ‖J_θ‖₂² = λ_max(J_θ J_θᵀ), an (n·d)-dimensional Gram (the P-dimensional side is never a
+        // Lanczos basis): one reverse pass (parameter gradient) and one parameter JVP per product.
+        let gram = try Lanczos.symmetricExtremes(dimension: size, tolerance: 1e-10, maxIterations: 300,
+                                                 seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
+            let g = model.backward(tape, seed: u, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
+                .parameterGradient!
+            return model.jvp(tape, inputTangent: nil, parameterTangent: g).last!
+        }
+        let spectrum = try TransformerSensitivity.spectrum(model: model, tape: tape, x: x, mask: mask, sigmaMax: sv.values[0], probe: i, options: options)
+        let instability = options.attributionSamples > 0
+            ? TransformerSensitivity.attribution(model: model, tape: tape, x: x, mask: mask, probe: i, options: options) : .nan
+        return ProbeMeasurement(jacobianNorm: sv.values[0], residual: sv.certificate ?? 0, iterations: sv.iterations ?? 0,
+                                parameterJacobianNorm: Swift.max(gram.lambdaMax, 0).squareRoot(), normScales: scales,
+                                attentionRows: blockRows, spectrum: spectrum, attributionInstability: instability)
+    }
+
+    /// `g_K = λ_max(K_S / N)`, λ_min and condition, `K_S = J_S J_Sᵀ` over every probe's `n·d`
+    /// outputs (SPEC §5 with C = n·d), by the generic `NTKPhase.extremes` (same tolerance, iteration
+    /// cap and `--ntk-min-budget`): products `K_S v = J_S (J_Sᵀ v)` — the parameter gradient of
+    /// `Σ_i ⟨v_i, h(x_i)⟩` by one reverse pass over a tape of all N probes (their masks on it), then
+    /// one parameter JVP.
+    static func ntkExtremes(_ model: ForwardModel, probes: Probes, size: Int, options: DataAuditOptions) throws -> NTKResult {
+        let N = probes.count
+        let tape = model.forward(probes.embeddings, count: N, keyMasks: probes.masks)
+        let inv = 1 / Double(N)
+        return try NTKPhase.extremes(dimension: N * size, options: options) { v in
+            let g = model.backward(tape, seed: v, request: BackwardRequest(parameterGradient: true, inputCotangent: false)).parameterGradient!
+            return model.jvp(tape, inputTangent: nil, parameterTangent: model.prepareTangent(g)).last!.map { $0 * inv }
+        }
+    }
+}
