@@ -71,8 +71,7 @@ struct StreamedSpectrum {
         var block = [Double](repeating: 0, count: width * rows)
         var segment = [Double](repeating: 0, count: width)
         var scratch: [UInt8] = []
-        var badCount = 0, badFirst = -1
-        var maxAbs = 0.0
+        var scan = ValueScan()
         var c0 = 0
         while c0 < cols {
             let w = Swift.min(width, cols - c0)
@@ -82,22 +81,17 @@ struct StreamedSpectrum {
                 }
                 for j in 0..<w {
                     let v = segment[j]
-                    if !v.isFinite {
-                        if badFirst < 0 || i * cols + c0 + j < badFirst { badFirst = i * cols + c0 + j }
-                        badCount += 1
-                    } else if Swift.abs(v) > maxAbs {
-                        maxAbs = Swift.abs(v)
-                    }
+                    scan.see(v, at: i * cols + c0 + j)
                     block[j * rows + i] = v
                 }
             }
-            if badCount == 0 {
+            if scan.badCount == 0 {
                 block.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<(w * rows)]), rows: w) }
             }
             c0 += w
         }
-        if badCount > 0 { return .nonFinite(count: badCount, first: badFirst) }
-        return try finish(&acc, allZero: maxAbs == 0, loc, rows: rows, cols: cols)
+        if scan.badCount > 0 { return .nonFinite(count: scan.badCount, first: scan.badFirst) }
+        return try finish(&acc, allZero: scan.maxAbs == 0, loc, rows: rows, cols: cols)
     }
 
     private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
@@ -106,8 +100,7 @@ struct StreamedSpectrum {
         // Not zero-filled: each iteration decodes into chunk[0..<n] and reads only that range.
         var chunk = [Double](unsafeUninitializedCapacity: chunkRows * cols) { _, n in n = chunkRows * cols }
         var scratch: [UInt8] = []
-        var badCount = 0, badFirst = -1
-        var maxAbs = 0.0
+        var scan = ValueScan()
         var r = 0
         while r < rows {
             let c = Swift.min(chunkRows, rows - r)
@@ -115,22 +108,30 @@ struct StreamedSpectrum {
             try chunk.withUnsafeMutableBufferPointer { buf in
                 try source.read(loc, first: r * cols, into: UnsafeMutableBufferPointer(rebasing: buf[0..<n]), scratch: &scratch)
             }
-            for k in 0..<n {
-                let v = chunk[k]
-                if !v.isFinite {
-                    if badFirst < 0 { badFirst = r * cols + k }
-                    badCount += 1
-                } else if Swift.abs(v) > maxAbs {
-                    maxAbs = Swift.abs(v)
-                }
-            }
-            if badCount == 0 {
+            for k in 0..<n { scan.see(chunk[k], at: r * cols + k) }
+            if scan.badCount == 0 {
                 chunk.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<n]), rows: c) }
             }
             r += c
         }
-        if badCount > 0 { return .nonFinite(count: badCount, first: badFirst) }
-        return try finish(&acc, allZero: maxAbs == 0, loc, rows: rows, cols: cols)
+        if scan.badCount > 0 { return .nonFinite(count: scan.badCount, first: scan.badFirst) }
+        return try finish(&acc, allZero: scan.maxAbs == 0, loc, rows: rows, cols: cols)
+    }
+
+    /// Non-finite count, first non-finite element (row-major index, whatever the reading order)
+    /// and largest |value| of a tensor read in pieces.
+    private struct ValueScan {
+        var badCount = 0, badFirst = -1
+        var maxAbs = 0.0
+
+        @inline(__always) mutating func see(_ v: Double, at index: Int) {
+            if !v.isFinite {
+                if badFirst < 0 || index < badFirst { badFirst = index }
+                badCount += 1
+            } else if Swift.abs(v) > maxAbs {
+                maxAbs = Swift.abs(v)
+            }
+        }
     }
 
     /// The spectrum from a finished Gram of a finite tensor: zeros for an all-zero tensor; else
