@@ -70,8 +70,16 @@ public enum AtomicOutput {
             } else {
                 throw Failure(path: path, reason: "cannot reopen temporary file: \(String(cString: strerror(errno)))")
             }
-            guard rename(tmp, path) == 0 else {
-                throw Failure(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
+            // Under the lock: an interrupt's `removeInFlightBeforeExit` either runs before (then this
+            // thread waits for the process to end, the temporary already gone) or after the rename
+            // (then the output under its final name is complete) — never between a removal and a
+            // rename that would fail and report a write error instead of the interrupt.
+            lock.lock()
+            let renamed = rename(tmp, path) == 0, renameErrno = errno
+            inFlight.remove(tmp)
+            lock.unlock()
+            guard renamed else {
+                throw Failure(path: path, reason: "rename failed: \(String(cString: strerror(renameErrno)))")
             }
         } catch {
             unlink(tmp)
@@ -109,11 +117,19 @@ public enum AtomicOutput {
     }
 
     /// Removes every temporary file still in flight, and cuts every append in flight back to
-    /// the file's earlier length (for SIGINT/SIGTERM handlers).
-    public static func removeInFlight() {
-        lock.lock(); let paths = inFlight; let appends = appendsInFlight; lock.unlock()
-        for p in paths { unlink(p) }
-        for (p, size) in appends { _ = truncate(p, size) }
+    /// the file's earlier length (for SIGINT/SIGTERM handlers and the HDF5 watchdog). The lock is
+    /// kept: no other thread can then rename an output into place or start a new one, so the
+    /// caller must end the process right after (`_exit`).
+    ///
+    /// A writer that registered its temporary but had not created it yet creates it after the
+    /// first pass (its producer runs outside the lock): a second pass 20 ms later removes it. A
+    /// temporary created later still than that is the one case left (an outright stalled writer).
+    public static func removeInFlightBeforeExit() {
+        lock.lock()
+        for p in inFlight { unlink(p) }
+        for (p, size) in appendsInFlight { _ = truncate(p, size) }
+        usleep(20_000)
+        for p in inFlight { unlink(p) }
     }
 
     /// Files being appended to, with their length before the append.

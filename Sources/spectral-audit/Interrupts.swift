@@ -11,7 +11,7 @@ enum Interrupts {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
-                AtomicOutput.removeInFlight()
+                AtomicOutput.removeInFlightBeforeExit()
                 FileHandle.standardError.write(Data("\nspectral-audit: interrupted; the output being written was removed (finished outputs are complete)\n".utf8))
                 _exit(code)
             }

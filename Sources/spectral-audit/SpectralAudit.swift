@@ -45,7 +45,7 @@ struct SpectralAudit: ParsableCommand {
         // libhdf5 can spin forever on a hostile file and a C call cannot be cancelled: when a
         // guarded HDF5 phase overruns, remove outputs in progress, say so in one line, exit 65.
         HDF5Watchdog.onStall = { message in
-            AtomicOutput.removeInFlight()
+            AtomicOutput.removeInFlightBeforeExit()
             FileHandle.standardError.write(Data(("spectral-audit: " + message.oneLine + "\n").utf8))
             _exit(ExitCodes.malformed)
         }
