@@ -1,8 +1,13 @@
 import Foundation
 
 /// Writes an output file so that the final name only ever holds a complete file: the bytes go to
-/// a temporary file in the destination folder, are flushed to disk, and the temporary file is
-/// renamed over the final name. On any failure the temporary file is removed.
+/// a file inside a private temporary folder in the destination folder, are flushed to disk, and
+/// the file is renamed over the final name. On any failure the folder is removed.
+///
+/// The folder (`.NAME.tmp-PID-RANDOM`, mode 0700) is created and registered under one lock before
+/// any writer touches it, so an interrupt (`removeInFlightBeforeExit`) always knows every
+/// temporary: removing the folder removes whatever a writer created in it, and a writer that
+/// would create its file after that finds no folder to create it in.
 public enum AtomicOutput {
     public struct Failure: Error, CustomStringConvertible {
         public var path: String
@@ -10,11 +15,11 @@ public enum AtomicOutput {
         public var description: String { "\(path): cannot write output: \(reason)" }
     }
 
-    /// Paths of temporary files currently being written, so a signal handler can remove them.
+    /// Temporary folders of outputs currently being written, so a signal handler can remove them.
     nonisolated(unsafe) public static var inFlight = Set<String>()
     private static let lock = NSLock()
 
-    /// A temporary path next to `path`: `.NAME.tmp-PID-RANDOM`.
+    /// The temporary folder's path next to `path`: `.NAME.tmp-PID-RANDOM`.
     public static func temporaryPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
@@ -50,16 +55,24 @@ public enum AtomicOutput {
         return type == S_IFCHR || type == S_IFIFO || type == S_IFSOCK
     }
 
-    /// Runs `produce` on a temporary path, fsyncs the result, then renames it to `path`.
-    /// Special files (see `isSpecialFile`) are written directly.
+    /// Runs `produce` on a temporary path (inside the private folder; the same file name as
+    /// `path`), fsyncs the result, then renames it to `path`. Special files (see `isSpecialFile`)
+    /// are written directly.
     public static func write(to path: String, _ produce: (String) throws -> Void) throws {
         if isSpecialFile(path) {
             do { try produce(path) } catch let f as Failure { throw f } catch { throw Failure(path: path, reason: "\(error)") }
             return
         }
-        let tmp = temporaryPath(for: path)
-        lock.lock(); inFlight.insert(tmp); lock.unlock()
-        defer { lock.lock(); inFlight.remove(tmp); lock.unlock() }
+        let folder = temporaryPath(for: path)
+        lock.lock()
+        guard mkdir(folder, 0o700) == 0 else {
+            let e = errno
+            lock.unlock()
+            throw Failure(path: path, reason: "cannot create temporary folder: \(String(cString: strerror(e)))")
+        }
+        inFlight.insert(folder)
+        lock.unlock()
+        let tmp = folder + "/" + URL(fileURLWithPath: path).lastPathComponent
         do {
             try produce(tmp)
             let fd = open(tmp, O_RDONLY)
@@ -76,16 +89,34 @@ public enum AtomicOutput {
             // rename that would fail and report a write error instead of the interrupt.
             lock.lock()
             let renamed = rename(tmp, path) == 0, renameErrno = errno
-            inFlight.remove(tmp)
+            if renamed { removeFolder(folder); inFlight.remove(folder) }
             lock.unlock()
             guard renamed else {
                 throw Failure(path: path, reason: "rename failed: \(String(cString: strerror(renameErrno)))")
             }
         } catch {
-            unlink(tmp)
+            // Also under the lock: when an interrupt removed the folder under this writer (its file
+            // then could not be created or renamed), the interrupt holds the lock until `_exit`, so
+            // its exit code, not this write error, ends the process.
+            lock.lock()
+            removeFolder(folder)
+            inFlight.remove(folder)
+            lock.unlock()
             if let f = error as? Failure { throw f }
             throw Failure(path: path, reason: "\(error)")
         }
+    }
+
+    /// Removes a temporary folder and the files a writer created in it (they are never nested).
+    private static func removeFolder(_ folder: String) {
+        if let dir = opendir(folder) {
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { unlink(folder + "/" + name) }
+            }
+            closedir(dir)
+        }
+        rmdir(folder)
     }
 
     /// Writes `data` atomically.
@@ -108,28 +139,15 @@ public enum AtomicOutput {
         }
     }
 
-    /// Runs `body` with `path` (a scratch file a writer creates beside its output) registered as
-    /// in flight, so an interrupt removes it too; the caller still removes it when done.
-    public static func withScratch<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
-        lock.lock(); inFlight.insert(path); lock.unlock()
-        defer { lock.lock(); inFlight.remove(path); lock.unlock() }
-        return try body()
-    }
-
-    /// Removes every temporary file still in flight, and cuts every append in flight back to
-    /// the file's earlier length (for SIGINT/SIGTERM handlers and the HDF5 watchdog). The lock is
-    /// kept: no other thread can then rename an output into place or start a new one, so the
-    /// caller must end the process right after (`_exit`).
-    ///
-    /// A writer that registered its temporary but had not created it yet creates it after the
-    /// first pass (its producer runs outside the lock): a second pass 20 ms later removes it. A
-    /// temporary created later still than that is the one case left (an outright stalled writer).
+    /// Removes every temporary folder still in flight (with what writers created in it), and
+    /// cuts every append in flight back to the file's earlier length (for SIGINT/SIGTERM handlers
+    /// and the HDF5 watchdog). The lock is kept: no other thread can then rename an output into
+    /// place, start a new one or report a failed one, so the caller must end the process right
+    /// after (`_exit`).
     public static func removeInFlightBeforeExit() {
         lock.lock()
-        for p in inFlight { unlink(p) }
+        for p in inFlight { removeFolder(p) }
         for (p, size) in appendsInFlight { _ = truncate(p, size) }
-        usleep(20_000)
-        for p in inFlight { unlink(p) }
     }
 
     /// Files being appended to, with their length before the append.

@@ -145,19 +145,18 @@ public enum RepairedModelWriter {
                                replacements: [String: [Double]]) throws {
         var all = members
         let k = all.firstIndex { $0.0.path == KerasZip.weightsMember }!
-        // The inner HDF5 file is updated as a scratch file of its own next to the output, then removed.
+        // The inner HDF5 file is updated as a scratch file of its own beside `tmp`, inside the
+        // output's private temporary folder (removed with it on failure or interrupt).
         let inner = tmp + ".weights.h5"
-        try AtomicOutput.withScratch(inner) {
-            defer { unlink(inner) }
-            let fd = open(inner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw AtomicOutput.Failure(path: inner, reason: String(cString: strerror(errno))) }
-            let bytes = all[k].1
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            guard written == bytes.count else { throw AtomicOutput.Failure(path: inner, reason: "short write") }
-            try updateHDF5(inner, infos: infos, replacements: replacements)
-            all[k].1 = try Data(contentsOf: URL(fileURLWithPath: inner))
-        }
+        defer { unlink(inner) }
+        let fd = open(inner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AtomicOutput.Failure(path: inner, reason: String(cString: strerror(errno))) }
+        let bytes = all[k].1
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count else { throw AtomicOutput.Failure(path: inner, reason: "short write") }
+        try updateHDF5(inner, infos: infos, replacements: replacements)
+        all[k].1 = try Data(contentsOf: URL(fileURLWithPath: inner))
         try writeZip(all, to: tmp)
     }
 
