@@ -4,24 +4,27 @@ import XCTest
 /// `Lanczos.symmetricExtremes`' `minBracket` and `SymmetricEigen` against matrices whose spectra
 /// are known exactly.
 final class SymmetricBracketTests: XCTestCase {
-    /// `diag(1, 2, …, n)`: λ_min = 1 is slow for Lanczos from a random start with a tight
-    /// tolerance; a bracket of width within the tolerance settles it as soon as λ_max converges,
-    /// reporting min(hi, θ_min) and the bracket's width; a wide bracket changes nothing.
+    /// `diag(1, 1.0001, …, 1.0399, 100)`: λ_max = 100 converges within a few products, the
+    /// clustered bottom (λ_min = 1) does not within a budget of 5 at tolerance 1e-6 (absolute 1e-4).
+    /// A bracket of width within the tolerance settles λ_min as soon as λ_max converges, reporting
+    /// min(hi, θ_min) and its distance to lo; a wide bracket changes nothing.
     func testBracketSettlesTheBottomOnlyWhenNarrow() throws {
-        let n = 400
-        let apply: ([Double]) -> [Double] = { v in (0..<n).map { Double($0 + 1) * v[$0] } }
-        let plain = try Lanczos.symmetricExtremes(dimension: n, tolerance: 1e-6, maxIterations: 300, seed: 3, minBudget: 40, apply: apply)
+        let n = 401
+        let d = (0..<n).map { $0 == n - 1 ? 100.0 : 1 + 1e-4 * Double($0) }
+        let apply: ([Double]) -> [Double] = { v in (0..<n).map { d[$0] * v[$0] } }
+        let plain = try Lanczos.symmetricExtremes(dimension: n, tolerance: 1e-6, maxIterations: 300, seed: 3, minBudget: 5, apply: apply)
         XCTAssertTrue(plain.convergedMax)
         XCTAssertFalse(plain.convergedMin)
         XCTAssertFalse(plain.minFromBracket)
-        let narrow = try Lanczos.symmetricExtremes(dimension: n, tolerance: 1e-6, maxIterations: 300, seed: 3, minBudget: 40,
-                                                   minBracket: 1.0...(1.0 + 1e-5), apply: apply)
-        XCTAssertTrue(narrow.convergedMin && narrow.minFromBracket)
-        XCTAssertEqual(narrow.lambdaMin, 1.0 + 1e-5, accuracy: 1e-15)
-        XCTAssertEqual(narrow.errorMin, 1e-5, accuracy: 1e-15)
-        XCTAssertLessThan(narrow.iterations, plain.iterations)
-        XCTAssertEqual(narrow.lambdaMax, Double(n), accuracy: 1e-6 * Double(n))
-        let wide = try Lanczos.symmetricExtremes(dimension: n, tolerance: 1e-6, maxIterations: 300, seed: 3, minBudget: 40,
+        let narrow = try Lanczos.symmetricExtremes(dimension: n, tolerance: 1e-6, maxIterations: 300, seed: 3, minBudget: 5,
+                                                   minBracket: 1.0...(1.0 + 5e-5), apply: apply)
+        XCTAssertTrue(narrow.convergedMin && narrow.minFromBracket && narrow.converged)
+        XCTAssertGreaterThanOrEqual(narrow.lambdaMin, 1)
+        XCTAssertLessThanOrEqual(narrow.lambdaMin, 1 + 5e-5)
+        XCTAssertEqual(narrow.errorMin, narrow.lambdaMin - 1, accuracy: 1e-15)
+        XCTAssertLessThanOrEqual(narrow.iterations, plain.iterations)
+        XCTAssertEqual(narrow.lambdaMax, 100, accuracy: 1e-4)
+        let wide = try Lanczos.symmetricExtremes(dimension: n, tolerance: 1e-6, maxIterations: 300, seed: 3, minBudget: 5,
                                                  minBracket: 1.0...1.5, apply: apply)
         XCTAssertEqual(wide, plain)
     }
