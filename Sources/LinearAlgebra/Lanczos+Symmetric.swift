@@ -23,13 +23,20 @@ extension Lanczos {
         public var converged: Bool
         public var convergedMax: Bool
         public var convergedMin: Bool
+        /// λ_min was settled by `minBracket` (then `errorMin` is the bracket's width, rigorous).
+        public var minFromBracket = false
     }
 
     /// - `needMin`: false stops as soon as λ_max has converged (λ_min is then a Ritz value only).
     /// - `minBudget`: once λ_max has converged, stop anyway after this many products even if λ_min
     ///   has not (`convergedMin` false): slow interior-edge convergence need not cost the full budget.
+    /// - `minBracket`: a bracket `[lo, hi] ∋ λ_min` known from elsewhere (a lower bound and a Rayleigh
+    ///   quotient). Since also `λ_min ≤ θ_min`, λ_min lies in `[lo, min(hi, θ_min)]`; when that width
+    ///   is within `tolerance · scale`, λ_min counts as converged with `lambdaMin = min(hi, θ_min)`
+    ///   and `errorMin` the width — a rigorous error, not an estimate.
     public static func symmetricExtremes(dimension n: Int, tolerance: Double = 1e-8, maxIterations: Int = 300,
                                          seed: UInt64 = 0x5EED, needMin: Bool = true, minBudget: Int? = nil,
+                                         minBracket: ClosedRange<Double>? = nil,
                                          apply: ([Double]) throws -> [Double]) throws -> SymmetricResult {
         precondition(n >= 1)
         let maxDim = Swift.max(1, Swift.min(n, maxIterations))
@@ -64,10 +71,17 @@ extension Lanczos {
             let scale = Swift.max(Swift.abs(theta[iMax]), Swift.abs(theta[iMin]))
             let exact = invariant || dim == n
             let okMax = exact || (dim >= 2 && eMax <= tolerance * scale)
-            let okMin = exact || (dim >= 2 && eMin <= tolerance * scale)
-            best = SymmetricResult(lambdaMax: theta[iMax], lambdaMin: theta[iMin], errorMax: exact ? 0 : eMax,
-                                   errorMin: exact ? 0 : eMin, iterations: dim, converged: okMax && (okMin || !needMin),
-                                   convergedMax: okMax, convergedMin: okMin)
+            var okMin = exact || (dim >= 2 && eMin <= tolerance * scale)
+            var lambdaMin = theta[iMin], errorMin = exact ? 0 : eMin, fromBracket = false
+            if !okMin, let br = minBracket, Swift.min(br.upperBound, theta[iMin]) - br.lowerBound <= tolerance * scale {
+                okMin = true
+                fromBracket = true
+                lambdaMin = Swift.min(br.upperBound, theta[iMin])
+                errorMin = lambdaMin - br.lowerBound
+            }
+            best = SymmetricResult(lambdaMax: theta[iMax], lambdaMin: lambdaMin, errorMax: exact ? 0 : eMax,
+                                   errorMin: errorMin, iterations: dim, converged: okMax && (okMin || !needMin),
+                                   convergedMax: okMax, convergedMin: okMin, minFromBracket: fromBracket)
             if best.converged || (okMax && dim >= (minBudget ?? Int.max)) { return best }
             beta.append(b)
             let inv = 1 / b

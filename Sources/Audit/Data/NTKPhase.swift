@@ -78,7 +78,8 @@ struct NTKPhase {
             return Result(gK: gK, lambdaMin: ntkMin, condition: ntkCond, gaussNewtonMax: gsv * gsv / Double(n), notes: notes)
         }
 
-        let kr = try Self.extremes(dimension: NC, options: options) { try apply($0, factored: false) }
+        let bracket = try outputLayerBracket { try apply($0, factored: false) }
+        let kr = try Self.extremes(dimension: NC, options: options, minBracket: bracket) { try apply($0, factored: false) }
         let gK = kr.gK, ntkMin = kr.lambdaMin, ntkCond = kr.condition
         notes += kr.notes
         let gr = try Lanczos.symmetricExtremes(dimension: NC, tolerance: options.lanczosTolerance,
@@ -92,13 +93,19 @@ struct NTKPhase {
     /// (`v ↦ K_S v / N`, order NC), tolerance `lanczosTolerance`, at most `lanczosMaxIterations`
     /// products and `ntkLambdaMinBudget` more for λ_min after λ_max has converged (`--ntk-min-budget`);
     /// λ_min null (with a note) when the bottom is not resolved within it; condition null when
-    /// λ_min ≤ 10·tolerance·λ_max. Shared with the transformer data mode.
-    static func extremes(dimension NC: Int, options: DataAuditOptions, apply: ([Double]) throws -> [Double]) throws
+    /// λ_min ≤ 10·tolerance·λ_max. `minBracket` (`outputLayerBracket`, one product more) settles
+    /// λ_min as soon as λ_max has converged when its width is within the tolerance. Shared with
+    /// the transformer data mode.
+    static func extremes(dimension NC: Int, options: DataAuditOptions, minBracket: ClosedRange<Double>? = nil,
+                         apply: ([Double]) throws -> [Double]) throws
         -> (gK: Double, lambdaMin: Double?, condition: Double?, iterations: Int, notes: [String]) {
         var notes: [String] = []
         let kr = try Lanczos.symmetricExtremes(dimension: NC, tolerance: options.lanczosTolerance,
                                                maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B,
-                                               minBudget: options.ntkLambdaMinBudget, apply: apply)
+                                               minBudget: options.ntkLambdaMinBudget, minBracket: minBracket, apply: apply)
+        if let br = minBracket {
+            notes.append("NTK: λ_min ∈ [\(br.lowerBound), \(br.upperBound)] from the output dense layer (its NTK term G ⊗ I_C bounds λ_min below; the Rayleigh quotient of v_min(G) ⊗ u above, u the unit vector least amplified by Wᵀ; one product)\(kr.minFromBracket ? ", which settles λ_min within the Lanczos tolerance (rigorous error \(kr.errorMin))" : "")")
+        }
         var ntkMin: Double?, ntkCond: Double?
         if !kr.convergedMax {
             notes.append("NTK: Lanczos did not reach tolerance \(options.lanczosTolerance) for λ_max in \(kr.iterations) products; g_K is a Ritz value (a lower bound), error estimate \(kr.errorMax)")
