@@ -128,15 +128,39 @@ extension TransformerDataAudit {
     /// `g_K = λ_max(K_S / N)`, λ_min and condition, `K_S = J_S J_Sᵀ` over every probe's `n·d`
     /// outputs (SPEC §5 with C = n·d), by the generic `NTKPhase.extremes` (same tolerance, iteration
     /// cap and `--ntk-min-budget`): products `K_S v = J_S (J_Sᵀ v)` — the parameter gradient of
-    /// `Σ_i ⟨v_i, h(x_i)⟩` by one reverse pass over a tape of all N probes (their masks on it), then
-    /// one parameter JVP.
+    /// `Σ_i ⟨v_i, h(x_i)⟩` by one reverse pass per batch of `ntkBatch` probes (their masks on its
+    /// tape), summed in batch order, then one parameter JVP per batch. The batches run on
+    /// `options.jobs` threads; their size is fixed, so the result does not depend on `--jobs`.
     static func ntkExtremes(_ model: ForwardModel, probes: Probes, size: Int, options: DataAuditOptions) throws -> NTKResult {
-        let N = probes.count
-        let tape = model.forward(probes.embeddings, count: N, keyMasks: probes.masks)
+        let N = probes.count, B = ntkBatch
+        let batches = stride(from: 0, to: N, by: B).map { ($0, Swift.min($0 + B, N)) }
+        let tapes = try parallelMap(batches.count, jobs: options.jobs) { b -> ForwardTape in
+            let (lo, hi) = batches[b]
+            return model.forward(Array(probes.embeddings[(lo * size)..<(hi * size)]), count: hi - lo,
+                                 keyMasks: probes.masks.map { Array($0[lo..<hi]) })
+        }
         let inv = 1 / Double(N)
         return try NTKPhase.extremes(dimension: N * size, options: options) { v in
-            let g = model.backward(tape, seed: v, request: BackwardRequest(parameterGradient: true, inputCotangent: false)).parameterGradient!
-            return model.jvp(tape, inputTangent: nil, parameterTangent: model.prepareTangent(g)).last!.map { $0 * inv }
+            let grads = try parallelMap(batches.count, jobs: options.jobs) { b -> [Double] in
+                let (lo, hi) = batches[b]
+                return model.backward(tapes[b], seed: Array(v[(lo * size)..<(hi * size)]),
+                                      request: BackwardRequest(parameterGradient: true, inputCotangent: false)).parameterGradient!
+            }
+            var g = grads[0]
+            for k in 1..<grads.count { addInPlace(&g, grads[k]) }
+            let tangent = model.prepareTangent(g)
+            let images = try parallelMap(batches.count, jobs: options.jobs) { b -> [Double] in
+                model.jvp(tapes[b], inputTangent: nil, parameterTangent: tangent).last!
+            }
+            var out = [Double](repeating: 0, count: N * size)
+            for (b, (lo, _)) in batches.enumerated() {
+                for (e, y) in images[b].enumerated() { out[lo * size + e] = y * inv }
+            }
+            return out
         }
     }
+
+    /// Probes per NTK batch: 8 × 32 tokens make 256-row products, near dgemm's peak, and 16
+    /// probes give two batches for two cores.
+    static let ntkBatch = 8
 }

@@ -21,7 +21,7 @@ import WeightFiles
 /// domain the probes met — n, each norm's smallest input scale, each attention's largest input
 /// row norms — gives the local bound (`TransformerAnalyzer.analyze(measured:)`) printed beside them.
 /// NTK: `g_K = λ_max(J_S J_Sᵀ/N)`, λ_min and condition by symmetric Lanczos on batched parameter
-/// VJP/JVP products (`ntkExtremes`); one compiled model serves every probe (masks on the tapes). The loss Hessian is not computed (a hidden state has no loss): its component
+/// VJP/JVP products in batches of `ntkBatch` probes (`ntkExtremes`); one compiled model serves every probe (masks on the tapes). The loss Hessian is not computed (a hidden state has no loss): its component
 /// is null with that reason.
 enum TransformerDataAudit {
     struct Probes {
@@ -202,7 +202,7 @@ enum TransformerDataAudit {
         let notes = ntk.notes + [
             "transformer data mode: f = input embeddings [\(n), \(d)] → last hidden state [\(n)·\(d)] (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); positions 0…\(n - 1)\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
             "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
-            "transformer data mode: NTK K_S/N over the N·n·d = \(N * size) output rows, one compiled model for every probe (each probe's attention mask carried on its tape), one batched parameter VJP and parameter JVP per product",
+            "transformer data mode: NTK K_S/N over the N·n·d = \(N * size) output rows, one compiled model for every probe (each probe's attention mask carried on its tape), per product one batched parameter VJP and parameter JVP per batch of \(ntkBatch) probes, gradients summed in batch order",
             exactSpectrum
                 ? "transformer data mode: per probe spectral entropy of ∂h/∂x and τ = ‖J‖_F/(√(n·d)‖J‖₂) exact (J formed by \(size) reverse rows, LAPACK singular values; n·d ≤ \(options.transformerExactSpectrumLimit))"
                 : "transformer data mode: per probe spectral entropy of ∂h/∂x and τ by stochastic Lanczos quadrature on JᵀJ (\(Swift.max(2, options.transformerSLQProbes)) Rademacher probes × \(options.transformerSLQSteps) steps, batched JVP/VJP; ‖J‖_F² by Hutchinson), errors (two standard errors, quadrature error not included) in transformer.data.jacobian_entropy_errors / tau_errors",

@@ -27,10 +27,19 @@ public struct ActivationOp: ParameterFreeOp, OpBuilder {
         return try b.emit(ActivationOp(name: name, activation: a, phi: phi, outputShape: b.inputShape()), inputs: [b.inputSlots[0]])
     }
 
+    /// Smooth activations (GELU's erf, SiLU's exp…) save `φ'(x)` on the tape: every JVP and VJP
+    /// over the tape reads it instead of re-evaluating it (the same values, so the same results;
+    /// the transformer data mode runs hundreds of products per tape). Piecewise-linear ones
+    /// (ReLU…) save nothing: their derivative is a comparison, and CNN tapes stay small.
+    var savesDerivative: Bool { !phi.isLinear && !phi.isPiecewiseLinear }
+
     public func forward(_ ctx: OpContext) -> (output: [Double], saved: OpSaved) {
         var y = ctx.inputs[0]
         if !phi.isLinear { y.withUnsafeMutableBufferPointer { yp in for e in 0..<yp.count { yp[e] = phi.value(yp[e]) } } }
-        return (y, .none)
+        guard savesDerivative else { return (y, .none) }
+        var d = ctx.inputs[0]
+        d.withUnsafeMutableBufferPointer { dp in for e in 0..<dp.count { dp[e] = phi.d1(dp[e]) } }
+        return (y, OpSaved(values: d))
     }
 
     public func vjp(_ gy: [Double], rows: Int, rowsPerSample k: Int, ctx: OpContext, into gx: inout [[Double]]) {
@@ -43,8 +52,13 @@ public struct ActivationOp: ParameterFreeOp, OpBuilder {
             }
             // Derivatives once per sample, reused by its k rows.
             var dphi = [Double](repeating: 0, count: size)
+            let saved = ctx.saved.values
             for s in 0..<(rows / k) {
-                for e in 0..<size { dphi[e] = phi.d1(x[s * size + e]) }
+                if saved.isEmpty {
+                    for e in 0..<size { dphi[e] = phi.d1(x[s * size + e]) }
+                } else {
+                    for e in 0..<size { dphi[e] = saved[s * size + e] }
+                }
                 for q in 0..<k {
                     let rb = (s * k + q) * size
                     for e in 0..<size { xp[rb + e] += dphi[e] * gy[rb + e] }
@@ -56,8 +70,12 @@ public struct ActivationOp: ParameterFreeOp, OpBuilder {
     public func jvp(_ dx: [[Double]?], dtheta: [Double]?, ctx: OpContext) -> [Double]? {
         guard var y = dx[0] else { return nil }
         if !phi.isLinear {
-            let x = ctx.inputs[0]
-            y.withUnsafeMutableBufferPointer { yp in x.withUnsafeBufferPointer { xp in for e in 0..<yp.count { yp[e] *= phi.d1(xp[e]) } } }
+            let x = ctx.inputs[0], saved = ctx.saved.values
+            if saved.isEmpty {
+                y.withUnsafeMutableBufferPointer { yp in x.withUnsafeBufferPointer { xp in for e in 0..<yp.count { yp[e] *= phi.d1(xp[e]) } } }
+            } else {
+                y.withUnsafeMutableBufferPointer { yp in saved.withUnsafeBufferPointer { dp in for e in 0..<yp.count { yp[e] *= dp[e] } } }
+            }
         }
         return y
     }

@@ -106,8 +106,14 @@ public struct DenseOp: DifferentiableOp, OpBuilder {
 
     public func accumulateParameterGradient(_ gy: [Double], ctx: OpContext, into out: UnsafeMutablePointer<Double>) {
         let m = ctx.n * positions
-        let gw = BLAS.product(gy, transA: true, ctx.inputs[0], m: outCount, n: inCount, k: m)
-        for e in 0..<gw.count { out[e] += gw[e] }
+        // `out += Ḡyᵀ X` by dgemm with beta 1 straight into θ's block (no `out × in` temporary and
+        // second pass; the same sums, so the same values).
+        gy.withUnsafeBufferPointer { gp in
+            ctx.inputs[0].withUnsafeBufferPointer { xp in
+                BLAS.gemm(transA: true, m: outCount, n: inCount, k: m, gp.baseAddress!, lda: outCount, xp.baseAddress!, ldb: inCount,
+                          beta: 1, out, ldc: inCount)
+            }
+        }
         if hasBias {
             let b = out + outCount * inCount
             for r in 0..<m { for o in 0..<outCount { b[o] += gy[r * outCount + o] } }
