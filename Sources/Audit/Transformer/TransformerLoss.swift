@@ -20,7 +20,8 @@ import WeightFiles
 /// through one tape of all N probes with their masks, then the engine's second-order reverse pass
 /// with seed `∂L/∂f = (p − e_y)/M` and its tangent `R{∂L/∂f} = p ⊙ (ḟ − ⟨p, ḟ⟩)/M` per scored row;
 /// the ops' second-order rules, attention's included), and λ_max, λ_min by symmetric Lanczos
-/// (`Lanczos.symmetricExtremes`, `--lanczos-tol`, basis capped at `lanczosBasisBytes / 8P`), whose
+/// (`Lanczos.symmetricExtremes`, error estimate ≤ 1e-10 relative as the transformer Jacobians',
+/// basis capped at `lanczosBasisBytes / 8P`), whose
 /// error estimates are the certificates. `g_H = max(|λ_max|, |λ_min|)` (SPEC §5).
 enum TransformerLoss {
     struct Targets {
@@ -77,6 +78,10 @@ enum TransformerLoss {
         return Targets(rowsPerProbe: perProbe, classes: classes, target: target, scored: scored)
     }
 
+    /// The Lanczos tolerance of the Hessian extremes (relative error estimate), as the transformer
+    /// data mode's other Lanczos runs.
+    static let tolerance = 1e-10
+
     /// Loss, and the Hessian extremes on the model's parameters at `tape` (all N probes).
     static func hessian(model: ForwardModel, tape: ForwardTape, targets: Targets, options: DataAuditOptions) throws -> Result {
         let V = targets.classes, rows = targets.target.count, inv = 1 / Double(targets.scored)
@@ -95,7 +100,7 @@ enum TransformerLoss {
         }
         let P = model.parameterCount
         let maxIter = Swift.max(2, Swift.min(options.lanczosMaxIterations, options.lanczosBasisBytes / Swift.max(1, 8 * P)))
-        let hr = try Lanczos.symmetricExtremes(dimension: P, tolerance: options.lanczosTolerance, maxIterations: maxIter,
+        let hr = try Lanczos.symmetricExtremes(dimension: P, tolerance: Swift.min(options.lanczosTolerance, tolerance), maxIterations: maxIter,
                                                seed: options.seed ^ 0x48455353) { v in
             let pt = model.prepareTangent(v)
             let tan = model.jvp(tape, inputTangent: nil, parameterTangent: pt)
