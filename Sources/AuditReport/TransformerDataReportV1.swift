@@ -31,6 +31,8 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
     /// Stated error per probe of those estimates (two standard errors of the SLQ probe means; 0 exact).
     public var jacobianEntropyErrors: [Double]? = nil
     public var tauErrors: [Double]? = nil
+    /// Which output was differentiated (last hidden state or a head's logits), position ids, labels.
+    public var output: TransformerOutputV1? = nil
 
     public init(probeKind: String, probes: Int, sequenceLength: Int, attentionMask: String?,
                 measuredDomain: MeasuredTransformerDomainV1, networkBound: Double?, log10NetworkBound: Double?,
@@ -49,6 +51,7 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
         case jacobianNorms = "jacobian_norms", jacobianResiduals = "jacobian_residuals", lanczosIterations = "lanczos_iterations"
         case parameterJacobianNorms = "parameter_jacobian_norms", boundHolds = "bound_holds", reason
         case jacobianSpectrumMethod = "jacobian_spectrum_method", jacobianEntropyErrors = "jacobian_entropy_errors", tauErrors = "tau_errors"
+        case output
     }
 
     /// Every key is written (`null` when unknown), as elsewhere in the report.
@@ -70,6 +73,7 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
         try c.encodeIfPresent(jacobianSpectrumMethod, forKey: .jacobianSpectrumMethod)
         try c.encodeIfPresent(jacobianEntropyErrors, forKey: .jacobianEntropyErrors)
         try c.encodeIfPresent(tauErrors, forKey: .tauErrors)
+        try c.encodeIfPresent(output, forKey: .output)
     }
 }
 

@@ -25,6 +25,8 @@ public struct TransformerReportV1: Codable, Sendable, Equatable {
     public var reason: String?
     /// Data mode on probes (`--probe`), nil without probes.
     public var data: TransformerDataV1? = nil
+    /// The task head the config names (weights-only bound to the logits), nil for a base model.
+    public var head: TransformerHeadV1? = nil
 
     public init(family: String, modelType: String, config: String, hiddenSize: Int, layers: Int, heads: Int,
                 keyValueHeads: Int, headDim: Int, activation: String, rotary: Bool, domain: TransformerDomainV1,
@@ -43,6 +45,7 @@ public struct TransformerReportV1: Codable, Sendable, Equatable {
         case attentionHeads = "attention_heads", norms, blocks, networkBound = "network_bound"
         case log10NetworkBound = "log10_network_bound", reason
         case data
+        case head
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -65,6 +68,7 @@ public struct TransformerReportV1: Codable, Sendable, Equatable {
         try c.encode(log10NetworkBound.finiteOrNil, forKey: .log10NetworkBound)
         try c.encode(reason, forKey: .reason)
         try c.encodeIfPresent(data, forKey: .data)
+        try c.encodeIfPresent(head, forKey: .head)
     }
 }
 

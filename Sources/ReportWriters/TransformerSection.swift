@@ -41,10 +41,19 @@ enum TransformerSection {
         let bound = d.networkBound.map { ReportNumber.format($0) }
             ?? d.log10NetworkBound.map { "10^" + ReportNumber.format($0) } ?? "unavailable"
         let m = d.measuredDomain
-        return "probes (\(d.probes) × \(d.sequenceLength) tokens): max ‖∂h/∂x‖₂ \(ReportNumber.format(gJ)) ≤ bound \(bound) on the measured domain "
+        let f = d.output?.kind == "logits" ? "logits" : "h"
+        return "probes (\(d.probes) × \(d.sequenceLength) tokens): max ‖∂\(f)/∂x‖₂ \(ReportNumber.format(gJ)) ≤ bound \(bound) on the measured domain "
             + "(n = \(m.sequenceLength), min norm-input scale \(ReportNumber.format(m.minNormInputScale)), "
             + "max attention-input row norm \(ReportNumber.format(m.attentionInputRowNorms.max())))"
             + (d.boundHolds == false ? " — BOUND VIOLATED" : "")
+    }
+
+    /// The task head (weights-only `transformer.head`): its constant and the bound to the logits.
+    static func headLine(_ t: TransformerReportV1) -> String? {
+        guard let h = t.head else { return nil }
+        guard let kind = h.kind, let b = h.bound else { return "head \(h.architecture): not in the bound (\(h.reason ?? "unavailable"))" }
+        return "head \(h.architecture) (\(kind)): Lipschitz constant \(ReportNumber.format(b)); bound to the logits "
+            + (h.networkBound.map { ReportNumber.format($0) } ?? "unavailable")
     }
 
     static func normLine(_ t: TransformerReportV1) -> String? {
@@ -61,6 +70,7 @@ enum TransformerSection {
         out += Table.layout(blockRows(t).map { $0.map { Cell($0) } },
                             align: [.right, .right, .right, .right, .right, .right]).map { "  " + $0 }
         if let n = normLine(t) { out.append("  " + n) }
+        if let h = headLine(t) { out.append("  " + h) }
         if let reason = t.reason { out.append("  network bound unavailable: " + reason) }
         if let d = dataLine(t) { out.append("  " + d) }
         return out
@@ -75,6 +85,7 @@ enum TransformerSection {
         for r in rows.dropFirst() { md.append("| " + r.joined(separator: " | ") + " |") }
         md.append("")
         if let n = normLine(t) { md.append(e(n)); md.append("") }
+        if let h = headLine(t) { md.append(e(h)); md.append("") }
         if let reason = t.reason { md.append("Network bound unavailable: " + e(reason)); md.append("") }
         if let d = dataLine(t) { md.append(e(d)); md.append("") }
         return md

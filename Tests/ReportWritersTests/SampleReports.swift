@@ -233,6 +233,17 @@ enum SampleReports {
             t.data?.jacobianEntropyErrors = [0.01, 0.02]
             t.data?.tauErrors = [0.001, 0.002]
         }
+        // Task head and data-mode output (TransformerHeadReportV1.swift): every key is always written.
+        t.head = TransformerHeadV1(architecture: "LlamaForCausalLM", kind: complete ? "causal_lm" : nil, outputs: complete ? 32000 : nil,
+                                   tiedToEmbeddings: complete ? false : nil, bound: complete ? 2.5 : nil,
+                                   networkBound: complete ? 10750 : nil, reason: complete ? "note" : nil)
+        t.data?.output = TransformerOutputV1(
+            kind: complete ? "logits" : "last_hidden_state", architecture: complete ? "LlamaForCausalLM" : nil,
+            description: "last hidden state of the backbone", dimension: 12, headReason: complete ? "note" : nil,
+            headBound: complete ? 2.5 : nil, positionIds: complete ? [2, 3, 4, 5, 6, 1] : nil,
+            labels: complete ? TransformerLabelsV1(path: "labels.npy", loss: 3.6, scored: 9, hessianLambdaMax: 154.7,
+                                                   hessianLambdaMin: -141.0, hessianErrorMax: 1e-9, hessianErrorMin: 1e-10,
+                                                   hessianProducts: 20, converged: true) : nil)
         return t
     }
 }

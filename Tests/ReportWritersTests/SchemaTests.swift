@@ -81,6 +81,18 @@ import AuditReport
         // A transformer section without data mode (`data` is written only with probes).
         var t = SampleReports.transformerSection(complete: false)
         t.data = nil
+        t.head = nil
+        r.transformer = t
+        return r
+    }
+
+    /// Transformer data mode of a report written before task heads (`transformer.head` and
+    /// `transformer.data.output` are optional).
+    static func transformerDataWithoutHead() -> AuditReportV1 {
+        var r = bareReport()
+        var t = SampleReports.transformerSection(complete: false)
+        t.head = nil
+        t.data?.output = nil
         r.transformer = t
         return r
     }
@@ -246,6 +258,8 @@ import AuditReport
             for n in t["norms"]?.arrayValue ?? [] { add("norm", n) }
             for b in t["blocks"]?.arrayValue ?? [] { add("block_bound", b) }
             add("transformer_data", t["data"])
+            add("transformer_head", t["head"])
+            add("transformer_output", t["data"]?["output"])
         }
         if let d = report["delta"] {
             add("delta", d)
@@ -303,7 +317,7 @@ import AuditReport
 
     @Test func requiredListsMatchKeysWrittenWithEveryOptionalUnset() throws {
         var instances: [String: [JSON]] = [:]
-        for r in [Self.bareReport(), Self.minimalNested(), Self.minimalDelta()] {
+        for r in [Self.bareReport(), Self.minimalNested(), Self.minimalDelta(), Self.transformerDataWithoutHead()] {
             instances.merge(Self.objectsByDefinition(try Self.encoded(r))) { $0 + $1 }
         }
         let defs = try #require(schema["$defs"]?.objectValue).keys.sorted() + ["#"]

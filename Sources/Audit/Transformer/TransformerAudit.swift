@@ -167,8 +167,22 @@ extension TransformerAudit {
                 report.assumptions.append("structure from \(config.path) (model_type '\(config.modelType)', \(section.family) family)")
             }
             report.assumptions.append("transformer bounds are local, on the domain \(domain) (sequence length from \(section.domain.sequenceLengthSource), scale from \(section.domain.normInputScaleSource); --seq-len, --norm-input-scale); no global bound exists for dot-product attention")
-            guard let analysis else { return }
-            for i in report.layers.indices where report.layers[i].tensors.allSatisfy(analysis.tensorNames.contains) {
+            // The task head (TransformerHead+Report): its constant enters the network bound.
+            var covered = analysis?.tensorNames ?? []
+            if let (head, names) = TransformerHead.section(store: store, config: config, backbone: section) {
+                report.transformer?.head = head
+                covered.formUnion(names)
+                if let b = head.networkBound {
+                    report.network = NetworkReport(lipschitzBound: b, log10LipschitzBound: Foundation.log10(b), reason: nil)
+                    report.gmsi = b
+                    report.gmsiComponents = ["transformer_local_bound": b]
+                    report.assumptions.append("the network bound is to the logits of \(head.architecture): transformer.network_bound × transformer.head.bound (\(head.bound ?? .nan)) on the same domain")
+                } else if let r = head.reason {
+                    report.assumptions.append("task head \(head.architecture) not in the bound: \(r)")
+                }
+            }
+            guard analysis != nil else { return }
+            for i in report.layers.indices where report.layers[i].tensors.allSatisfy(covered.contains) {
                 if report.layers[i].status == .unsupported {
                     report.layers[i].status = .skipped
                     report.layers[i].reason = "normalisation of the transformer: gain statistics and local Lipschitz constant in the transformer section"

@@ -44,7 +44,7 @@ extension TransformerDataAudit {
             try measureProbe(i, probes: probes, model: model, graph: tg, betas: betas, width: d, options: options)
         }
         progress?(2, 4, "NTK (Lanczos on J_S J_Sᵀ)")
-        let ntk = try ntkExtremes(model, probes: probes, size: probes.length * d, options: options)
+        let ntk = try ntkExtremes(model, probes: probes, size: model.outputCount, options: options)
         return (measured, ntk, model.parameterCount)
     }
 
@@ -90,13 +90,20 @@ extension TransformerDataAudit {
             }
             blockRows[a.block] = (r, rc)
         }
-        let op = Lanczos.Operator(rows: size, cols: size, apply: { v, y in
+        // Output rows: n·d (last hidden state) or the head's logits (TransformerHead).
+        let outputs = model.outputCount
+        let jvp: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { v, y in
             let out = model.jvp(tape, inputTangent: Array(v), parameterTangent: nil as [Double]?).last!
-            for e in 0..<size { y[e] = out[e] }
-        }, applyTranspose: { u, w in
+            for e in 0..<outputs { y[e] = out[e] }
+        }
+        let vjp: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { u, w in
             let g = model.backward(tape, seed: Array(u)).inputCotangent
             for e in 0..<size { w[e] = g[e] }
-        })
+        }
+        // Golub–Kahan on a wide operator (fewer outputs than inputs: a classification head) is run
+        // on Jᵀ, whose Krylov space exhausts the small side exactly (same σ_max).
+        let op = outputs >= size ? Lanczos.Operator(rows: outputs, cols: size, apply: jvp, applyTranspose: vjp)
+                                 : Lanczos.Operator(rows: size, cols: outputs, apply: vjp, applyTranspose: jvp)
         // A near-double top singular value slows the 1e-10 estimate; 1e-7 is then the documented fallback.
         let sv: SingularValueResult
         do {
@@ -111,7 +118,7 @@ extension TransformerDataAudit {
         }
         // ‖J_θ‖₂² = λ_max(J_θ J_θᵀ), an (n·d)-dimensional Gram (the P-dimensional side is never a
         // Lanczos basis): one reverse pass (parameter gradient) and one parameter JVP per product.
-        let gram = try Lanczos.symmetricExtremes(dimension: size, tolerance: 1e-10, maxIterations: 300,
+        let gram = try Lanczos.symmetricExtremes(dimension: outputs, tolerance: 1e-10, maxIterations: 300,
                                                  seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
             let g = model.backward(tape, seed: u, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
                 .parameterGradient!

@@ -30,6 +30,8 @@ enum TransformerDataAudit {
         var length: Int
         var kind: String
         var masks: [[Bool]]?
+        /// Token ids `N × n` of integer probes (RoBERTa's position ids follow them).
+        var tokenIds: [Int]? = nil
     }
 
     /// Runs data mode when the report has a transformer section whose config this tool reads.
@@ -45,7 +47,7 @@ enum TransformerDataAudit {
             // `dataReport.gHReason` (no loss on a hidden state) becomes sqrt_g_H's null reason.
             report.data = dataReport
             report.applyDataGMSI(components: ["g_J": dataReport.gJ, "g_theta": dataReport.gTheta,
-                                              "sqrt_g_K": dataReport.gK.map { $0.squareRoot() }, "sqrt_g_H": nil],
+                                              "sqrt_g_K": dataReport.gK.map { $0.squareRoot() }, "sqrt_g_H": dataReport.gH.map { $0.squareRoot() }],
                                  aggregate: configuration.gmsiAggregate)
             report.assumptions += notes
         } catch let e as DataAuditError where e.kind == .unsupported {
@@ -79,7 +81,8 @@ enum TransformerDataAudit {
                 let row = Int(t)
                 for c in 0..<d { e[i * d + c] = table[row * d + c] }
             }
-            probes = Probes(embeddings: e, count: N, length: n, kind: "token_ids", masks: nil)
+            probes = Probes(embeddings: e, count: N, length: n, kind: "token_ids", masks: nil,
+                            tokenIds: raw.prefix(N * n).map { Int($0) })
         } else {
             guard info.shape.count == 3, info.shape[2] == d else {
                 throw DataAuditError("\(path): float probes must be input embeddings [N, n, \(d)], not \(info.shape)")
@@ -135,7 +138,10 @@ enum TransformerDataAudit {
         let N = probes.count, n = probes.length, size = n * d
         progress?(1, 4, "Jacobians (Lanczos on JVP/VJP)")
         let cache = TransformerTensorCache(store: store, width: d)
-        let tg = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: nil, cache: cache)
+        // RoBERTa-family position ids and the task head's logits (TransformerPositions, TransformerHead).
+        let positionIds = try TransformerPositions.ids(config: config, tokenIds: probes.tokenIds, count: N, length: n)
+        let (tg, head, headReason) = try compile(layout: layout, config: config, store: store, sequenceLength: n, cache: cache,
+                                                 positionIds: positionIds)
         let (measured, ntk, P) = try measure(graph: tg, cache: cache, probes: probes, width: d,
                                              maskPath: maskPath, options: options, progress: progress)
         let jn = measured.map(\.jacobianNorm), pn = measured.map(\.parameterJacobianNorm)
@@ -167,6 +173,11 @@ enum TransformerDataAudit {
         } catch {
             reason = "\(error)"
         }
+        var headBound: Double? = nil
+        if let head {
+            (bound, log10Bound, headBound, reason) = composeHeadBound(head, store: store, config: config, normScales: normScales,
+                                                                      bound: bound, log10Bound: log10Bound, reason: reason)
+        }
         let gJ = jn.max()!
         let blocks = layout.blocks.map(\.index)
         let domain = MeasuredTransformerDomainV1(
@@ -181,8 +192,18 @@ enum TransformerDataAudit {
         data.jacobianSpectrumMethod = exactSpectrum ? "exact" : "slq"
         data.jacobianEntropyErrors = entropyErr
         data.tauErrors = tauErr
+        let loss = try options.labelsPath.map { path -> TransformerLoss.Result in
+            guard let head else {
+                throw DataAuditError("--labels needs a task head (config architectures: a *ForSequenceClassification, *ForMaskedLM or *ForCausalLM class this tool reproduces); \(headReason ?? "the folder's model is a base model") — the last hidden state has no loss")
+            }
+            progress?(3, 4, "loss Hessian (Lanczos on exact HVPs)")
+            return try TransformerLoss.run(graph: tg, cache: cache, probes: probes, head: head, path: path, options: options)
+        }
+        data.output = outputSection(head: head, headReason: headReason, dimension: outputDimension(tg),
+                                    headBound: headBound, positionIds: positionIds, labelsPath: options.labelsPath, loss: loss)
         let attribution = options.attributionSamples > 0 ? ai : []
-        var report = DataReport(probeCount: N, probePath: options.probePath, labelsPath: nil, loss: nil, seed: options.seed,
+        var report = DataReport(probeCount: N, probePath: options.probePath, labelsPath: options.labelsPath,
+                                loss: loss == nil ? nil : LossKind.crossEntropy.rawValue, seed: options.seed,
                                 perSample: DataReport.PerSample(jacobianNorm: jn, jacobianEntropy: entropy, tau: tau,
                                                                 parameterGradientNorm: pn, attributionInstability: attribution))
         if !attribution.isEmpty {
@@ -198,9 +219,17 @@ enum TransformerDataAudit {
         report.ntkLambdaMin = ntk.lambdaMin
         report.ntkCondition = ntk.condition
         report.gHReason = "transformer data mode: the audited function is the last hidden state, which has no loss"
+        if let loss {
+            report.gH = loss.gH
+            report.gHReason = nil
+            report.hessianLambdaMax = loss.lambdaMax
+            report.hessianLambdaMin = loss.lambdaMin
+        } else if head != nil {
+            report.gHReason = "transformer data mode: no labels (--labels) for the head's loss"
+        }
         if let bound, gJ > 0 { report.boundRatio = bound / gJ }
-        let notes = ntk.notes + [
-            "transformer data mode: f = input embeddings [\(n), \(d)] → last hidden state [\(n)·\(d)] (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); positions 0…\(n - 1)\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
+        let notes = ntk.notes + headNotes(head: head, headReason: headReason, positionIds: positionIds, loss: loss) + [
+            "transformer data mode: f = input embeddings [\(n), \(d)] → \(head == nil ? "last hidden state [\(n)·\(d)]" : "the head's logits (transformer.data.output)") (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); \(positionIds.map { "position ids \($0.map(String.init).joined(separator: ","))" } ?? "positions 0…\(n - 1)")\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
             "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
             "transformer data mode: NTK K_S/N over the N·n·d = \(N * size) output rows, one compiled model for every probe (each probe's attention mask carried on its tape), per product one batched parameter VJP and parameter JVP per batch of \(ntkBatch) probes, gradients summed in batch order",
             exactSpectrum

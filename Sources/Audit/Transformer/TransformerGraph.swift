@@ -16,7 +16,7 @@ import WeightFiles
 /// An attention mask (1 keep, 0 padding; per key position) may be an attribute of the attention
 /// nodes (`mask`); the data mode instead compiles with none and carries each probe's mask on its
 /// forward tape (`ForwardModel.forward(_:count:keyMasks:)`), so one compiled model serves every
-/// probe. Position ids are `0 … n−1`.
+/// probe. Position ids are `0 … n−1`, or the ones the caller gives (RoBERTa: `TransformerPositions`).
 /// Tensors come through `load` (canonical `[out, in]`; GPT-2's Conv1D transposed and its fused
 /// `c_attn` split), each file tensor read once per `TransformerTensorCache`.
 struct TransformerGraph {
@@ -37,12 +37,14 @@ struct TransformerGraph {
     }
 
     /// Throws `DataAuditError(.unsupported)` for settings the engine does not reproduce.
+    /// `positionIds`: the rows of the position table the probes use (RoBERTa-style models,
+    /// `TransformerPositions`); nil for `0 … n−1`.
     static func build(layout: TransformerLayout, config: HFModelConfig, sequenceLength n: Int, mask: [Bool]?,
-                      cache: TransformerTensorCache) throws -> TransformerGraph {
+                      cache: TransformerTensorCache, positionIds: [Int]? = nil) throws -> TransformerGraph {
         let d = config.hiddenSize, H = config.numHeads, Hkv = config.numKeyValueHeads, dh = config.headDim
         let family = layout.family, p = layout.prefix
-        if family == .bert, config.modelType.lowercased() != "bert" {
-            throw DataAuditError("data mode reads model_type 'bert' of the BERT family; '\(config.modelType)' derives position ids from padding (not reproduced)", kind: .unsupported)
+        if family == .bert, config.modelType.lowercased() != "bert", positionIds == nil {
+            throw DataAuditError("'\(config.modelType)' derives position ids from padding: the caller gives them (TransformerPositions)", kind: .unsupported)
         }
         let actName = config.activation ?? (family == .gpt2 ? "gelu_new" : family == .llama ? "silu" : "gelu")
         guard let act = activation(actName) else {
@@ -77,7 +79,8 @@ struct TransformerGraph {
         // Position (and token-type 0) embeddings, added inside the model to inputs_embeds.
         switch family {
         case .bert:
-            let pos = try cache.rows(p + "embeddings.position_embeddings.weight", count: n, width: d, suffix: "#positions")
+            let pos = try positionIds.map { try cache.rows(p + "embeddings.position_embeddings.weight", ids: $0, width: d, suffix: "#positions") }
+                ?? cache.rows(p + "embeddings.position_embeddings.weight", count: n, width: d, suffix: "#positions")
             let tt = try cache.rows(p + "embeddings.token_type_embeddings.weight", count: 1, width: d, suffix: "#token_type0")
             h = add("embeddings", .parameterized(className: "PositionEmbedding", tensors: [pos, tt]), [h])
             h = norm("embeddings.LayerNorm", layout.embeddingNorm!, h)
@@ -174,6 +177,20 @@ final class TransformerTensorCache {
             values[key] = Array(try store.loadFloat64(name).prefix(count * d))
         }
         return TensorRef(name: key, shape: [count, d], orientation: .vector)
+    }
+
+    /// Rows `ids` of the `[rows, width]` table `name` (RoBERTa's position ids), as a ref named `name + suffix`.
+    func rows(_ name: String, ids: [Int], width d: Int, suffix: String) throws -> TensorRef {
+        let key = name + suffix
+        if values[key] == nil {
+            let info = try store.info(name)
+            guard info.shape.count == 2, info.shape[1] == d, let top = ids.max(), ids.allSatisfy({ $0 >= 0 }), top < info.shape[0] else {
+                throw DataAuditError("tensor '\(name)' has shape \(info.shape); need rows \(ids.min() ?? 0)…\(ids.max() ?? 0) of \(d)")
+            }
+            let table = try store.loadFloat64(name)
+            values[key] = ids.flatMap { table[($0 * d)..<(($0 + 1) * d)] }
+        }
+        return TensorRef(name: key, shape: [ids.count, d], orientation: .vector)
     }
 
     /// The loader the engine compiles with.

@@ -30,12 +30,12 @@ enum TransformerSensitivity {
 
     static func spectrum(model: ForwardModel, tape: ForwardTape, x: [Double], mask: [Bool]?, sigmaMax: Double, probe i: Int,
                          options: DataAuditOptions) throws -> Spectrum {
-        let D = x.count
-        if D <= options.transformerExactSpectrumLimit {
-            var seed = [Double](repeating: 0, count: D * D)
-            for r in 0..<D { seed[r * D + r] = 1 }
-            let j = model.backward(tape, seed: seed, rowsPerSample: D).inputCotangent  // row r = ∂h_r/∂x
-            let m = try JacobianPhase.sensitivity(jacobian: j, rows: D, cols: D)
+        let D = x.count, R = model.outputCount  // R = D, or a head's logits
+        if Swift.max(D, R) <= options.transformerExactSpectrumLimit {
+            var seed = [Double](repeating: 0, count: R * R)
+            for r in 0..<R { seed[r * R + r] = 1 }
+            let j = model.backward(tape, seed: seed, rowsPerSample: R).inputCotangent  // row r = ∂h_r/∂x
+            let m = try JacobianPhase.sensitivity(jacobian: j, rows: R, cols: D)
             return Spectrum(entropy: m.entropy, entropyError: 0, tau: m.tau, tauError: 0, exact: true)
         }
         let s = Swift.max(2, options.transformerSLQProbes)

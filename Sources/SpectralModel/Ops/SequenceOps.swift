@@ -6,6 +6,9 @@
 /// - `PositionwiseDense` (tensors: weight `[out, in]` in the canonical `y = W x` order, optional
 ///   bias): the same linear map at every position of a `[n, in]` sequence (a `DenseOp` with
 ///   `positions = n`).
+/// - `SelectToken` (attribute `position`, default 0): the row at that position of a `[n, d]`
+///   sequence as a `[1, d]` sequence (a `GatherOp` of kind `select_token`; the `[CLS]` / `<s>`
+///   token a sequence-classification head reads). A selection: Lipschitz constant 1.
 public enum SequenceOps: OpBuilder {
     public static func build(_ node: Node, _ b: OpBuildContext) throws -> Int? {
         guard case .parameterized(let cls, let tensors) = node.kind else { return nil }
@@ -18,6 +21,14 @@ public enum SequenceOps: OpBuilder {
             }
             let n = shape.reduce(1, *)
             return try b.emit(GatherOp(name: node.name, map: Array(0..<n), outputShape: shape, kind: "reshape"), inputs: [b.inputSlots[0]])
+        case "SelectToken":
+            let s = b.inputShape()
+            let p = Int(node.attributes["position"] ?? "0") ?? -1
+            guard s.count == 2, p >= 0, p < s[0] else {
+                throw ForwardModelError("layer '\(node.name)': select token \(node.attributes["position"] ?? "0") of a \(s) input")
+            }
+            return try b.emit(GatherOp(name: node.name, map: Array((p * s[1])..<((p + 1) * s[1])), outputShape: [1, s[1]],
+                                       kind: "select_token"), inputs: [b.inputSlots[0]])
         case "PositionwiseDense":
             guard let w = tensors.first, w.shape.count == 2 else {
                 throw ForwardModelError("layer '\(node.name)': positionwise dense needs a [out, in] weight")

@@ -39,6 +39,8 @@ public struct HFModelConfig: Sendable, Equatable {
     /// `rope_type` (`default` when absent); nil when the config names none.
     public var ropeTheta: Double? = nil
     public var ropeType: String? = nil
+    /// `pad_token_id` (RoBERTa's `padding_idx`: its position ids start after it); nil when absent.
+    public var padTokenId: Int? = nil
 
     /// Reads `config.json` at `path` (at most `limits.maxHeaderBytes`).
     public static func load(path: String, limits: ReaderLimits = ReaderLimits()) throws -> HFModelConfig {
@@ -116,6 +118,7 @@ public struct HFModelConfig: Sendable, Equatable {
         let rope = root["rope_parameters"] ?? root["rope_scaling"]
         config.ropeTheta = root["rope_theta"]?.number ?? rope?["rope_theta"]?.number
         config.ropeType = rope?["rope_type"]?.string ?? rope?["type"]?.string
+        config.padTokenId = root["pad_token_id"]?.int
         return config
     }
 
