@@ -44,7 +44,7 @@ extension TransformerDataAudit {
             try measureProbe(i, probes: probes, model: model, graph: tg, betas: betas, width: d, options: options)
         }
         progress?(2, 4, "NTK (Lanczos on J_S J_Sᵀ)")
-        let ntk = try ntkExtremes(model, probes: probes, size: model.outputCount, options: options)
+        let ntk = try ntkExtremes(model, probes: probes, options: options)
         return (measured, ntk, model.parameterCount)
     }
 
@@ -100,10 +100,8 @@ extension TransformerDataAudit {
             let g = model.backward(tape, seed: Array(u)).inputCotangent
             for e in 0..<size { w[e] = g[e] }
         }
-        // Golub–Kahan on a wide operator (fewer outputs than inputs: a classification head) is run
-        // on Jᵀ, whose Krylov space exhausts the small side exactly (same σ_max).
-        let op = outputs >= size ? Lanczos.Operator(rows: outputs, cols: size, apply: jvp, applyTranspose: vjp)
-                                 : Lanczos.Operator(rows: size, cols: outputs, apply: vjp, applyTranspose: jvp)
+        // (A wide J — fewer outputs than inputs, a classification head — is run on Jᵀ by Lanczos.topK.)
+        let op = Lanczos.Operator(rows: outputs, cols: size, apply: jvp, applyTranspose: vjp)
         // A near-double top singular value slows the 1e-10 estimate; 1e-7 is then the documented fallback.
         let sv: SingularValueResult
         do {
@@ -133,17 +131,18 @@ extension TransformerDataAudit {
     }
 
     /// `g_K = λ_max(K_S / N)`, λ_min and condition, `K_S = J_S J_Sᵀ` over every probe's `n·d`
-    /// outputs (SPEC §5 with C = n·d), by the generic `NTKPhase.extremes` (same tolerance, iteration
+    /// outputs (SPEC §5 with C = n·d, or the head's logits), by the generic `NTKPhase.extremes` (same tolerance, iteration
     /// cap and `--ntk-min-budget`): products `K_S v = J_S (J_Sᵀ v)` — the parameter gradient of
     /// `Σ_i ⟨v_i, h(x_i)⟩` by one reverse pass per batch of `ntkBatch` probes (their masks on its
     /// tape), summed in batch order, then one parameter JVP per batch. The batches run on
     /// `options.jobs` threads; their size is fixed, so the result does not depend on `--jobs`.
-    static func ntkExtremes(_ model: ForwardModel, probes: Probes, size: Int, options: DataAuditOptions) throws -> NTKResult {
-        let N = probes.count, B = ntkBatch
+    static func ntkExtremes(_ model: ForwardModel, probes: Probes, options: DataAuditOptions) throws -> NTKResult {
+        // Inputs are `d_in = n·d` embeddings per probe, outputs `size` values (hidden state or head logits).
+        let N = probes.count, B = ntkBatch, d_in = model.inputDimension, size = model.outputCount
         let batches = stride(from: 0, to: N, by: B).map { ($0, Swift.min($0 + B, N)) }
         let tapes = try parallelMap(batches.count, jobs: options.jobs) { b -> ForwardTape in
             let (lo, hi) = batches[b]
-            return model.forward(Array(probes.embeddings[(lo * size)..<(hi * size)]), count: hi - lo,
+            return model.forward(Array(probes.embeddings[(lo * d_in)..<(hi * d_in)]), count: hi - lo,
                                  keyMasks: probes.masks.map { Array($0[lo..<hi]) })
         }
         let inv = 1 / Double(N)
