@@ -55,6 +55,14 @@ public enum Lanczos {
     /// Throws `.notConverged` when `maxIterations` steps do not reach the tolerance.
     public static func topK(_ op: Operator, k: Int, tolerance: Double, seed: UInt64 = 0x5EED,
                             maxIterations: Int = 500) throws -> SingularValueResult {
+        // A wide operator (m < n) runs on Aᵀ (same singular values). From the narrow side, the
+        // m-th step leaves U spanning R^m but `Aᵀ U_m = V_m B_mᵀ + β v e_mᵀ` with β ≠ 0 in general,
+        // so B_m's values are not A's although the basis is "complete"; from the wide side the
+        // basis V reaches R^m with β = 0 and `A = U_m B_m V_mᵀ` holds exactly.
+        if op.rows < op.cols {
+            let t = Operator(rows: op.cols, cols: op.rows, apply: op.applyTranspose, applyTranspose: op.apply)
+            return try topK(t, k: k, tolerance: tolerance, seed: seed, maxIterations: maxIterations)
+        }
         let m = op.rows, n = op.cols, p = Swift.min(m, n)
         guard k >= 1, k <= p else { throw LinearAlgebraError.invalidArgument("k = \(k) for a \(m)×\(n) operator") }
         let maxDim = Swift.min(p, Swift.max(k, maxIterations))

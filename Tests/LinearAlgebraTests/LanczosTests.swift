@@ -94,6 +94,20 @@ final class LanczosTests: XCTestCase {
         for (u, v) in zip(viaMatrix.values, free.values) { XCTAssertEqual(u, v, accuracy: 1e-11 * viaMatrix.values[0]) }
     }
 
+    /// A wide operator (fewer rows than columns, as a classification head's Jacobian) whose Krylov
+    /// basis exhausts the short side: the values must be A's, not those of the narrow-side
+    /// bidiagonal B_m (which missed the β_m term and was once returned as converged).
+    func testWideOperatorExhaustingTheShortSideIsExact() throws {
+        let d: [Double] = [3, 2.5, 1, 0.5, 0.25]
+        let a = knownSpectrum(m: 5, n: 40, d: d, seed: 11)
+        let r = try Lanczos.topK(Lanczos.Operator(matrix: a), k: 2, tolerance: 1e-12)
+        assertWithinStatedTolerance(r, exact: d, "wide 5×40")
+        XCTAssertEqual(r.values[0], 3, accuracy: 1e-12)
+        XCTAssertEqual(r.values[1], 2.5, accuracy: 1e-12)
+        let tall = try Lanczos.topK(Lanczos.Operator(matrix: a.transposed()), k: 2, tolerance: 1e-12)
+        for (u, v) in zip(r.values, tall.values) { XCTAssertEqual(u, v, accuracy: 1e-12) }
+    }
+
     func testRankDeficientOperatorBreaksDownCleanly() throws {
         // rank 2 (two outer products), ask for 4 values: two must be ~0, no throw
         var a = Matrix(rows: 120, cols: 100)
