@@ -79,8 +79,6 @@ public enum RecurrentGraph {
         return readers.count == 1 ? readers[0] : nil
     }
 
-    static func variable(_ name: String) -> String { String(name.split(separator: ".").last ?? "") }
-
     /// A PyTorch module's (or Cell module's) attributes; names parsed by `TorchRecurrentKey`, the
     /// cell from the shapes (`RecurrentCells.torchCell`). A plain RNN runs `rnnNonlinearity`
     /// (tanh when nil: PyTorch's default; a state dict does not store it, so the note says which).
