@@ -98,7 +98,7 @@ struct AuditCommand: ParsableCommand {
     @OptionGroup var transformer: TransformerOptions
 
     // Recurrent layers (issue 19)
-    @Option(parsing: .unconditional, help: "LSTM/GRU: the longest input sequence (time steps) their horizon bounds, and the network bound through them, hold for (default 100).")
+    @Option(parsing: .unconditional, help: "LSTM/GRU/RNN: the longest input sequence (time steps) their horizon bounds, and the network bound through them, hold for (default 100).")
     var horizon: Int = RecurrentBounds.defaultHorizon
 
     @Option(name: .customLong("rnn-nonlinearity"), help: "With --probe: the nonlinearity of PyTorch nn.RNN / nn.RNNCell layers, which a state dict does not store: tanh (PyTorch's default, assumed when not given) or relu.")
