@@ -122,6 +122,25 @@ final class RecurrentBoundTests: XCTestCase {
         let A2 = 0.25 + 2.0 / 4 + 3, k22 = 0.5 * (A2 + 1)
         XCTAssertEqual(exp(l2.logFinal), max((k21 * k21 + k22 * k22).squareRoot(), n1.0), accuracy: 1e-12 * k22)
         XCTAssertGreaterThanOrEqual(l2.spectralRadius, 1, "an LSTM's c→c entry is 1")
+
+        // Plain RNN: η_t ≤ βη_{t−1} + αξ_t, K Toeplitz with k_{t,s} = αβ^{t−s}; contractive iff β < 1,
+        // then the final-state bound tends to α/sqrt(1 − β²) and the sequence bound stays ≤ α/(1 − β).
+        let (alpha, beta) = (0.7, 0.5)
+        let rnn = RecurrentCellNorms(cell: .rnn, input: ["h": alpha], recurrent: ["h": beta])
+        let r1 = try RecurrentHorizonBound.compute(rnn, horizon: 1)
+        XCTAssertEqual(exp(r1.logSequence), alpha, accuracy: 1e-12)
+        let r2 = try RecurrentHorizonBound.compute(rnn, horizon: 2)
+        XCTAssertEqual(exp(r2.logFinal), alpha * (1 + beta * beta).squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(exp(r2.logSequence), alpha * (beta + (beta * beta + 4).squareRoot()) / 2, accuracy: 1e-12)
+        XCTAssertEqual(r2.spectralRadius, beta, accuracy: 1e-15)
+        XCTAssertTrue(r2.contractive)
+        let r300 = try RecurrentHorizonBound.compute(rnn, horizon: 300)
+        XCTAssertEqual(exp(r300.logFinal), alpha / (1 - beta * beta).squareRoot(), accuracy: 1e-12)
+        XCTAssertLessThanOrEqual(exp(r300.logSequence), alpha / (1 - beta) * (1 + 1e-12))
+        XCTAssertGreaterThan(exp(r300.logSequence), 0.99 * alpha / (1 - beta))
+        let expanding = try RecurrentHorizonBound.compute(RecurrentCellNorms(cell: .rnn, input: ["h": alpha], recurrent: ["h": 1.5]), horizon: 40)
+        XCTAssertFalse(expanding.contractive)
+        XCTAssertEqual(expanding.logFinal, log(alpha) + 0.5 * log((pow(1.5, 80) - 1) / (1.5 * 1.5 - 1)), accuracy: 1e-9)
     }
 
     /// A GRU with small recurrent weights (×0.05): its ℓ∞ gain γ_h < 1, so it is reported
