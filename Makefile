@@ -88,7 +88,7 @@ FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_CONFIG  ?= release
 FUZZ_BIN     := $(FUZZ_SCRATCH)/$(FUZZ_CONFIG)/spectral-fuzz
 FUZZ_RUNS    ?= -1
-FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy peft-adapter hdf5 hdf5-file gguf pytorch pytorch-pickle onnx
+FUZZ_TARGETS ?= npy npz safetensors safetensors-index keras-config manifest policy peft-adapter hdf5 hdf5-file gguf pytorch pytorch-pickle onnx recurrent
 SECONDS      ?= 60
 FUZZ_FLAGS   ?= -malloc_limit_mb=1024 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 # libhdf5 1.10 itself loops forever, crashes and mallocs absurd sizes on some corrupt files; the

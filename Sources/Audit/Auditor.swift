@@ -85,7 +85,7 @@ public enum Auditor {
             assumptions += recurrent.keys.sorted().flatMap { recurrent[$0]!.notes }
             if network.log10LipschitzBound != nil, recurrent.values.contains(where: { $0.logFactor != nil }) {
                 network.horizon = configuration.horizon
-                assumptions.append("the network bound holds when every LSTM/GRU layer reads a sequence of length ≤ T = \(configuration.horizon) (--horizon) from zero initial states: they enter through their horizon bounds")
+                assumptions.append("the network bound holds when every LSTM/GRU/RNN layer reads a sequence of length ≤ T = \(configuration.horizon) (--horizon) from zero initial states: they enter through their horizon bounds")
             }
         }
 

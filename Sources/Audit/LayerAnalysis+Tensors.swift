@@ -1,6 +1,7 @@
 import AuditReport
 import Foundation
 import LinearAlgebra
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 
@@ -84,14 +85,15 @@ extension LayerAnalysis {
     func gateLayout(_ t: TensorInfo, owner: Node?, siblings: [TensorInfo]) -> (RecurrentGateLayout, String)? {
         guard t.shape.count == 2 else { return nil }
         let variable = t.variable ?? String(t.name.split(separator: ".").last ?? "")
-        if variable.hasPrefix("weight_ih_l") || variable.hasPrefix("weight_hh_l") {
-            let hhName = t.name.replacingOccurrences(of: "weight_ih_l", with: "weight_hh_l")
+        if let key = TorchRecurrentKey(name: t.name), key.role == .weightIH || key.role == .weightHH {
             // With proj_size, weight_hh is [4h, p] and weight_hr [p, h] fixes h (issue 19).
-            let hrName = hhName.replacingOccurrences(of: "weight_hh_l", with: "weight_hr_l")
-            let hr = siblings.first(where: { $0.name == hrName }) ?? store.tensors.first(where: { $0.name == hrName })
-            guard let hh = siblings.first(where: { $0.name == hhName }) ?? store.tensors.first(where: { $0.name == hhName }),
-                  let layout = RecurrentGateLayout.pytorch(shape: t.shape, hiddenShape: hh.shape, projectionShape: hr?.shape) else { return nil }
-            return (layout, "a PyTorch \(layout.cell.uppercased())")
+            func sibling(_ role: TorchRecurrentKey.Role) -> TensorInfo? {
+                let name = key.with(role).name
+                return siblings.first(where: { $0.name == name }) ?? store.tensors.first(where: { $0.name == name })
+            }
+            guard let hh = sibling(.weightHH),
+                  let layout = RecurrentGateLayout.pytorch(shape: t.shape, hiddenShape: hh.shape, projectionShape: sibling(.weightHR)?.shape) else { return nil }
+            return (layout, "a PyTorch \(layout.cell.uppercased())\(key.isCell ? "Cell" : "")")
         }
         if variable == "kernel" || variable == "recurrent_kernel", let owner,
            case .unsupported(let cls, _) = owner.kind,

@@ -169,7 +169,7 @@ enum NetworkBounds {
         if report.typicalBound == nil || report.typicalBoundStableRank == nil {
             // Every null number carries a reason (issue 15).
             if throughRecurrent {
-                report.typicalBoundReason = "the typical bounds' Frobenius argument covers chains of linear operators and activations, not an LSTM/GRU horizon bound"
+                report.typicalBoundReason = "the typical bounds' Frobenius argument covers chains of linear operators and activations, not an LSTM/GRU/RNN horizon bound"
             } else if !isChain {
                 report.typicalBoundReason = "the typical bounds need a single chain of operators (their Frobenius argument); this network has branches or residual connections"
             } else if report.inputDimension == nil {

@@ -6,7 +6,7 @@ import Foundation
 
 /// One direction of one stacked layer of a recurrent layer.
 public struct RecurrentDirectionV1: Codable, Sendable, Equatable {
-    /// `l0`, `l0_reverse`, … (PyTorch), `forward`/`reverse` (ONNX), `cell` (Keras).
+    /// `l0`, `l0_reverse`, … (PyTorch modules), `forward`/`reverse` (ONNX), `cell` (Keras, PyTorch Cell modules).
     public var name: String
     /// `lstm` or `gru`.
     public var cell: String

@@ -5,7 +5,7 @@
 //   SPECTRAL_FUZZ_TARGET=TARGET spectral-fuzz [flags]         (same; needed by -fork/-jobs children)
 //
 // Targets: see `FuzzTargets.all` (npy, npz, safetensors, safetensors-index, keras-config,
-// manifest, policy, peft-adapter, hdf5, hdf5-file, hdf5-raw, gguf, pytorch, pytorch-pickle, onnx). Every target runs the real reader with the default `ReaderLimits`
+// manifest, policy, peft-adapter, hdf5, hdf5-file, hdf5-raw, gguf, pytorch, pytorch-pickle, onnx, recurrent). Every target runs the real reader with the default `ReaderLimits`
 // (so an allocation driven by a declared size that is not checked against the bytes present is
 // caught by libFuzzer's -malloc_limit_mb) and loads every tensor it lists. Errors thrown by the
 // readers are the expected outcome for almost every input; only crashes, leaks, timeouts and
@@ -46,6 +46,7 @@ enum FuzzTargets {
         FuzzTarget(name: "pytorch-pickle", maxLen: 16384, summary: "the data-only pickle machine alone (PyTorchPickle.tensors, zip and legacy persistent ids)", run: pytorchPickle),
         FuzzTarget(name: "hdf5-raw", maxLen: 65536, summary: "HDF5 image opened in memory (HDF5File.openImage inside a .keras zip) + tensor walk + loads, no containment", run: hdf5Raw),
         FuzzTarget(name: "onnx", maxLen: 16384, summary: "ONNX ModelProto (swift-protobuf) + graph walk + external data + tensor loads + NetworkGraph.fromONNX", run: onnx),
+        FuzzTarget(name: "recurrent", maxLen: 8192, summary: "safetensors with PyTorch recurrent names (TorchRecurrentKey): weights-only audit (horizon bounds) + data-mode graph and engine build", run: recurrent),
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
@@ -64,6 +65,27 @@ enum FuzzTargets {
 
     static func safetensors(_ data: UnsafeRawBufferPointer) {
         openAndLoad(Scratch.write(data, as: "fuzz.safetensors"), limits: ReaderLimits())
+    }
+
+    /// Issue 19: a safetensors file (seeds: fixtures/recurrent) through the weights-only audit at
+    /// horizon 8 (structure inference, `TorchRecurrentKey`, gate layouts, horizon bounds), then
+    /// the data-mode rewrite of its recurrent nodes (`RecurrentGraph.forData`, probes [1, 3, F])
+    /// and the forward engine's build from it.
+    static func recurrent(_ data: UnsafeRawBufferPointer) {
+        let path = Scratch.write(data, as: "fuzz-recurrent.safetensors")
+        var configuration = AuditConfiguration()
+        configuration.timestamps = false
+        configuration.jobs = 1
+        configuration.horizon = 8
+        _ = try? Auditor.run(path: path, configuration: configuration)
+        guard let store = try? ModelFile.open(path, limits: ReaderLimits()) else { return }
+        let graph = NetworkGraph.inferred(from: store.tensors)
+        for phi in RNNNonlinearity.allCases {
+            let features = graph.inputShape?.last ?? 1
+            guard features > 0, features < 4096,
+                  let (g, _) = try? RecurrentGraph.forData(graph, store: store, probeShape: [3, features], rnnNonlinearity: phi) else { continue }
+            _ = try? ForwardModel(graph: g, store: store)
+        }
     }
 
     static func safetensorsIndex(_ data: UnsafeRawBufferPointer) {

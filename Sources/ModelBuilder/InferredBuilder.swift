@@ -111,20 +111,27 @@ struct InferredBuilder {
                                      mean: vec(mean), variance: vec(variance), epsilon: torch ? 1e-5 : 1e-3)
             return .batchNorm(spec, channels: mean.shape.first ?? 0, torch: torch)
         }
-        if ts.contains(where: { InferredNames.isTorchRecurrentVariable(variable($0)) }) {
-            let hh = ts.first { variable($0).hasPrefix("weight_hh_l") && $0.shape.count == 2 }
+        let recurrentKeys = TorchRecurrentKey.keys(in: ts.map(\.name))
+        if let anyKey = recurrentKeys.first {
+            var byKey: [TorchRecurrentKey: TensorInfo] = [:]
+            for t in ts { if let k = TorchRecurrentKey(name: t.name), byKey[k] == nil { byKey[k] = t } }
+            func tensor(_ role: TorchRecurrentKey.Role, reverse: Bool = false) -> TensorInfo? {
+                anyKey.at(layer: 0, reverse: reverse, role: role).flatMap { byKey[$0] }.flatMap { $0.shape.count == 2 ? $0 : nil }
+            }
+            let hh = tensor(.weightHH)
             var cell = "rnn"
             // With proj_size, weight_hh is [4h, p] and weight_hr_l* [p, h]: an LSTM.
-            let hr = ts.first { variable($0).hasPrefix("weight_hr_l") && $0.shape.count == 2 }
+            let hr = tensor(.weightHR)
             if let hh, let hr, hr.shape[1] > 0, hh.shape[0] == 4 * hr.shape[1] {
                 cell = "lstm"
             } else if let hh, hh.shape[1] > 0, hh.shape[0] % hh.shape[1] == 0 {
                 cell = [4: "lstm", 3: "gru"][hh.shape[0] / hh.shape[1]] ?? "rnn"
             }
             // Per-step features: in = weight_ih_l0's columns, out = directions × (proj or hidden).
+            // A plain RNN (one gate) has a horizon bound too (issue 19).
             var shape: InferredOrder.Shape?
-            if cell != "rnn", let ih0 = ts.first(where: { variable($0) == "weight_ih_l0" }), ih0.shape.count == 2, let hh {
-                let directions = ts.contains { variable($0) == "weight_ih_l0_reverse" } ? 2 : 1
+            if let ih0 = tensor(.weightIH), let hh, hh.shape[1] > 0, cell != "rnn" || hh.shape[0] == hh.shape[1] {
+                let directions = tensor(.weightIH, reverse: true) != nil ? 2 : 1
                 shape = InferredOrder.Shape(fanIn: ih0.shape[1], fanOut: directions * hh.shape[1], conv: false)
             }
             return .recurrent(cell: cell, shape: shape)

@@ -86,9 +86,4 @@ enum InferredNames {
         return String(layer[..<cut])
     }
 
-    /// PyTorch recurrent weights: `weight_ih_l0`, `weight_hh_l1_reverse`, `weight_hr_l0`.
-    static func isTorchRecurrentVariable(_ variable: String) -> Bool {
-        variable.hasPrefix("weight_ih_l") || variable.hasPrefix("weight_hh_l") || variable.hasPrefix("weight_hr_l")
-            || variable.hasPrefix("bias_ih_l") || variable.hasPrefix("bias_hh_l")
-    }
 }

@@ -6,7 +6,8 @@ import WeightFiles
 ///
 /// - **Layers** are tensor groups by name prefix. A group with `running_mean`/`running_var`
 ///   (`moving_*`) is a BatchNorm; one with a ≥ 2-D floating `weight`/`kernel` an operator (dense
-///   for 2-D, conv otherwise); PyTorch `weight_ih_l*`/`weight_hh_l*` a recurrent cell; a 1-D
+///   for 2-D, conv otherwise); PyTorch `weight_ih_l*`/`weight_hh_l*` (or a Cell module's `weight_ih`/`weight_hh`;
+///   `TorchRecurrentKey`) a recurrent cell; a 1-D
 ///   `weight` alone in a component with the word `prelu` a PReLU. Groups under the tool's own
 ///   annotation group (`spectral_audit/…`) are never layers.
 /// - **Order.** The file's own order is used when its operators chain shape-consistently

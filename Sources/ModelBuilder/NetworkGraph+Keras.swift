@@ -164,7 +164,7 @@ extension NetworkGraph {
             }
             // Issue 19: LSTM/GRU keep their settings too (return_sequences, reset_after, …) for
             // their horizon bound.
-            var copyScalars = ["LSTM", "GRU"].contains(layer.className)
+            var copyScalars = ["LSTM", "GRU", "SimpleRNN"].contains(layer.className)
             if case .parameterized = kind { copyScalars = true }
             if copyScalars {
                 // Scalar settings of layers the graph does not model itself (epsilon, axis, …),

@@ -98,8 +98,11 @@ struct AuditCommand: ParsableCommand {
     @OptionGroup var transformer: TransformerOptions
 
     // Recurrent layers (issue 19)
-    @Option(parsing: .unconditional, help: "LSTM/GRU: the longest input sequence (time steps) their horizon bounds, and the network bound through them, hold for (default 100).")
+    @Option(parsing: .unconditional, help: "LSTM/GRU/RNN: the longest input sequence (time steps) their horizon bounds, and the network bound through them, hold for (default 100).")
     var horizon: Int = RecurrentBounds.defaultHorizon
+
+    @Option(name: .customLong("rnn-nonlinearity"), help: "With --probe: the nonlinearity of PyTorch nn.RNN / nn.RNNCell layers, which a state dict does not store: tanh (PyTorch's default, assumed when not given) or relu.")
+    var rnnNonlinearity: String?
 
     @Flag(help: "Print GitHub Actions annotations (::error …) for failed checks.")
     var github = false
@@ -124,6 +127,8 @@ struct AuditCommand: ParsableCommand {
             throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, not '\(s)'")
         }
         if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let r = rnnNonlinearity, RNNNonlinearity(rawValue: r) == nil { throw ValidationError("--rnn-nonlinearity must be tanh or relu, not '\(r)'") }
+        if rnnNonlinearity != nil && probe == nil { throw ValidationError("--rnn-nonlinearity needs --probe (the weights-only horizon bound holds for tanh and relu alike)") }
         if horizon < 1 || horizon > 10_000 { throw ValidationError("--horizon must be a number of time steps from 1 to 10000, not \(horizon)") }
         if let t = threshold, !t.isFinite { throw ValidationError("--threshold must be a finite number") }
         if let t = threshold, t < 0 {
@@ -202,6 +207,7 @@ struct AuditCommand: ParsableCommand {
             configuration.data = DataAuditOptions(probePath: probe, labelsPath: labels, loss: loss.flatMap(LossKind.init(rawValue:)),
                                                   probeLimit: probeLimit, seed: seed, jobs: configuration.jobs)
             if let b = ntkMinBudget { configuration.data!.ntkLambdaMinBudget = b }
+            configuration.data!.rnnNonlinearity = rnnNonlinearity.flatMap(RNNNonlinearity.init(rawValue:))
         }
         configuration.shard = shard.flatMap(ShardSpec.init(argument:))
         if let b = maxTensorBytes { configuration.limits.maxTensorBytes = b }

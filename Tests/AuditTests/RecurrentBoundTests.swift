@@ -4,9 +4,10 @@ import XCTest
 import AuditReport
 import SpectralModel
 
-/// Issue 19: LSTM/GRU horizon bounds on the files of `fixtures/recurrent/` (torch 2.13 nn.LSTM /
-/// nn.GRU state dicts, Keras 3 LSTM/GRU), against `fixtures/recurrent/reference.json` made by
-/// `fixtures/recurrent/generate_recurrent.py`: torch float64 autograd Jacobians of the whole
+/// Issue 19: LSTM/GRU/RNN horizon bounds on the files of `fixtures/recurrent/` (torch 2.13 nn.LSTM /
+/// nn.GRU / nn.RNN (tanh, relu) and nn.LSTMCell / nn.GRUCell / nn.RNNCell state dicts, Keras 3
+/// LSTM/GRU/SimpleRNN), against `fixtures/recurrent/reference.json` made by
+/// `fixtures/recurrent/generate_recurrent.py` and `generate_recurrent_cells.py`: torch float64 autograd Jacobians of the whole
 /// input sequence (numpy SVD) on random sequences at T = 10 and 50, and numpy float64 gate σ_max.
 /// Soundness: bound ≥ measured (no tolerance needed: a bound below a measurement is a bug).
 /// Gate spectra: 1e-6 relative. The recursion itself: closed forms to 1e-12 relative.
@@ -32,7 +33,7 @@ final class RecurrentBoundTests: XCTestCase {
     /// output the layer has (sequence or final state); every direction's final-state bound is
     /// ≥ the measured final-state norm of single-direction single-layer files.
     func testHorizonBoundIsAtLeastTorchsMeasuredJacobianNorm() throws {
-        XCTAssertEqual(Self.files.count, 14)
+        XCTAssertEqual(Self.files.count, 22)
         for (file, ref) in Self.files.sorted(by: { $0.key < $1.key }) {
             let measured = ref["measured"] as! [String: [String: Double]]
             var previous = -Double.infinity
@@ -75,12 +76,14 @@ final class RecurrentBoundTests: XCTestCase {
             let r = try audit(file, horizon: 10)
             let gates = ref["gates"] as! [String: [String: Double]]
             for (tensor, byGate) in gates {
-                // Keras 3 stores a layer's weights in the group named after its class (`layers/lstm/cell/vars`):
-                // kernel = vars/0, recurrent_kernel = vars/1.
-                let name = ref["framework"] as? String == "keras"
-                    ? "layers/\(ref["cell"] as! String)/cell/vars/\(tensor == "kernel" ? 0 : 1)" : tensor
+                // Keras 3 stores a layer's weights in the group named after its class (`layers/lstm/cell/vars`,
+                // `layers/simple_rnn/cell/vars`): kernel = vars/0, recurrent_kernel = vars/1.
+                let group = ["lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"][ref["cell"] as! String]!
+                let name = ref["framework"] as? String == "keras" ? "layers/\(group)/cell/vars/\(tensor == "kernel" ? 0 : 1)" : tensor
                 for (label, want) in byGate {
-                    let row = try XCTUnwrap(r.layers.first { $0.name == "\(name):\(label)" }, "\(file): no row \(name):\(label)")
+                    // A plain RNN's matrix is one block: its own row (`raw`).
+                    let rowName = label == "raw" ? name : "\(name):\(label)"
+                    let row = try XCTUnwrap(r.layers.first { $0.name == rowName }, "\(file): no row \(rowName)")
                     let got = try XCTUnwrap(row.metrics?.spectralNorm)
                     XCTAssertLessThanOrEqual(abs(got - want), 1e-6 * want, "\(file) \(name):\(label) \(got) vs \(want)")
                     checked += 1
@@ -119,6 +122,25 @@ final class RecurrentBoundTests: XCTestCase {
         let A2 = 0.25 + 2.0 / 4 + 3, k22 = 0.5 * (A2 + 1)
         XCTAssertEqual(exp(l2.logFinal), max((k21 * k21 + k22 * k22).squareRoot(), n1.0), accuracy: 1e-12 * k22)
         XCTAssertGreaterThanOrEqual(l2.spectralRadius, 1, "an LSTM's c→c entry is 1")
+
+        // Plain RNN: η_t ≤ βη_{t−1} + αξ_t, K Toeplitz with k_{t,s} = αβ^{t−s}; contractive iff β < 1,
+        // then the final-state bound tends to α/sqrt(1 − β²) and the sequence bound stays ≤ α/(1 − β).
+        let (alpha, beta) = (0.7, 0.5)
+        let rnn = RecurrentCellNorms(cell: .rnn, input: ["h": alpha], recurrent: ["h": beta])
+        let r1 = try RecurrentHorizonBound.compute(rnn, horizon: 1)
+        XCTAssertEqual(exp(r1.logSequence), alpha, accuracy: 1e-12)
+        let r2 = try RecurrentHorizonBound.compute(rnn, horizon: 2)
+        XCTAssertEqual(exp(r2.logFinal), alpha * (1 + beta * beta).squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(exp(r2.logSequence), alpha * (beta + (beta * beta + 4).squareRoot()) / 2, accuracy: 1e-12)
+        XCTAssertEqual(r2.spectralRadius, beta, accuracy: 1e-15)
+        XCTAssertTrue(r2.contractive)
+        let r300 = try RecurrentHorizonBound.compute(rnn, horizon: 300)
+        XCTAssertEqual(exp(r300.logFinal), alpha / (1 - beta * beta).squareRoot(), accuracy: 1e-12)
+        XCTAssertLessThanOrEqual(exp(r300.logSequence), alpha / (1 - beta) * (1 + 1e-12))
+        XCTAssertGreaterThan(exp(r300.logSequence), 0.99 * alpha / (1 - beta))
+        let expanding = try RecurrentHorizonBound.compute(RecurrentCellNorms(cell: .rnn, input: ["h": alpha], recurrent: ["h": 1.5]), horizon: 40)
+        XCTAssertFalse(expanding.contractive)
+        XCTAssertEqual(expanding.logFinal, log(alpha) + 0.5 * log((pow(1.5, 80) - 1) / (1.5 * 1.5 - 1)), accuracy: 1e-9)
     }
 
     /// A GRU with small recurrent weights (×0.05): its ℓ∞ gain γ_h < 1, so it is reported
@@ -138,10 +160,44 @@ final class RecurrentBoundTests: XCTestCase {
         // The uniform bound is still ≥ torch's measurements (checked for T = 10, 50 above) and
         // far tighter than the l2 route's: below 10 here.
         XCTAssertLessThan(finals[0], 1)
-        for file in Self.files.keys where file != "gru_torch_contractive.safetensors" {
+        for file in Self.files.keys where !file.contains("contractive") {
             let r = try audit(file, horizon: 10)
             XCTAssertTrue(r.network.recurrent!.first!.directions.allSatisfy { !$0.contractive }, file)
         }
+    }
+
+    /// A plain RNN (relu) whose σ_max(W_hh) = β < 1 contracts in ℓ2: reported contractive with
+    /// spectral radius β, its final-state bound converges (α sqrt(Σ_{k<T} β^{2k}) → α/sqrt(1 − β²))
+    /// and its sequence bound stays below α/(1 − β) (Young), so T = 1000 and T = 50 agree to the
+    /// β^100 tail; the relu RNNs with β > 1 are not contractive and grow.
+    func testContractiveRNNHasAUniformBound() throws {
+        var d: [RecurrentDirectionV1] = []
+        for T in [50, 1000] {
+            let r = try audit("rnn_torch_contractive.safetensors", horizon: T)
+            d.append(try XCTUnwrap(r.network.recurrent?.first?.directions.first))
+            XCTAssertTrue(r.assumptions.contains { $0.contains("tanh or relu") && $0.contains("1-Lipschitz") }, "\(r.assumptions)")
+        }
+        XCTAssertEqual(d.map(\.cell), ["rnn", "rnn"])
+        XCTAssertTrue(d[0].contractive && d[1].contractive)
+        XCTAssertLessThan(d[0].spectralRadius, 1)
+        XCTAssertEqual(d[1].log10BoundFinalState, d[0].log10BoundFinalState, accuracy: 1e-9)
+        XCTAssertLessThanOrEqual(d[1].log10BoundSequence - d[0].log10BoundSequence, log10(1 / (1 - d[0].spectralRadius)))
+        let relu = try XCTUnwrap(try audit("rnn_torch_relu.safetensors", horizon: 50).network.recurrent?.first)
+        XCTAssertTrue(relu.directions.allSatisfy { !$0.contractive && $0.spectralRadius > 1 && $0.cell == "rnn" })
+        XCTAssertEqual(relu.directions.map(\.name), ["l0", "l0_reverse", "l1", "l1_reverse"])
+    }
+
+    /// Cell state dicts (`weight_ih`, no `_l{k}`): one direction named `cell`, the cell kind from
+    /// the shapes, the assumption (a loop applying the cell over T steps) stated.
+    func testCellStateDictsAreNamedAndStated() throws {
+        for (file, cell) in [("lstm_cell_torch", "lstm"), ("gru_cell_torch", "gru"), ("rnn_cell_torch", "rnn")] {
+            let r = try audit(file + ".safetensors", horizon: 10)
+            let rec = try XCTUnwrap(r.network.recurrent?.first, file)
+            XCTAssertEqual(rec.directions.map(\.name), ["cell"], file)
+            XCTAssertEqual(rec.directions.first?.cell, cell, file)
+            XCTAssertTrue(r.assumptions.contains { $0.contains("Cell module") && $0.contains("loop") }, "\(file): \(r.assumptions)")
+        }
+        XCTAssertEqual(try audit("gru_cell_torch.safetensors", horizon: 10).network.recurrent?.first?.layer, "encoder.rnn_cell")
     }
 
     /// Tensors that do not fit together (`generate_hostile_recurrent.py`): the recurrent entry
@@ -149,7 +205,10 @@ final class RecurrentBoundTests: XCTestCase {
     func testHostileRecurrentTensorsGiveAReason() throws {
         for (file, words) in [("hostile-gru-short-bias", "bias_hh_l0 has 7 values"),
                               ("hostile-lstm-nan", "non-finite"),
-                              ("hostile-lstm-proj-mismatch", "weight_hr_l0 [3, 8] is not [4, 8]")] {
+                              ("hostile-lstm-proj-mismatch", "weight_hr_l0 [3, 8] is not [4, 8]"),
+                              ("hostile-cell-two-gates", "weight_hh [10, 5] stacks 2 gates of 5 rows: not an LSTM (4), GRU (3) or plain RNN (1)"),
+                              ("hostile-cell-rows", "weight_ih [24, 4] and weight_hh [18, 6] stack different numbers of rows"),
+                              ("hostile-rnn-projection", "weight_hh_l0 [8, 4] stacks 1 gates of 8 rows with a projection")] {
             let r = try audit(file + ".safetensors", horizon: 10)
             let rec = try XCTUnwrap(r.network.recurrent?.first, file)
             XCTAssertNil(rec.log10LipschitzBound, file)

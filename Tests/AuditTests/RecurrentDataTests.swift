@@ -32,7 +32,7 @@ final class RecurrentDataTests: XCTestCase {
     func close(_ a: Double, _ b: Double, _ tol: Double = 1e-6) -> Bool { abs(a - b) <= tol * max(abs(a), abs(b), 1e-12) }
 
     func testDataAuditMatchesTorchOnProbeSequences() throws {
-        XCTAssertEqual(Self.files.count, 11)
+        XCTAssertEqual(Self.files.count, 18)
         for (name, ref) in Self.files.sorted(by: { $0.key < $1.key }) {
             var c = AuditConfiguration()
             c.timestamps = false
@@ -41,6 +41,8 @@ final class RecurrentDataTests: XCTestCase {
             c.data = DataAuditOptions(probePath: Self.root.appendingPathComponent("data/\(name)_probes.npy").path,
                                       labelsPath: Self.root.appendingPathComponent("data/\(name)_labels.npy").path,
                                       loss: .mse, attributionSamples: 2, lanczosTolerance: 1e-10, jobs: 2)
+            // nn.RNN's nonlinearity is not in its state dict: the reference says which torch ran.
+            if ref["nonlinearity"] as? String == "relu" { c.data!.rnnNonlinearity = .relu }
             let r = try Auditor.run(path: Self.path(name), configuration: c)
             let data = try XCTUnwrap(r.data, "\(name): \(r.assumptions)")
             let jn = ref["jacobian_norm"] as! [Double], pn = ref["parameter_jacobian_norm"] as! [Double]
@@ -69,5 +71,31 @@ final class RecurrentDataTests: XCTestCase {
                 for v in data.perSample.jacobianNorm { XCTAssertGreaterThanOrEqual(lg, log10(v), "\(name): bound below a measurement") }
             }
         }
+    }
+
+    /// nn.RNN's nonlinearity is not in its state dict: without `--rnn-nonlinearity` the engine
+    /// runs tanh and says so; on the relu file that is another function (torch's relu Jacobian is
+    /// not reproduced), with `.relu` it is (the main test). A Cell's loop assumption is stated.
+    func testRNNNonlinearityIsStatedNotGuessed() throws {
+        func run(_ name: String, _ phi: RNNNonlinearity?) throws -> AuditReportV1 {
+            var c = AuditConfiguration()
+            c.timestamps = false
+            c.jobs = 2
+            c.horizon = 5
+            c.data = DataAuditOptions(probePath: Self.root.appendingPathComponent("data/\(name)_probes.npy").path, attributionSamples: 2, jobs: 2)
+            c.data!.skipHessian = true
+            c.data!.rnnNonlinearity = phi
+            return try Auditor.run(path: Self.path(name), configuration: c)
+        }
+        let assumed = try run("rnn_torch_relu", nil)
+        XCTAssertTrue(assumed.assumptions.contains { $0.contains("tanh assumed") && $0.contains("--rnn-nonlinearity") }, "\(assumed.assumptions)")
+        XCTAssertEqual(assumed.data?.recurrentTrajectory?.first?.cell, "rnn_tanh")
+        let want = (Self.files["rnn_torch_relu"]!["jacobian_norm"] as! [Double])[0]
+        XCTAssertFalse(close(try XCTUnwrap(assumed.data?.perSample.jacobianNorm.first), want), "tanh should not reproduce torch's relu RNN")
+        let given = try run("rnn_torch_relu", .relu)
+        XCTAssertTrue(given.assumptions.contains { $0.contains("relu as given by --rnn-nonlinearity") }, "\(given.assumptions)")
+        XCTAssertEqual(given.data?.recurrentTrajectory?.first?.cell, "rnn_relu")
+        let cell = try run("gru_cell_torch", nil)
+        XCTAssertTrue(cell.assumptions.contains { $0.contains("GRUCell 'encoder.rnn_cell'") && $0.contains("unrolled over the probe's T steps") }, "\(cell.assumptions)")
     }
 }

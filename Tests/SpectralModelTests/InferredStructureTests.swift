@@ -173,13 +173,32 @@ final class InferredStructureTests: XCTestCase {
         XCTAssertEqual(g.inputShape, [8])
     }
 
-    /// A plain RNN (one gate) still breaks the chain, with a reason that names no impossible remedy.
-    func testPlainRNNBreaksTheChain() {
+    /// A plain RNN (one gate) chains like an LSTM/GRU (issue 19: it has a horizon bound too).
+    func testPlainRNNChains() {
         let ts = [Self.t("rnn.weight_ih_l0", [16, 8]), Self.t("rnn.weight_hh_l0", [16, 16])] + Self.dense("fc", 4, 16)
         let g = NetworkGraph.inferred(from: ts)
-        let issue = g.structureIssue ?? ""
-        XCTAssertTrue(issue.contains("RNN"), issue)
-        XCTAssertTrue(issue.contains("no manifest type expresses"), issue)
+        XCTAssertNil(g.structureIssue)
+        guard let i = g.index(of: "rnn"), case .unsupported(let cls, _) = g.nodes[i].kind else { return XCTFail("no rnn node") }
+        XCTAssertEqual(cls, "RNN")
+        XCTAssertEqual(g.nodes[g.index(of: "fc")!].inputs, [i])
+        XCTAssertEqual(g.inputShape, [8])
+    }
+
+    /// `nn.GRUCell` state dicts (`weight_ih`, no `_l0`, under a nested prefix) chain as the
+    /// module form; a lone `weight_ih` without a Cell `weight_hh` beside it is not a recurrent cell.
+    func testCellStateDictChains() {
+        let ts = [Self.t("enc.cell.weight_ih", [48, 8]), Self.t("enc.cell.weight_hh", [48, 16]),
+                  Self.t("enc.cell.bias_ih", [48]), Self.t("enc.cell.bias_hh", [48])] + Self.dense("fc", 4, 16)
+        let g = NetworkGraph.inferred(from: ts)
+        XCTAssertNil(g.structureIssue)
+        guard let i = g.index(of: "enc.cell"), case .unsupported(let cls, let refs) = g.nodes[i].kind else { return XCTFail("no cell node") }
+        XCTAssertEqual(cls, "GRU")
+        XCTAssertEqual(refs.count, 4)
+        XCTAssertEqual(g.nodes[g.index(of: "fc")!].inputs, [i])
+        let lone = NetworkGraph.inferred(from: [Self.t("proj.weight_ih", [4, 8])] + Self.dense("fc", 3, 4))
+        if let j = lone.index(of: "proj"), case .unsupported(let c, _) = lone.nodes[j].kind {
+            XCTAssertFalse(["RNN", "LSTM", "GRU"].contains(c), "a lone weight_ih became \(c)")
+        }
     }
 
     /// `proj_size`: weight_hh [4h, p], weight_hr [p, h] is an LSTM whose per-step output is p wide.

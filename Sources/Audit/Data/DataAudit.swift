@@ -64,7 +64,8 @@ public enum DataAudit {
         // Issue 19: LSTM/GRU layers onto the engine, the probes read as [T, F] sequences.
         let graph: NetworkGraph
         do {
-            let (g, recurrentNotes) = try RecurrentGraph.forData(graphIn, store: store, probeShape: probes.sampleShape)
+            let (g, recurrentNotes) = try RecurrentGraph.forData(graphIn, store: store, probeShape: probes.sampleShape,
+                                                                        rnnNonlinearity: options.rnnNonlinearity)
             graph = g
             notes += recurrentNotes
         } catch let e as ForwardModelError {

@@ -51,6 +51,9 @@ public struct DataAuditOptions: Sendable {
     /// Transformer data mode, SLQ: Rademacher probes and Lanczos steps per probe of the audit.
     public var transformerSLQProbes = 8
     public var transformerSLQSteps = 15
+    /// `--rnn-nonlinearity`: the φ of PyTorch `nn.RNN`/`nn.RNNCell` layers (not stored in a state
+    /// dict); nil = tanh, PyTorch's default, stated in the report's assumptions (issue 19).
+    public var rnnNonlinearity: RNNNonlinearity?
 
     public init(probePath: String, labelsPath: String? = nil, loss: LossKind? = nil, probeLimit: Int? = nil,
                 seed: UInt64 = 0, attributionEpsilon: Double = 0.01, attributionSamples: Int = 8,

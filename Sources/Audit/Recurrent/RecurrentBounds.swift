@@ -1,9 +1,11 @@
 import Foundation
 import AuditReport
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 
-/// The horizon bound of every LSTM/GRU layer of a graph (issue 19): per direction by
+/// The horizon bound of every LSTM/GRU/plain-RNN layer of a graph (issue 19) — PyTorch modules
+/// and Cell modules (names by `TorchRecurrentKey`), Keras LSTM/GRU/SimpleRNN, ONNX LSTM/GRU: per direction by
 /// `RecurrentHorizonBound`, composed over a layer's directions and stacked layers.
 /// - Directions of one stacked layer (bidirectional): their outputs are concatenated per step,
 ///   so the layer's bound is `sqrt(L_fwd² + L_rev²)`.
@@ -33,7 +35,7 @@ public enum RecurrentBounds {
             guard case .unsupported(let cls, let refs) = node.kind else { continue }
             let directions: Result?
             do {
-                if graph.source == "keras_config", cls == "LSTM" || cls == "GRU" {
+                if graph.source == "keras_config", cls == "LSTM" || cls == "GRU" || cls == "SimpleRNN" {
                     if node.attributes["stateful"] == "true" {
                         throw RecurrentCells.Unsupported(reason: "stateful=True: the bound assumes zero initial states")
                     }
@@ -45,8 +47,16 @@ public enum RecurrentBounds {
                     var r = try compose(node.name, dirs, horizon: horizon, finalState: false)
                     r.notes = notes
                     directions = r
-                } else if refs.contains(where: { $0.name.split(separator: ".").last?.hasPrefix("weight_ih_l") == true }) {
-                    directions = try compose(node.name, try RecurrentCells.pytorch(refs: refs, store: store), horizon: horizon, finalState: false)
+                } else if let key = TorchRecurrentKey.keys(in: refs.map(\.name)).first {
+                    let dirs = try RecurrentCells.pytorch(refs: refs, store: store)
+                    var r = try compose(node.name, dirs, horizon: horizon, finalState: false)
+                    if key.isCell {
+                        r.notes.append("PyTorch \(dirs[0].norms.cell.rawValue.uppercased())Cell '\(node.name)' (a Cell module: weight_ih/weight_hh with no _l{k}): the horizon bound is that of the cell applied over T steps from a zero state by a loop that returns every step's h (the same recursion as the corresponding module)")
+                    }
+                    if dirs.contains(where: { $0.norms.cell == .rnn }) {
+                        r.notes.append("PyTorch plain RNN '\(node.name)': the nonlinearity (tanh or relu) is not stored in a state dict; the horizon bound uses only that both are 1-Lipschitz and no bound on the hidden state, so it holds for either (relu's hidden state is unbounded)")
+                    }
+                    directions = r
                 } else {
                     directions = nil
                 }

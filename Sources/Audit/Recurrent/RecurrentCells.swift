@@ -1,12 +1,13 @@
 import Foundation
 import LinearAlgebra
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 
 /// One direction of one layer of a stored LSTM/GRU, as the horizon bound needs it: the gate
 /// blocks' norms in the canonical gate names (LSTM i, f, g, o; GRU r, z, n).
 struct RecurrentDirection {
-    /// `l0`, `l0_reverse`, … (PyTorch), `forward`/`reverse` (ONNX), `cell` (Keras).
+    /// `l0`, `l0_reverse`, … (PyTorch modules), `forward`/`reverse` (ONNX), `cell` (Keras, PyTorch Cell modules).
     var name: String
     /// Index of the stacked layer (0 = reads the network input).
     var layer: Int
@@ -63,7 +64,7 @@ enum RecurrentCells {
     /// canonical gate order; `candidateBias`: b_hn (reset-after GRU), nil for reset-before.
     static func norms(cell: RecurrentCellNorms.Cell, wx: Matrix, wh: Matrix, projection: Matrix?,
                       resetAfter: Bool, candidateBias: [Double]?) throws -> RecurrentCellNorms {
-        let labels = cell == .lstm ? ["i", "f", "g", "o"] : ["r", "z", "n"]
+        let labels = cell == .lstm ? ["i", "f", "g", "o"] : cell == .gru ? ["r", "z", "n"] : ["h"]
         var n = RecurrentCellNorms(cell: cell, input: try gateNorms(wx, labels: labels), recurrent: try gateNorms(wh, labels: labels))
         if let projection { n.projection = try SVD.largestSingularValue(projection) }
         if cell == .gru {
@@ -83,60 +84,79 @@ enum RecurrentCells {
         return n
     }
 
-    // MARK: PyTorch `nn.LSTM` / `nn.GRU` state dicts
+    // MARK: PyTorch `nn.LSTM` / `nn.GRU` / `nn.RNN` and Cell state dicts
 
-    /// Every direction of a PyTorch module whose tensors are `refs` (`<prefix>.weight_ih_l0`…).
+    /// The cell of a PyTorch direction from its shapes (`TorchRecurrentKey` names them): with
+    /// `weight_hh` `[G·h, h']` (h' = h, or the projection p with `weight_hr` `[p, h]`),
+    /// G = 4 → LSTM, 3 → GRU, 1 → plain RNN (no projection for the last two). Anything else, or a
+    /// `weight_ih` whose rows differ, is refused with the shapes (never guessed).
+    static func torchCell(_ key: TorchRecurrentKey, ih: TensorRef, hh: TensorRef, hr: TensorRef?) throws -> (RecurrentCellNorms.Cell, hidden: Int) {
+        let hhName = key.with(.weightHH).variable
+        guard ih.shape.count == 2, hh.shape.count == 2, hh.shape[1] > 0 else {
+            throw Unsupported(reason: "direction \(key.direction) lacks a 2-D \(key.with(.weightIH).variable) / \(hhName)")
+        }
+        let h = hr?.shape.last ?? hh.shape[1]
+        guard h > 0, ih.shape[1] > 0, hh.shape[0] % h == 0 else {
+            throw Unsupported(reason: "\(hhName) \(hh.shape) does not stack gates of one hidden size")
+        }
+        guard ih.shape[0] == hh.shape[0] else {
+            throw Unsupported(reason: "\(key.with(.weightIH).variable) \(ih.shape) and \(hhName) \(hh.shape) stack different numbers of rows")
+        }
+        switch (hh.shape[0] / h, hr == nil) {
+        case (4, _): return (.lstm, h)
+        case (3, true): return (.gru, h)
+        case (1, true): return (.rnn, h)
+        default:
+            throw Unsupported(reason: "\(hhName) \(hh.shape) stacks \(hh.shape[0] / h) gates of \(h) rows\(hr == nil ? "" : " with a projection"): not an LSTM (4), GRU (3) or plain RNN (1)")
+        }
+    }
+
+    /// Every direction of a PyTorch module whose tensors are `refs` (`<prefix>.weight_ih_l0`…,
+    /// or a Cell module's `<prefix>.weight_ih`…, parsed by `TorchRecurrentKey`).
     static func pytorch(refs: [TensorRef], store: any TensorStore) throws -> [RecurrentDirection] {
-        var byVariable: [String: TensorRef] = [:]
-        for r in refs { byVariable[String(r.name.split(separator: ".").last ?? "")] = r }
-        let suffixes = byVariable.keys.filter { $0.hasPrefix("weight_ih_") }.map { String($0.dropFirst("weight_ih_".count)) }
-        guard !suffixes.isEmpty else { throw Unsupported(reason: "no weight_ih_l* tensor") }
-        func layerIndex(_ s: String) -> Int { Int(s.dropFirst().prefix { $0.isNumber }) ?? 0 }
-        let ordered = suffixes.sorted { (layerIndex($0), $0.hasSuffix("_reverse") ? 1 : 0) < (layerIndex($1), $1.hasSuffix("_reverse") ? 1 : 0) }
+        var byKey: [TorchRecurrentKey: TensorRef] = [:]
+        for r in refs { if let k = TorchRecurrentKey(name: r.name) { byKey[k] = r } }
+        let inputs = byKey.keys.filter { $0.role == .weightIH }
+            .sorted { ($0.layer, $0.reverse ? 1 : 0) < ($1.layer, $1.reverse ? 1 : 0) }
+        guard !inputs.isEmpty else { throw Unsupported(reason: "no weight_ih_l* (or Cell weight_ih) tensor") }
         var out: [RecurrentDirection] = []
-        for s in ordered {
-            guard let ih = byVariable["weight_ih_" + s], let hh = byVariable["weight_hh_" + s],
-                  ih.shape.count == 2, hh.shape.count == 2, hh.shape[1] > 0 else {
-                throw Unsupported(reason: "direction \(s) lacks a 2-D weight_hh_\(s)")
+        for key in inputs {
+            guard let ih = byKey[key], let hh = byKey[key.with(.weightHH)] else {
+                throw Unsupported(reason: "direction \(key.direction) lacks a 2-D \(key.with(.weightHH).variable)")
             }
-            let hr = byVariable["weight_hr_" + s]
-            let gatesTimesH = hh.shape[0]
-            let h = hr?.shape[1] ?? hh.shape[1]
-            guard h > 0, ih.shape[1] > 0, gatesTimesH % h == 0, ih.shape[0] == gatesTimesH else {
-                throw Unsupported(reason: "weight_hh_\(s) \(hh.shape) does not stack gates of one hidden size")
-            }
-            let cell: RecurrentCellNorms.Cell
-            switch gatesTimesH / h {
-            case 4: cell = .lstm
-            case 3 where hr == nil: cell = .gru
-            default: throw Unsupported(reason: "weight_hh_\(s) \(hh.shape) stacks \(gatesTimesH / h) gates: not an LSTM (4) or GRU (3); plain RNNs have no horizon bound yet")
-            }
-            if let hr, hr.shape != [hh.shape[1], h] { throw Unsupported(reason: "weight_hr_\(s) \(hr.shape) is not [\(hh.shape[1]), \(h)]") }
+            let hr = byKey[key.with(.weightHR)]
+            let (cell, h) = try torchCell(key, ih: ih, hh: hh, hr: hr)
+            if let hr, hr.shape != [hh.shape[1], h] { throw Unsupported(reason: "\(key.with(.weightHR).variable) \(hr.shape) is not [\(hh.shape[1]), \(h)]") }
             let wx = try load(store, ih.name, rows: ih.shape[0], cols: ih.shape[1])
             let wh = try load(store, hh.name, rows: hh.shape[0], cols: hh.shape[1])
             let proj = try hr.map { try load(store, $0.name, rows: $0.shape[0], cols: $0.shape[1]) }
             var bhn: [Double]?
-            if cell == .gru, let b = byVariable["bias_hh_" + s] {
+            if cell == .gru, let b = byKey[key.with(.biasHH)] {
                 let values = try store.loadFloat64(b.name)
-                guard values.count == 3 * h else { throw Unsupported(reason: "bias_hh_\(s) has \(values.count) values, not \(3 * h)") }
+                guard values.count == 3 * h else { throw Unsupported(reason: "\(key.with(.biasHH).variable) has \(values.count) values, not \(3 * h)") }
                 bhn = Array(values[(2 * h)..<(3 * h)])
             }
             let norms = try norms(cell: cell, wx: wx, wh: wh, projection: proj, resetAfter: true, candidateBias: bhn)
-            out.append(RecurrentDirection(name: s, layer: layerIndex(s), norms: norms))
+            out.append(RecurrentDirection(name: key.direction, layer: key.layer, norms: norms))
         }
         return out
     }
 
     // MARK: Keras `LSTM` / `GRU` layers
 
-    /// The single direction of a Keras LSTM/GRU layer (`kernel [in, G·u]`, `recurrent_kernel
-    /// [u, G·u]`, `bias [G·u]` or GRU `reset_after` `[2, 3u]`).
+    /// The single direction of a Keras LSTM/GRU/SimpleRNN layer (`kernel [in, G·u]`,
+    /// `recurrent_kernel [u, G·u]`, `bias [G·u]` or GRU `reset_after` `[2, 3u]`; G = 1 for
+    /// SimpleRNN, whose `activation` may be tanh or relu: the bound only uses φ' ≤ 1).
     static func keras(className: String, refs: [TensorRef], store: any TensorStore, attributes: [String: String]) throws -> RecurrentDirection {
-        let cell: RecurrentCellNorms.Cell = className == "LSTM" ? .lstm : .gru
+        let cell: RecurrentCellNorms.Cell = className == "LSTM" ? .lstm : className == "GRU" ? .gru : .rnn
         let act = attributes["activation"] ?? "tanh"
         let rec = attributes["recurrent_activation"] ?? "sigmoid"
-        guard act == "tanh" else { throw Unsupported(reason: "activation '\(act)': the horizon bound uses |tanh| ≤ 1 and tanh' ≤ 1") }
-        guard ["sigmoid", "hard_sigmoid"].contains(rec) else {
+        if cell == .rnn {
+            guard act == "tanh" || act == "relu" else { throw Unsupported(reason: "activation '\(act)': the horizon bound of a SimpleRNN needs a 1-Lipschitz tanh or relu") }
+        } else {
+            guard act == "tanh" else { throw Unsupported(reason: "activation '\(act)': the horizon bound uses |tanh| ≤ 1 and tanh' ≤ 1") }
+        }
+        guard cell == .rnn || ["sigmoid", "hard_sigmoid"].contains(rec) else {
             throw Unsupported(reason: "recurrent_activation '\(rec)': the horizon bound needs gates in [0, 1] with slope ≤ 1/4 (sigmoid, hard_sigmoid)")
         }
         let infos = Dictionary(store.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -144,12 +164,12 @@ enum RecurrentCells {
         guard let k = find("kernel"), let rk = find("recurrent_kernel"), k.shape.count == 2, rk.shape.count == 2 else {
             throw Unsupported(reason: "no 2-D kernel and recurrent_kernel")
         }
-        let g = cell == .lstm ? 4 : 3, u = rk.shape[0]
+        let g = cell == .lstm ? 4 : cell == .gru ? 3 : 1, u = rk.shape[0]
         guard u > 0, k.shape[0] > 0, rk.shape[1] == g * u, k.shape[1] == g * u else {
             throw Unsupported(reason: "kernel \(k.shape) / recurrent_kernel \(rk.shape) are not [in, \(g)u] / [u, \(g)u]")
         }
-        let from = cell == .lstm ? ["i", "f", "g", "o"] : ["z", "r", "n"]
-        let to = cell == .lstm ? ["i", "f", "g", "o"] : ["r", "z", "n"]
+        let from = cell == .lstm ? ["i", "f", "g", "o"] : cell == .gru ? ["z", "r", "n"] : ["h"]
+        let to = cell == .lstm ? ["i", "f", "g", "o"] : cell == .gru ? ["r", "z", "n"] : ["h"]
         let wx = reorder(try load(store, k.name, rows: k.shape[0], cols: k.shape[1]).transposed(), from: from, to: to)
         let wh = reorder(try load(store, rk.name, rows: rk.shape[0], cols: rk.shape[1]).transposed(), from: from, to: to)
         let resetAfter = (attributes["reset_after"] ?? "true") == "true"

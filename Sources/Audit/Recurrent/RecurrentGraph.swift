@@ -1,4 +1,5 @@
 import Foundation
+import ModelBuilder
 import SpectralModel
 import WeightFiles
 
@@ -6,21 +7,25 @@ import WeightFiles
 /// recurrent node of a graph (kept `.unsupported` for the weights-only audit, which bounds it by
 /// its horizon bound) becomes a `.parameterized("Recurrent", …)` node whose attributes say where
 /// each weight block of the file is and how it is laid out (`RecurrentOp+Build.swift` lists them):
-/// - PyTorch `nn.LSTM`/`nn.GRU` state dicts (`weight_ih_l<k>[_reverse]`, `weight_hh_…`,
-///   `bias_ih_…`, `bias_hh_…`, `weight_hr_…`): rows, gates i,f,g,o / r,z,n; all stacked layers.
-///   Output: every step's state when the module is the network's output (what the module
-///   returns); the last layer's final state(s) when other layers follow (`fc(h_n[-1])`, stated
-///   in the report's assumptions). `nn.RNN` is refused for now (the op has the Elman cell; no
-///   torch-checked fixture places it yet).
-/// - Keras `LSTM`/`GRU`: kernels `[in, G·u]` (columns), gates i,f,c,o / z,r,h, bias `[G·u]` or
-///   GRU `reset_after` `[2, 3u]` (input row, recurrent row); `return_sequences` decides the output.
+/// - PyTorch `nn.LSTM`/`nn.GRU`/`nn.RNN` state dicts (`weight_ih_l<k>[_reverse]`, `weight_hh_…`,
+///   `bias_ih_…`, `bias_hh_…`, `weight_hr_…`) and `nn.LSTMCell`/`nn.GRUCell`/`nn.RNNCell` ones
+///   (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`), names parsed by `TorchRecurrentKey`: rows,
+///   gates i,f,g,o / r,z,n / h; all stacked layers. Output: every step's state when the module
+///   is the network's output (what the module returns; for a Cell, what a loop collecting h over
+///   the sequence returns); the last layer's final state(s) when other layers follow
+///   (`fc(h_n[-1])`), stated in the report's assumptions. `nn.RNN`'s nonlinearity is not in the
+///   file: `--rnn-nonlinearity` (tanh by default, stated).
+/// - Keras `LSTM`/`GRU`/`SimpleRNN`: kernels `[in, G·u]` (columns), gates i,f,c,o / z,r,h / h,
+///   bias `[G·u]` or GRU `reset_after` `[2, 3u]` (input row, recurrent row); `return_sequences`
+///   decides the output; SimpleRNN's `activation` (tanh or relu) from the config.
 /// - ONNX `LSTM`/`GRU`: `W [D, G·h, F]`, `R [D, G·h, h]`, `B [D, 2·G·h]`, gates i,o,f,c / z,r,h;
 ///   output `Y` (every step, `[T, D, 1, h]` = our `[T, D·h]`).
 /// The input is the probes' `[T, F]` sample read time-major and flat (`inputShape = [T·F]`), so
 /// that no channels-first permutation applies to a sequence.
 public enum RecurrentGraph {
     /// The graph with its recurrent nodes rewritten (unchanged when it has none), and notes.
-    public static func forData(_ graph: NetworkGraph, store: any TensorStore, probeShape: [Int]) throws -> (NetworkGraph, [String]) {
+    public static func forData(_ graph: NetworkGraph, store: any TensorStore, probeShape: [Int],
+                               rnnNonlinearity: RNNNonlinearity? = nil) throws -> (NetworkGraph, [String]) {
         var g = graph, notes: [String] = []
         var rewritten = false
         for (i, node) in graph.nodes.enumerated() {
@@ -28,7 +33,7 @@ public enum RecurrentGraph {
             let isOutput = graph.outputs.contains(i)
             var a: [String: String]
             do {
-                if graph.source == "keras_config", ["LSTM", "GRU"].contains(cls) {
+                if graph.source == "keras_config", ["LSTM", "GRU", "SimpleRNN"].contains(cls) {
                     a = try keras(cls, node: node, refs: refs, store: store)
                 } else if graph.source == "onnx_graph", let op = node.attributes["onnx.op"], op == "LSTM" || op == "GRU" {
                     a = try onnx(node: node, store: store)
@@ -48,8 +53,8 @@ public enum RecurrentGraph {
                         a["recurrent.flat_output"] = "true"
                         notes.append("ONNX \(op) '\(node.name)': the shape nodes after its output Y [T, D, 1, h] (\(chain.map { graph.nodes[$0].name }.joined(separator: ", "))) are the identity on the values of one sequence (batch 1): the output is every step's [D·h]")
                     }
-                } else if refs.contains(where: { variable($0.name).hasPrefix("weight_ih_l") }) {
-                    a = try pytorch(refs: refs, isOutput: isOutput, layer: node.name)
+                } else if !TorchRecurrentKey.keys(in: refs.map(\.name)).isEmpty {
+                    a = try pytorch(refs: refs, isOutput: isOutput, layer: node.name, rnnNonlinearity: rnnNonlinearity)
                 } else { continue }
             } catch let e as RecurrentCells.Unsupported {
                 throw ForwardModelError("layer '\(node.name)': \(e.reason)", kind: .unsupported)
@@ -74,46 +79,53 @@ public enum RecurrentGraph {
         return readers.count == 1 ? readers[0] : nil
     }
 
-    static func variable(_ name: String) -> String { String(name.split(separator: ".").last ?? "") }
-
-    static func pytorch(refs: [TensorRef], isOutput: Bool, layer: String) throws -> [String: String] {
-        var byVar: [String: TensorRef] = [:]
-        for r in refs { byVar[variable(r.name)] = r }
-        guard let hh0 = byVar["weight_hh_l0"], let ih0 = byVar["weight_ih_l0"], hh0.shape.count == 2, ih0.shape.count == 2 else {
-            throw RecurrentCells.Unsupported(reason: "no 2-D weight_ih_l0 / weight_hh_l0")
+    /// A PyTorch module's (or Cell module's) attributes; names parsed by `TorchRecurrentKey`, the
+    /// cell from the shapes (`RecurrentCells.torchCell`). A plain RNN runs `rnnNonlinearity`
+    /// (tanh when nil: PyTorch's default; a state dict does not store it, so the note says which).
+    static func pytorch(refs: [TensorRef], isOutput: Bool, layer: String, rnnNonlinearity: RNNNonlinearity?) throws -> [String: String] {
+        var byKey: [TorchRecurrentKey: TensorRef] = [:]
+        for r in refs { if let k = TorchRecurrentKey(name: r.name) { byKey[k] = r } }
+        guard let any = byKey.keys.first(where: { $0.role == .weightIH && $0.layer == 0 && !$0.reverse }),
+              let ih0 = byKey[any], let hh0 = byKey[any.with(.weightHH)] else {
+            throw RecurrentCells.Unsupported(reason: "no weight_ih_l0 / weight_hh_l0 (or Cell weight_ih / weight_hh)")
         }
-        let hr0 = byVar["weight_hr_l0"]
-        let hidden = hr0?.shape.last ?? hh0.shape[1]
-        guard hidden > 0, hh0.shape[0] % hidden == 0 else { throw RecurrentCells.Unsupported(reason: "weight_hh_l0 \(hh0.shape) does not stack gates") }
-        let gates = hh0.shape[0] / hidden
+        let hr0 = byKey[any.with(.weightHR)]
+        let (kind, hidden) = try RecurrentCells.torchCell(any, ih: ih0, hh: hh0, hr: hr0)
+        var notes: [String] = []
         let cell: String
-        switch gates {
-        case 4: cell = "lstm"
-        case 3 where hr0 == nil: cell = "gru"
-        case 1 where hr0 == nil:
-            // The op has the Elman cell (RecurrentOpTests), but no torch-checked fixture places it yet.
-            throw RecurrentCells.Unsupported(reason: "a plain RNN (nn.RNN) is not placed on the forward engine yet")
-        default: throw RecurrentCells.Unsupported(reason: "weight_hh_l0 \(hh0.shape) stacks \(gates) gates")
+        switch kind {
+        case .lstm: cell = "lstm"
+        case .gru: cell = "gru"
+        case .rnn:
+            let phi = rnnNonlinearity ?? .tanh
+            cell = "rnn_" + phi.rawValue
+            notes.append("PyTorch plain RNN '\(layer)': the nonlinearity is not stored in a state dict; \(phi.rawValue) \(rnnNonlinearity == nil ? "assumed (PyTorch's default; --rnn-nonlinearity relu for nonlinearity='relu')" : "as given by --rnn-nonlinearity")")
         }
-        var a: [String: String] = ["recurrent.cell": cell, "recurrent.hidden": "\(hidden)", "recurrent.gate_order": cell == "lstm" ? "ifgo" : cell == "gru" ? "rzn" : "h",
+        var a: [String: String] = ["recurrent.cell": cell, "recurrent.hidden": "\(hidden)", "recurrent.gate_order": kind == .lstm ? "ifgo" : kind == .gru ? "rzn" : "h",
                                    "recurrent.output": isOutput ? "sequence" : "final_state", "recurrent.reset_after": "true"]
         if let hr0 { a["recurrent.projection"] = "\(hr0.shape[0])" }
         var layers = 0
-        while byVar["weight_ih_l\(layers)"] != nil { layers += 1 }
+        while let k = any.at(layer: layers, reverse: false, role: .weightIH), byKey[k] != nil { layers += 1 }
         a["recurrent.layers"] = "\(layers)"
         for k in 0..<layers {
-            let dirs = byVar["weight_ih_l\(k)_reverse"] != nil ? 2 : 1
-            guard let ih = byVar["weight_ih_l\(k)"], ih.shape.count == 2 else { throw RecurrentCells.Unsupported(reason: "weight_ih_l\(k) is not 2-D") }
+            let dirs = any.at(layer: k, reverse: true, role: .weightIH).flatMap { byKey[$0] } != nil ? 2 : 1
+            guard let ihKey = any.at(layer: k, reverse: false, role: .weightIH), let ih = byKey[ihKey], ih.shape.count == 2 else {
+                throw RecurrentCells.Unsupported(reason: "\(any.at(layer: k, reverse: false, role: .weightIH)?.variable ?? "weight_ih") is not 2-D")
+            }
             a["recurrent.l\(k).features"] = "\(ih.shape[1])"
             a["recurrent.l\(k).directions"] = "\(dirs)"
             for d in 0..<dirs {
-                for v in ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"] {
-                    if let r = byVar["\(v)_l\(k)" + (d == 1 ? "_reverse" : "")] { a["recurrent.l\(k).d\(d).\(v)"] = r.name }
+                for role in TorchRecurrentKey.Role.allCases {
+                    if let key = any.at(layer: k, reverse: d == 1, role: role), let r = byKey[key] { a["recurrent.l\(k).d\(d).\(role.rawValue)"] = r.name }
                 }
             }
         }
-        var notes: [String] = []
-        if !isOutput { notes.append("PyTorch \(cell.uppercased()) '\(layer)': the layers after it read its last layer's final hidden state(s) (h_n; both directions concatenated), as in fc(h_n[-1])") }
+        let what = "PyTorch \(kind.rawValue.uppercased())\(any.isCell ? "Cell" : "") '\(layer)'"
+        if any.isCell {
+            notes.append("\(what): a Cell module, unrolled over the probe's T steps from a zero state as a loop over the sequence would apply it\(isOutput ? ", returning every step's h" : "; the layers after it read the last step's h")")
+        } else if !isOutput {
+            notes.append("\(what): the layers after it read its last layer's final hidden state(s) (h_n; both directions concatenated), as in fc(h_n[-1])")
+        }
         if !notes.isEmpty { a["recurrent.note"] = notes.joined(separator: "; ") }
         return a
     }
@@ -124,17 +136,18 @@ public enum RecurrentGraph {
             throw RecurrentCells.Unsupported(reason: "\(key)=\(bad)")
         }
         let act = at["activation"] ?? "tanh", rec = at["recurrent_activation"] ?? "sigmoid"
-        guard act == "tanh" else { throw RecurrentCells.Unsupported(reason: "activation '\(act)'") }
-        guard rec == "sigmoid" else { throw RecurrentCells.Unsupported(reason: "recurrent_activation '\(rec)' (the engine runs sigmoid gates)") }
+        let simple = cls == "SimpleRNN"
+        guard act == "tanh" || (simple && act == "relu") else { throw RecurrentCells.Unsupported(reason: "activation '\(act)'") }
+        guard simple || rec == "sigmoid" else { throw RecurrentCells.Unsupported(reason: "recurrent_activation '\(rec)' (the engine runs sigmoid gates)") }
         let infos = Dictionary(store.tensors.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
         func find(_ v: String) -> TensorRef? { refs.first { infos[$0.name]?.variable == v || $0.name.hasSuffix("/" + v) } }
         guard let k = find("kernel"), let rk = find("recurrent_kernel"), k.shape.count == 2, rk.shape.count == 2 else {
             throw RecurrentCells.Unsupported(reason: "no 2-D kernel and recurrent_kernel")
         }
         let u = rk.shape[0]
-        let cell = cls == "LSTM" ? "lstm" : "gru"
+        let cell = cls == "LSTM" ? "lstm" : cls == "GRU" ? "gru" : "rnn_" + act
         var a: [String: String] = ["recurrent.cell": cell, "recurrent.hidden": "\(u)", "recurrent.layers": "1",
-                                   "recurrent.gate_order": cls == "LSTM" ? "ifgo" : "zrn", "recurrent.orientation": "columns",
+                                   "recurrent.gate_order": cls == "LSTM" ? "ifgo" : cls == "GRU" ? "zrn" : "h", "recurrent.orientation": "columns",
                                    "recurrent.output": at["return_sequences"] == "true" ? "sequence" : "final_state",
                                    "recurrent.reset_after": (at["reset_after"] ?? "true") == "true" || cls != "GRU" ? "true" : "false",
                                    "recurrent.l0.features": "\(k.shape[0])", "recurrent.l0.directions": "1",
@@ -178,4 +191,10 @@ public enum RecurrentGraph {
         }
         return a
     }
+}
+
+/// `--rnn-nonlinearity`: the φ of a PyTorch `nn.RNN`/`nn.RNNCell` (`nonlinearity=`), which a
+/// state dict does not store (issue 19).
+public enum RNNNonlinearity: String, Sendable, CaseIterable {
+    case tanh, relu
 }

@@ -1,12 +1,16 @@
 import Foundation
 import LinearAlgebra
 
-/// The norms of one direction of one LSTM/GRU layer that its horizon bound needs (issue 19).
-/// Every σ is the largest singular value (float64) of a gate block in the orientation `[h, in]`.
+/// The norms of one direction of one LSTM/GRU/plain-RNN layer that its horizon bound needs
+/// (issue 19). Every σ is the largest singular value (float64) of a gate block in the
+/// orientation `[h, in]`.
 public struct RecurrentCellNorms: Sendable, Equatable {
-    public enum Cell: String, Sendable { case lstm, gru }
+    /// `rnn`: the Elman cell `h_t = φ(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)` with φ = tanh or
+    /// relu (PyTorch `nn.RNN`/`nn.RNNCell`, Keras `SimpleRNN`); its bound uses only that φ is
+    /// 1-Lipschitz, so it holds for either.
+    public enum Cell: String, Sendable { case lstm, gru, rnn }
     public var cell: Cell
-    /// σ_max(W_x,k) per gate: LSTM keys `i`, `f`, `g`, `o`; GRU keys `r`, `z`, `n`.
+    /// σ_max(W_x,k) per gate: LSTM keys `i`, `f`, `g`, `o`; GRU keys `r`, `z`, `n`; RNN key `h`.
     public var input: [String: Double]
     /// σ_max(W_h,k) per gate (same keys).
     public var recurrent: [String: Double]
@@ -58,8 +62,12 @@ public struct RecurrentCellNorms: Sendable, Equatable {
 /// - final state h_t of a sequence of any length t ≤ T: `L_final = max_t ‖K_{t,·}‖₂`;
 /// - all per-step outputs (h_1…h_T): `L_seq = ‖K‖₂` (≥ L_final; exact σ_max of K for
 ///   T ≤ `exactLimit`, the Schur bound `sqrt(‖K‖₁‖K‖_∞)` beyond).
+/// - Plain RNN (`h_t = φ(W_x x_t + W_h h_{t−1} + b)`, φ = tanh or relu, both 1-Lipschitz; no
+///   bound on |h| is used, so the bound also holds for relu's unbounded states):
+///   `η_t ≤ β η_{t−1} + α ξ_t` with α = σ_max(W_x), β = σ_max(W_h).
 /// Contractive in the hidden state ⇔ the spectral radius of the state recursion (M_T, ρ) is
-/// below 1; in ℓ2 it never is for these cells under unbounded inputs (M's c→c entry and ρ are
+/// below 1; a plain RNN is when β < 1 (then `L_final ≤ α/sqrt(1 − β²)` and `L_seq ≤ α/(1 − β)`
+/// for every T: uniform); in ℓ2 an LSTM or GRU never is under unbounded inputs (M's c→c entry and ρ are
 /// ≥ 1: a saturated forget/update gate makes the state map the identity), so the bound grows
 /// with T and `growthPerStep = L_seq(T) / L_seq(T−1)` states how fast. A GRU also has an ℓ∞
 /// route (`infinityRoute`): when its gain γ_h < 1 the state map is non-expansive in ℓ∞ and the
@@ -175,6 +183,8 @@ public struct RecurrentHorizonBound: Sendable, Equatable {
         func a(_ k: String) -> Double { c.input[k] ?? 0 }
         func b(_ k: String) -> Double { c.recurrent[k] ?? 0 }
         switch c.cell {
+        case .rnn:
+            return Array(repeating: (m: [b("h"), 0, 0, 0], n: [a("h"), 0]), count: horizon)
         case .gru:
             let nu = c.resetCoupling
             let rho = 1 + b("n") + nu * b("r") / 4 + b("z") / 2
