@@ -107,16 +107,9 @@ public enum AtomicOutput {
         }
     }
 
-    /// Removes a temporary folder and the files a writer created in it (they are never nested).
+    /// Removes a temporary folder and whatever a writer created in it.
     private static func removeFolder(_ folder: String) {
-        if let dir = opendir(folder) {
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { unlink(folder + "/" + name) }
-            }
-            closedir(dir)
-        }
-        rmdir(folder)
+        try? FileManager.default.removeItem(atPath: folder)
     }
 
     /// Writes `data` atomically.
