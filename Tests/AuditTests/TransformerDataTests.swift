@@ -28,6 +28,35 @@ final class TransformerDataTests: XCTestCase {
         try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.root.appendingPathComponent("probes/reference.json")))
     }
 
+    /// One default-options data audit (`jobs` 1) per family × probe kind (token ids, token ids with
+    /// the padding mask, embeddings), with its torch reference run. Made once per test process:
+    /// the norm test and the entropy/τ/attribution test check the same nine audits.
+    struct DefaultRun {
+        var family: String, kind: String, run: Reference.Run
+        var data: TransformerDataV1, report: DataReport
+    }
+
+    nonisolated(unsafe) static var cachedDefaultRuns: [DefaultRun]?
+
+    func defaultRuns() throws -> [DefaultRun] {
+        if let runs = Self.cachedDefaultRuns { return runs }
+        let ref = try reference()
+        var runs: [DefaultRun] = []
+        for family in ["bert", "gpt2", "llama"] {
+            let (store, config) = try open(family)
+            let m = ref.models[family]!
+            for (kind, run, mask) in [("tokens", m.tokens, false), ("tokens_masked", m.tokens_masked, true), ("embeds", m.embeds, false)] {
+                var options = DataAuditOptions(probePath: probe(family, kind == "embeds" ? "embeds" : "tokens"))
+                options.jobs = 1
+                let (data, report, _) = try TransformerDataAudit.run(store: store, config: config, options: options,
+                                                                     maskPath: mask ? probe(family, "mask") : nil, progress: nil)
+                runs.append(DefaultRun(family: family, kind: kind, run: run, data: data, report: report))
+            }
+        }
+        Self.cachedDefaultRuns = runs
+        return runs
+    }
+
     func open(_ family: String) throws -> (any TensorStore, HFModelConfig) {
         let folder = Self.root.appendingPathComponent(family)
         return (try ModelFile.open(folder.appendingPathComponent("model.safetensors").path),
@@ -37,32 +66,24 @@ final class TransformerDataTests: XCTestCase {
     func probe(_ family: String, _ kind: String) -> String { Self.root.appendingPathComponent("probes/\(family)_\(kind).npy").path }
 
     func testJacobianNormsEqualTorchAndStayBelowTheMeasuredDomainBound() throws {
-        let ref = try reference()
-        for family in ["bert", "gpt2", "llama"] {
-            let (store, config) = try open(family)
-            let m = ref.models[family]!
-            for (kind, run, mask) in [("tokens", m.tokens, false), ("tokens_masked", m.tokens_masked, true), ("embeds", m.embeds, false)] {
-                var options = DataAuditOptions(probePath: probe(family, kind == "embeds" ? "embeds" : "tokens"))
-                options.jobs = 1
-                let (data, report, _) = try TransformerDataAudit.run(store: store, config: config, options: options,
-                                                                     maskPath: mask ? probe(family, "mask") : nil, progress: nil)
-                XCTAssertEqual(data.probes, 3)
-                for i in 0..<3 {
-                    XCTAssertEqual(data.jacobianNorms[i], run.jacobian_norms[i], accuracy: 1e-6 * run.jacobian_norms[i], "\(family) \(kind) ‖J_x‖ probe \(i)")
-                    XCTAssertEqual(data.parameterJacobianNorms[i], run.parameter_jacobian_norms[i],
-                                   accuracy: 1e-6 * run.parameter_jacobian_norms[i], "\(family) \(kind) ‖J_θ‖ probe \(i)")
-                    // The certificate brackets σ_max: [θ, θ + r].
-                    XCTAssertLessThanOrEqual(data.jacobianNorms[i], run.jacobian_norms[i] * (1 + 1e-9))
-                    XCTAssertLessThanOrEqual(run.jacobian_norms[i], data.jacobianNorms[i] + data.jacobianResiduals[i] + 1e-9 * run.jacobian_norms[i])
-                }
-                XCTAssertEqual(try XCTUnwrap(report.gK), run.ntk_lambda_max, accuracy: 1e-6 * run.ntk_lambda_max, "\(family) \(kind) NTK λ_max")
-                XCTAssertEqual(try XCTUnwrap(report.gJ), run.jacobian_norms.max()!, accuracy: 1e-6 * run.jacobian_norms.max()!)
-                let bound = try XCTUnwrap(data.networkBound, "\(family) \(kind): \(data.reason ?? "")")
-                XCTAssertEqual(data.boundHolds, true)
-                for j in run.jacobian_norms { XCTAssertGreaterThanOrEqual(bound, j, "\(family) \(kind): bound below torch's ‖J‖") }
-                XCTAssertEqual(data.measuredDomain.sequenceLength, 6)
-                XCTAssertEqual(data.measuredDomain.attentionInputRowNorms.count, 2)
+        for r in try defaultRuns() {
+            let (family, kind, run, data, report) = (r.family, r.kind, r.run, r.data, r.report)
+            XCTAssertEqual(data.probes, 3)
+            for i in 0..<3 {
+                XCTAssertEqual(data.jacobianNorms[i], run.jacobian_norms[i], accuracy: 1e-6 * run.jacobian_norms[i], "\(family) \(kind) ‖J_x‖ probe \(i)")
+                XCTAssertEqual(data.parameterJacobianNorms[i], run.parameter_jacobian_norms[i],
+                               accuracy: 1e-6 * run.parameter_jacobian_norms[i], "\(family) \(kind) ‖J_θ‖ probe \(i)")
+                // The certificate brackets σ_max: [θ, θ + r].
+                XCTAssertLessThanOrEqual(data.jacobianNorms[i], run.jacobian_norms[i] * (1 + 1e-9))
+                XCTAssertLessThanOrEqual(run.jacobian_norms[i], data.jacobianNorms[i] + data.jacobianResiduals[i] + 1e-9 * run.jacobian_norms[i])
             }
+            XCTAssertEqual(try XCTUnwrap(report.gK), run.ntk_lambda_max, accuracy: 1e-6 * run.ntk_lambda_max, "\(family) \(kind) NTK λ_max")
+            XCTAssertEqual(try XCTUnwrap(report.gJ), run.jacobian_norms.max()!, accuracy: 1e-6 * run.jacobian_norms.max()!)
+            let bound = try XCTUnwrap(data.networkBound, "\(family) \(kind): \(data.reason ?? "")")
+            XCTAssertEqual(data.boundHolds, true)
+            for j in run.jacobian_norms { XCTAssertGreaterThanOrEqual(bound, j, "\(family) \(kind): bound below torch's ‖J‖") }
+            XCTAssertEqual(data.measuredDomain.sequenceLength, 6)
+            XCTAssertEqual(data.measuredDomain.attentionInputRowNorms.count, 2)
         }
     }
 

@@ -11,27 +11,19 @@ import XCTest
 /// the same SplitMix64 draws), and the stochastic-Lanczos path against the exact one.
 extension TransformerDataTests {
     func testEntropyTauAndAttributionEqualTorch() throws {
-        let ref = try reference()
-        for family in ["bert", "gpt2", "llama"] {
-            let (store, config) = try open(family)
-            let m = ref.models[family]!
-            for (kind, run, mask) in [("tokens", m.tokens, false), ("tokens_masked", m.tokens_masked, true), ("embeds", m.embeds, false)] {
-                var options = DataAuditOptions(probePath: probe(family, kind == "embeds" ? "embeds" : "tokens"))
-                options.jobs = 1
-                let (data, report, _) = try TransformerDataAudit.run(store: store, config: config, options: options,
-                                                                     maskPath: mask ? probe(family, "mask") : nil, progress: nil)
-                XCTAssertEqual(data.jacobianSpectrumMethod, "exact")
-                let ps = report.perSample
-                for i in 0..<3 {
-                    XCTAssertEqual(ps.jacobianEntropy[i], run.jacobian_entropy[i], accuracy: 1e-6 * run.jacobian_entropy[i], "\(family) \(kind) H probe \(i)")
-                    XCTAssertEqual(ps.tau[i], run.tau[i], accuracy: 1e-6 * run.tau[i], "\(family) \(kind) τ probe \(i)")
-                    XCTAssertEqual(ps.attributionInstability[i], run.attribution_instability[i],
-                                   accuracy: 1e-6 * run.attribution_instability[i], "\(family) \(kind) AI probe \(i)")
-                    XCTAssertEqual(data.jacobianEntropyErrors?[i], 0)
-                }
-                XCTAssertEqual(try XCTUnwrap(report.attributionInstabilityMax), run.attribution_instability.max()!,
-                               accuracy: 1e-6 * run.attribution_instability.max()!)
+        for r in try defaultRuns() {
+            let (family, kind, run, data, report) = (r.family, r.kind, r.run, r.data, r.report)
+            XCTAssertEqual(data.jacobianSpectrumMethod, "exact")
+            let ps = report.perSample
+            for i in 0..<3 {
+                XCTAssertEqual(ps.jacobianEntropy[i], run.jacobian_entropy[i], accuracy: 1e-6 * run.jacobian_entropy[i], "\(family) \(kind) H probe \(i)")
+                XCTAssertEqual(ps.tau[i], run.tau[i], accuracy: 1e-6 * run.tau[i], "\(family) \(kind) τ probe \(i)")
+                XCTAssertEqual(ps.attributionInstability[i], run.attribution_instability[i],
+                               accuracy: 1e-6 * run.attribution_instability[i], "\(family) \(kind) AI probe \(i)")
+                XCTAssertEqual(data.jacobianEntropyErrors?[i], 0)
             }
+            XCTAssertEqual(try XCTUnwrap(report.attributionInstabilityMax), run.attribution_instability.max()!,
+                           accuracy: 1e-6 * run.attribution_instability.max()!)
         }
     }
 
