@@ -142,6 +142,14 @@ enum TransformerDataAudit {
         let positionIds = try TransformerPositions.ids(config: config, tokenIds: probes.tokenIds, count: N, length: n)
         let (tg, head, headReason) = try compile(layout: layout, config: config, store: store, sequenceLength: n, cache: cache,
                                                  positionIds: positionIds)
+        // Labels are read and checked before any measurement: a headless model or a bad labels file
+        // fails at once, not after the Jacobians.
+        let targets = try options.labelsPath.map { path -> TransformerLoss.Targets in
+            guard let head else {
+                throw DataAuditError("--labels needs a task head (config architectures: a *ForSequenceClassification, *ForMaskedLM or *ForCausalLM class this tool reproduces); \(headReason ?? "the folder's model is a base model") — the last hidden state has no loss")
+            }
+            return try TransformerLoss.loadTargets(path: path, head: head, count: N, length: n, outputs: outputDimension(tg))
+        }
         let (measured, ntk, P) = try measure(graph: tg, cache: cache, probes: probes, width: d,
                                              maskPath: maskPath, options: options, progress: progress)
         let jn = measured.map(\.jacobianNorm), pn = measured.map(\.parameterJacobianNorm)
@@ -192,12 +200,9 @@ enum TransformerDataAudit {
         data.jacobianSpectrumMethod = exactSpectrum ? "exact" : "slq"
         data.jacobianEntropyErrors = entropyErr
         data.tauErrors = tauErr
-        let loss = try options.labelsPath.map { path -> TransformerLoss.Result in
-            guard let head else {
-                throw DataAuditError("--labels needs a task head (config architectures: a *ForSequenceClassification, *ForMaskedLM or *ForCausalLM class this tool reproduces); \(headReason ?? "the folder's model is a base model") — the last hidden state has no loss")
-            }
+        let loss = try targets.map { targets -> TransformerLoss.Result in
             progress?(3, 4, "loss Hessian (Lanczos on exact HVPs)")
-            return try TransformerLoss.run(graph: tg, cache: cache, probes: probes, head: head, path: path, options: options)
+            return try TransformerLoss.run(graph: tg, cache: cache, probes: probes, targets: targets, options: options)
         }
         data.output = outputSection(head: head, headReason: headReason, dimension: outputDimension(tg),
                                     headBound: headBound, positionIds: positionIds, labelsPath: options.labelsPath, loss: loss)

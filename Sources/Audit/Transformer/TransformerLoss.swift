@@ -118,16 +118,15 @@ enum TransformerLoss {
     }
 
     /// Compiles `graph` again (the measuring model is released by then) and runs `hessian` on one
-    /// tape of every probe.
-    static func run(graph: TransformerGraph, cache: TransformerTensorCache, probes: TransformerDataAudit.Probes, head: TransformerHead,
-                    path: String, options: DataAuditOptions) throws -> Result {
+    /// tape of every probe, with the targets `loadTargets` read before the measurement.
+    static func run(graph: TransformerGraph, cache: TransformerTensorCache, probes: TransformerDataAudit.Probes,
+                    targets: Targets, options: DataAuditOptions) throws -> Result {
         let model: ForwardModel
         do {
             model = try ForwardModel(graph: graph.graph, load: cache.load)
         } catch let e as ForwardModelError {
             throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
         }
-        let targets = try loadTargets(path: path, head: head, count: probes.count, length: probes.length, outputs: model.outputCount)
         let tape = model.forward(probes.embeddings, count: probes.count, keyMasks: probes.masks)
         return try hessian(model: model, tape: tape, targets: targets, options: options)
     }
