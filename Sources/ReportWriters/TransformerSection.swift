@@ -48,12 +48,13 @@ enum TransformerSection {
             + (d.boundHolds == false ? " — BOUND VIOLATED" : "")
     }
 
-    /// The task head (weights-only `transformer.head`): its constant and the bound to the logits.
+    /// The task head (weights-only `transformer.head`): its constant and the bound to the logits,
+    /// with the domain it holds on (the backbone's).
     static func headLine(_ t: TransformerReportV1) -> String? {
         guard let h = t.head else { return nil }
         guard let kind = h.kind, let b = h.bound else { return "head \(h.architecture): not in the bound (\(h.reason ?? "unavailable"))" }
         return "head \(h.architecture) (\(kind)): Lipschitz constant \(ReportNumber.format(b)); bound to the logits "
-            + (h.networkBound.map { ReportNumber.format($0) } ?? "unavailable")
+            + (h.networkBound.map { ReportNumber.format($0) + " (" + domainLabel(t) + ")" } ?? "unavailable")
     }
 
     static func normLine(_ t: TransformerReportV1) -> String? {
