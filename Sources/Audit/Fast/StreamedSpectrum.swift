@@ -27,7 +27,7 @@ struct StreamedSpectrum {
     static let minimumElements = 1 << 18
 
     /// nil when the tensor is not handled here (the caller takes the in-memory path).
-    func analyse(tensor name: String, svd: SVDChoice, seed: UInt64) throws -> Outcome? {
+    func analyse(tensor name: String, svd: SVDChoice, seed: UInt64, sharing: CoreSharing? = nil) throws -> Outcome? {
         guard let loc = source.location(name), loc.info.shape.count == 2,
               loc.info.elementCount >= StreamedSpectrum.minimumElements else { return nil }
         let rows = loc.info.shape[0], cols = loc.info.shape[1]
@@ -36,13 +36,13 @@ struct StreamedSpectrum {
         case .gram:
             // Float64 data may need power-of-two prescaling (SVD.gramValues): keep that in memory.
             guard loc.info.dtype != .float64 else { return nil }
-            if cols <= rows { return try streamedGram(loc, rows: rows, cols: cols) }
-            return try streamedGramWide(loc, rows: rows, cols: cols)
+            if cols <= rows { return try streamedGram(loc, rows: rows, cols: cols, sharing: sharing) }
+            return try streamedGramWide(loc, rows: rows, cols: cols, sharing: sharing)
         case .fast:
             if FastSpectrum.prefersExact(rows: rows, cols: cols) {
                 if loc.info.dtype != .float64 {
-                    return cols <= rows ? try streamedGram(loc, rows: rows, cols: cols)
-                                        : try streamedGramWide(loc, rows: rows, cols: cols)
+                    return cols <= rows ? try streamedGram(loc, rows: rows, cols: cols, sharing: sharing)
+                                        : try streamedGramWide(loc, rows: rows, cols: cols, sharing: sharing)
                 }
                 let x = try source.loadFloat64(loc)
                 if let bad = NonFinite.scan(x) { return .nonFinite(count: bad.count, first: bad.first) }
@@ -65,8 +65,8 @@ struct StreamedSpectrum {
     /// `YᵀY` with `Y = X[:, J]ᵀ`). Memory: `rows² · 8` bytes plus one block, instead of a whole
     /// Float64 copy (360 MB for 4096×11008) plus its Gram. Same accuracy test and `dgesdd`
     /// fallback as `streamedGram`.
-    private func streamedGramWide(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
-        var acc = GramAccumulator(order: rows)
+    private func streamedGramWide(_ loc: RawTensorSource.Location, rows: Int, cols: Int, sharing: CoreSharing? = nil) throws -> Outcome {
+        var acc = GramAccumulator(order: rows, sharing: sharing)
         let width = Swift.max(1, Swift.min(cols, StreamedSpectrum.chunkBytes / (8 * rows)))
         var block = [Double](repeating: 0, count: width * rows)
         var segment = [Double](repeating: 0, count: width)
@@ -94,8 +94,8 @@ struct StreamedSpectrum {
         return try finish(&acc, allZero: scan.maxAbs == 0, loc, rows: rows, cols: cols)
     }
 
-    private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
-        var acc = GramAccumulator(order: cols)
+    private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int, sharing: CoreSharing? = nil) throws -> Outcome {
+        var acc = GramAccumulator(order: cols, sharing: sharing)
         let chunkRows = Swift.max(1, Swift.min(rows, StreamedSpectrum.chunkBytes / (8 * cols)))
         // Not zero-filled: each iteration decodes into chunk[0..<n] and reads only that range.
         var chunk = [Double](unsafeUninitializedCapacity: chunkRows * cols) { _, n in n = chunkRows * cols }

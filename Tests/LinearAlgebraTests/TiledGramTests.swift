@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+@testable import LinearAlgebra
+
+/// Issue 20, a lone large layer on two cores: the tiled Gram (`TiledGram`) must not depend on how
+/// many threads compute its tiles, and on the SkylakeX/Cooperlake kernels (whose `DGEMM_Q` is the
+/// tiles' k chunk) it must equal one `cblas_dsyrk` call to the bit; `CoreSharing` must run every
+/// item and every tile exactly once, whatever the number of jobs.
+final class TiledGramTests: XCTestCase {
+    func gaussianish(_ n: Int, seed: UInt64) -> [Double] {
+        var s = seed | 1
+        return (0..<n).map { _ in
+            var t = 0.0
+            for _ in 0..<4 { s ^= s << 13; s ^= s >> 7; s ^= s << 17; t += Double(s >> 11) / Double(1 << 53) - 0.5 }
+            return t
+        }
+    }
+
+    func testChunksFollowOpenBLASsSyrkDriver() {
+        XCTAssertEqual(TiledGram.chunks(k: 384).map(\.length), [384])
+        XCTAssertEqual(TiledGram.chunks(k: 100).map(\.length), [100])
+        XCTAssertEqual(TiledGram.chunks(k: 1000).map(\.length), [384, 308, 308])
+        XCTAssertEqual(TiledGram.chunks(k: 2048).map(\.length), [384, 384, 384, 384, 256, 256])
+        XCTAssertEqual(TiledGram.chunks(k: 769).map(\.length), [384, 193, 192])
+        for k in [1, 383, 384, 385, 767, 768, 769, 4096, 11008] {
+            let c = TiledGram.chunks(k: k)
+            XCTAssertEqual(c.reduce(0) { $0 + $1.length }, k)
+            XCTAssertTrue(c.allSatisfy { $0.length <= TiledGram.kChunk })
+            XCTAssertEqual(zip(c, c.dropFirst()).allSatisfy { $0.start + $0.length == $1.start }, true)
+        }
+        XCTAssertFalse(TiledGram.applies(order: 1008))
+        XCTAssertFalse(TiledGram.applies(order: 1100))
+        XCTAssertTrue(TiledGram.applies(order: 1040))
+        XCTAssertTrue(TiledGram.applies(order: 2048))
+    }
+
+    func testTiledGramEqualsOneDsyrkCallAndDoesNotDependOnThreads() throws {
+        let sameKernels = ["SkylakeX", "Cooperlake"].contains(BLASRuntime.coreName)
+        // (rows, cols): tall and wide, orders 1024–1536 (multiples of 16), k below, between and above 2·384.
+        for (m, n) in [(1024, 1024), (1040, 1500), (1536, 1024), (1024, 3000), (1056, 2000)] {
+            let a = gaussianish(m * n, seed: UInt64(m * 7919 + n))
+            let p = min(m, n)
+            XCTAssertTrue(TiledGram.applies(order: p))
+            var whole = [Double](repeating: 0, count: p * p)
+            a.withUnsafeBufferPointer { ap in whole.withUnsafeMutableBufferPointer { LAPACKCalls.syrkWhole(ap, rows: m, cols: n, into: $0.baseAddress!) } }
+            let serial = a.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: m, cols: n) }
+            // Two jobs, one layer: the idle core is lent as a thread to the tiles.
+            let shared = a.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: m, cols: n, sharing: CoreSharing(items: 1, jobs: 2)) }
+            let four = a.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: m, cols: n, sharing: CoreSharing(items: 1, jobs: 4)) }
+            var lowerSerial: [Double] = [], lowerShared: [Double] = [], lowerFour: [Double] = [], lowerWhole: [Double] = []
+            for j in 0..<p { for i in j..<p {
+                lowerSerial.append(serial[i + j * p]); lowerShared.append(shared[i + j * p])
+                lowerFour.append(four[i + j * p]); lowerWhole.append(whole[i + j * p])
+            } }
+            XCTAssertEqual(lowerSerial.map(\.bitPattern), lowerShared.map(\.bitPattern), "\(m)×\(n): threads changed the Gram")
+            XCTAssertEqual(lowerSerial.map(\.bitPattern), lowerFour.map(\.bitPattern), "\(m)×\(n): threads changed the Gram")
+            if sameKernels {
+                XCTAssertEqual(lowerSerial.map(\.bitPattern), lowerWhole.map(\.bitPattern), "\(m)×\(n): tiles differ from one dsyrk call")
+            } else {
+                let scale = lowerWhole.map(abs).max() ?? 1
+                let diff = zip(lowerSerial, lowerWhole).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(diff, 1e-13 * scale, "\(m)×\(n)")
+            }
+        }
+    }
+
+    func testAccumulatedTiledGramEqualsOneDsyrkCallPerChunk() {
+        // GramAccumulator: β = 1 on every chunk, as its single dsyrk call per chunk.
+        let n = 1024, rows = 900
+        let a = gaussianish(rows * n, seed: 42)
+        var tiled = GramAccumulator(order: n, sharing: CoreSharing(items: 1, jobs: 2))
+        var plain = GramAccumulator(order: n)
+        a.withUnsafeBufferPointer { ap in
+            for (start, count) in [(0, 500), (500, 400)] {
+                let chunk = UnsafeBufferPointer(rebasing: ap[(start * n)..<((start + count) * n)])
+                tiled.addRows(chunk, rows: count)
+                plain.addRows(chunk, rows: count)
+            }
+        }
+        XCTAssertEqual(tiled.gram.map(\.bitPattern), plain.gram.map(\.bitPattern))
+    }
+
+    func testCoreSharingRunsEveryItemAndTileOnce() {
+        for jobs in 1...4 {
+            for items in 0...5 {
+                let sharing = CoreSharing(items: items, jobs: jobs)
+                let counts = Counts(items)
+                let tiles = Counts(items * 7)
+                DispatchQueue.concurrentPerform(iterations: CoreSharing.jobsRunning(jobs, items: items)) { _ in
+                    sharing.work { k in
+                        counts.bump(k)
+                        sharing.perform(count: 7) { t in tiles.bump(k * 7 + t) }
+                    }
+                }
+                XCTAssertEqual(counts.values, [Int](repeating: 1, count: items), "jobs \(jobs), items \(items)")
+                XCTAssertEqual(tiles.values, [Int](repeating: 1, count: items * 7), "jobs \(jobs), items \(items)")
+            }
+        }
+    }
+
+    final class Counts: @unchecked Sendable {
+        private var slots: [Int]
+        private let lock = NSLock()
+        init(_ n: Int) { slots = [Int](repeating: 0, count: n) }
+        func bump(_ i: Int) { lock.lock(); slots[i] += 1; lock.unlock() }
+        var values: [Int] { lock.lock(); defer { lock.unlock() }; return slots }
+    }
+}
