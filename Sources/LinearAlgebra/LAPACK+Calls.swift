@@ -373,6 +373,19 @@ enum LAPACKCalls {
         cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, Int32(n), Int32(rows), 1.0, chunk, Int32(n), 1.0, g, Int32(n))
     }
 
+    /// `G += BBᵀ` (lower triangle, column-major `n × n`) for a row-major `n × k` block B.
+    static func syrkAccumulateColumns(_ block: UnsafePointer<Double>, k: Int, n: Int, into g: UnsafeMutablePointer<Double>,
+                                      sharing: CoreSharing? = nil) {
+        BLASRuntime.ensureConfigured()
+        if TiledGram.applies(order: n) {
+            TiledGram.compute(TiledGram.Operand(base: block, ld: k, transposed: true), order: n, k: k, accumulate: true,
+                              into: g, sharing: sharing)
+            return
+        }
+        // Row-major B (n × k) is column-major Bᵀ (k × n, lda = k): BBᵀ = (Bᵀ)ᵀ(Bᵀ), Trans.
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, Int32(n), Int32(k), 1.0, block, Int32(k), 1.0, g, Int32(n))
+    }
+
     /// Eigenvalues (ascending) and eigenvectors (column-major `k × k`) of the symmetric
     /// tridiagonal matrix with diagonal `d` and off-diagonal `e` (`dstev`).
     static func tridiagonalEigen(diagonal d: [Double], offDiagonal e: [Double]) throws -> (values: [Double], vectors: [Double]) {

@@ -31,6 +31,20 @@ public struct GramAccumulator: Sendable {
         }
     }
 
+    /// Adds `B Bᵀ` for the row-major `order × k` block B at `block` (leading dimension k): the
+    /// columns of a wide tensor read row segment by row segment, without transposing them.
+    /// `dsyrk` with `Trans` on B gives the same sums, in the same order, as `addRows` on the
+    /// transposed copy Bᵀ (`dsyrk` `NoTrans`): only OpenBLAS's packing routine differs (checked
+    /// bit for bit in `TiledGramTests`).
+    public mutating func addColumns(_ block: UnsafeBufferPointer<Double>, k: Int) {
+        precondition(block.count >= k * order)
+        guard k > 0, order > 0 else { return }
+        let n = order
+        gram.withUnsafeMutableBufferPointer { gp in
+            LAPACKCalls.syrkAccumulateColumns(block.baseAddress!, k: k, n: n, into: gp.baseAddress!, sharing: sharing)
+        }
+    }
+
     /// Singular values (descending) of X from the accumulated Gram, with exactly the accuracy
     /// test of `SVD.singularValues(.gramSyevd)`: nil when some σ could be less accurate than
     /// `SVD.gramAccuracyTarget` (the caller then falls back to `dgesdd`). Consumes the Gram.

@@ -68,25 +68,31 @@ struct StreamedSpectrum {
     private func streamedGramWide(_ loc: RawTensorSource.Location, rows: Int, cols: Int, sharing: CoreSharing? = nil) throws -> Outcome {
         var acc = GramAccumulator(order: rows, sharing: sharing)
         let width = Swift.max(1, Swift.min(cols, StreamedSpectrum.chunkBytes / (8 * rows)))
-        var block = [Double](repeating: 0, count: width * rows)
-        var segment = [Double](repeating: 0, count: width)
+        // Not zero-filled: each block is decoded into block[0..<rows·w] and only that is read.
+        var block = [Double](unsafeUninitializedCapacity: width * rows) { _, n in n = width * rows }
         var scratch: [UInt8] = []
         var scan = ValueScan()
         var c0 = 0
         while c0 < cols {
             let w = Swift.min(width, cols - c0)
-            for i in 0..<rows {
-                try segment.withUnsafeMutableBufferPointer { buf in
-                    try source.read(loc, first: i * cols + c0, into: UnsafeMutableBufferPointer(rebasing: buf[0..<w]), scratch: &scratch)
-                }
-                for j in 0..<w {
-                    let v = segment[j]
-                    scan.see(v, at: i * cols + c0 + j)
-                    block[j * rows + i] = v
+            // B = X[:, c0 ..< c0 + w], row-major rows × w; when it is the whole tensor (every
+            // MiniLM/BERT-sized wide matrix), one read in stored order.
+            try block.withUnsafeMutableBufferPointer { buf in
+                if w == cols {
+                    try source.read(loc, first: 0, into: UnsafeMutableBufferPointer(rebasing: buf[0..<(rows * cols)]), scratch: &scratch)
+                } else {
+                    for i in 0..<rows {
+                        try source.read(loc, first: i * cols + c0, into: UnsafeMutableBufferPointer(rebasing: buf[(i * w)..<((i + 1) * w)]),
+                                        scratch: &scratch)
+                    }
                 }
             }
+            let base = c0
+            block.withUnsafeBufferPointer { b in
+                scan.see(UnsafeBufferPointer(rebasing: b[0..<(rows * w)])) { k in (k / w) * cols + base + k % w }
+            }
             if scan.badCount == 0 {
-                block.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<(w * rows)]), rows: w) }
+                block.withUnsafeBufferPointer { acc.addColumns(UnsafeBufferPointer(rebasing: $0[0..<(rows * w)]), k: w) }
             }
             c0 += w
         }
@@ -108,7 +114,8 @@ struct StreamedSpectrum {
             try chunk.withUnsafeMutableBufferPointer { buf in
                 try source.read(loc, first: r * cols, into: UnsafeMutableBufferPointer(rebasing: buf[0..<n]), scratch: &scratch)
             }
-            for k in 0..<n { scan.see(chunk[k], at: r * cols + k) }
+            let base = r * cols
+            chunk.withUnsafeBufferPointer { scan.see(UnsafeBufferPointer(rebasing: $0[0..<n])) { base + $0 } }
             if scan.badCount == 0 {
                 chunk.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<n]), rows: c) }
             }
@@ -123,6 +130,17 @@ struct StreamedSpectrum {
     private struct ValueScan {
         var badCount = 0, badFirst = -1
         var maxAbs = 0.0
+
+        /// A whole piece; `index(k)` is the row-major index of its k-th value. One branch-free
+        /// pass (`Matrix.finiteMaxAbs`); the counting loop runs only when something is non-finite.
+        mutating func see(_ values: UnsafeBufferPointer<Double>, index: (Int) -> Int) {
+            let (finite, peak) = Matrix.finiteMaxAbs(values)
+            if finite {
+                maxAbs = Swift.max(maxAbs, peak)
+                return
+            }
+            for k in values.indices { see(values[k], at: index(k)) }
+        }
 
         @inline(__always) mutating func see(_ v: Double, at index: Int) {
             if !v.isFinite {
