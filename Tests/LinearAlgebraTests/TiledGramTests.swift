@@ -80,6 +80,25 @@ final class TiledGramTests: XCTestCase {
         XCTAssertEqual(tiled.gram.map(\.bitPattern), plain.gram.map(\.bitPattern))
     }
 
+    func testAddColumnsEqualsAddRowsOfTheTransposedBlock() {
+        // The streamed wide path adds B Bᵀ from the row-major block B (dsyrk Trans) where it used to
+        // transpose B and add (Bᵀ)ᵀBᵀ (dsyrk NoTrans): the same bits, below and above the tiling order.
+        for (order, k) in [(384, 1536), (384, 100), (1040, 900), (1024, 2000)] {
+            let b = gaussianish(order * k, seed: UInt64(order + k))
+            var t = [Double](repeating: 0, count: order * k)
+            for i in 0..<order { for j in 0..<k { t[j * order + i] = b[i * k + j] } }
+            var columns = GramAccumulator(order: order, sharing: CoreSharing(items: 1, jobs: 2))
+            var rows = GramAccumulator(order: order)
+            b.withUnsafeBufferPointer { columns.addColumns($0, k: k) }
+            t.withUnsafeBufferPointer { rows.addRows($0, rows: k) }
+            var lowerColumns: [UInt64] = [], lowerRows: [UInt64] = []
+            for j in 0..<order { for i in j..<order {
+                lowerColumns.append(columns.gram[i + j * order].bitPattern); lowerRows.append(rows.gram[i + j * order].bitPattern)
+            } }
+            XCTAssertEqual(lowerColumns, lowerRows, "order \(order), k \(k)")
+        }
+    }
+
     func testCoreSharingRunsEveryItemAndTileOnce() {
         for jobs in 1...4 {
             for items in 0...5 {

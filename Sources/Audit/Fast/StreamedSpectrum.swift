@@ -61,8 +61,9 @@ struct StreamedSpectrum {
 
     /// A wide tensor (`rows < cols`, e.g. a Llama `down_proj` 4096×11008): the Gram of the
     /// smaller side `X Xᵀ = Σ_J X[:, J] X[:, J]ᵀ` accumulated over column blocks J of ~16 MB
-    /// (each block read row segment by row segment and transposed, so `GramAccumulator` adds
-    /// `YᵀY` with `Y = X[:, J]ᵀ`). Memory: `rows² · 8` bytes plus one block, instead of a whole
+    /// (each block read row segment by row segment into a row-major block B, or in one read when
+    /// B is the whole tensor; `GramAccumulator.addColumns` adds `B Bᵀ` with `dsyrk` `Trans`,
+    /// the same sums as the transposed copy with `NoTrans` that it replaced). Memory: `rows² · 8` bytes plus one block, instead of a whole
     /// Float64 copy (360 MB for 4096×11008) plus its Gram. Same accuracy test and `dgesdd`
     /// fallback as `streamedGram`.
     private func streamedGramWide(_ loc: RawTensorSource.Location, rows: Int, cols: Int, sharing: CoreSharing? = nil) throws -> Outcome {
