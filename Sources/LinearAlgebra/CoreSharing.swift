@@ -33,6 +33,8 @@ public final class CoreSharing: @unchecked Sendable {
     private let spare: Int
     private var nextItem = 0
     private var busy = 0
+    /// Jobs that found no item left (waiting for, or running, tiles).
+    private var retired = 0
     private var tasks: [Task] = []
 
     /// For `items` work items (indices `0 ..< items`) taken by `jobs` jobs; the caller runs
@@ -56,6 +58,7 @@ public final class CoreSharing: @unchecked Sendable {
     /// job is inside an item any more.
     public func work(_ body: (Int) -> Void) {
         pthread_mutex_lock(&mutex)
+        var isRetired = false
         while true {
             if nextItem < items {
                 let k = nextItem
@@ -68,11 +71,21 @@ public final class CoreSharing: @unchecked Sendable {
                 if busy == 0 { pthread_cond_broadcast(&changed) }
                 continue
             }
+            if !isRetired { isRetired = true; retired += 1 }
             if runOneTile() { continue }
             if busy == 0 { break }
             pthread_cond_wait(&changed, &mutex)
         }
+        if isRetired { retired -= 1 }
         pthread_mutex_unlock(&mutex)
+    }
+
+    /// Cores that would run tiles of a task posted now: jobs with no item left, and cores no job
+    /// uses. A hint for how finely to split work (the results never depend on it).
+    public func idleCores() -> Int {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return spare + retired
     }
 
     /// Runs `body(0 ..< count)` on the calling thread and on every job that has run out of items;

@@ -30,17 +30,44 @@ final class TiledGramTests: XCTestCase {
         }
         XCTAssertFalse(TiledGram.applies(order: 1008))
         XCTAssertFalse(TiledGram.applies(order: 1100))
-        XCTAssertTrue(TiledGram.applies(order: 1040))
-        XCTAssertTrue(TiledGram.applies(order: 2048))
+        let known = TiledGram.kernels.contains(BLASRuntime.coreName)
+        XCTAssertEqual(TiledGram.applies(order: 1040), known)
+        XCTAssertEqual(TiledGram.applies(order: 2048), known)
+        XCTAssertEqual(TiledGram.tileSize(order: 2048, threads: 2), 1024)
+        XCTAssertEqual(TiledGram.tileSize(order: 1040, threads: 2), 576)
+        XCTAssertEqual(TiledGram.tileSize(order: 1024, threads: 8), 256)
+    }
+
+    /// Any tiling (edges at multiples of 64) gives the bits of the single dsyrk call.
+    func testEveryTileSizeGivesTheSingleCallsBits() throws {
+        try XCTSkipUnless(TiledGram.kernels.contains(BLASRuntime.coreName), "tiles equal one dsyrk call only where DGEMM_Q = 384")
+        for (m, n) in [(2048, 1024), (1040, 1500)] {
+            let a = gaussianish(m * n, seed: UInt64(m + 3 * n))
+            let p = min(m, n), k = max(m, n)
+            var whole = [Double](repeating: 0, count: p * p)
+            a.withUnsafeBufferPointer { ap in whole.withUnsafeMutableBufferPointer { LAPACKCalls.syrkWhole(ap, rows: m, cols: n, into: $0.baseAddress!) } }
+            for tile in [256, 320, 448, 576, 768] {
+                var tiled = [Double](repeating: 0, count: p * p)
+                a.withUnsafeBufferPointer { ap in
+                    tiled.withUnsafeMutableBufferPointer {
+                        TiledGram.compute(TiledGram.Operand(base: ap.baseAddress!, ld: n, transposed: n > m), order: p, k: k,
+                                          accumulate: false, into: $0.baseAddress!, sharing: nil, tile: tile)
+                    }
+                }
+                var same = true
+                for j in 0..<p { for i in j..<p where tiled[i + j * p].bitPattern != whole[i + j * p].bitPattern { same = false } }
+                XCTAssertTrue(same, "\(m)×\(n), tiles of \(tile)")
+            }
+        }
     }
 
     func testTiledGramEqualsOneDsyrkCallAndDoesNotDependOnThreads() throws {
-        let sameKernels = ["SkylakeX", "Cooperlake"].contains(BLASRuntime.coreName)
+        let sameKernels = TiledGram.kernels.contains(BLASRuntime.coreName)
         // (rows, cols): tall and wide, orders 1024–1536 (multiples of 16), k below, between and above 2·384.
         for (m, n) in [(1024, 1024), (1040, 1500), (1536, 1024), (1024, 3000), (1056, 2000)] {
             let a = gaussianish(m * n, seed: UInt64(m * 7919 + n))
             let p = min(m, n)
-            XCTAssertTrue(TiledGram.applies(order: p))
+            XCTAssertEqual(TiledGram.applies(order: p), sameKernels)
             var whole = [Double](repeating: 0, count: p * p)
             a.withUnsafeBufferPointer { ap in whole.withUnsafeMutableBufferPointer { LAPACKCalls.syrkWhole(ap, rows: m, cols: n, into: $0.baseAddress!) } }
             let serial = a.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: m, cols: n) }
