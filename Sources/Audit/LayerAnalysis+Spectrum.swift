@@ -19,7 +19,7 @@ extension LayerAnalysis {
         var estimate: FastSpectrum.Estimate?
         for a in blocks {
             switch configuration.svd {
-            case .gram: results.append(try SVD.singularValues(a, method: .gramSyevd))
+            case .gram: results.append(try SVD.singularValues(a, method: .gramSyevd, sharing: sharing))
             case .exact: results.append(try SVD.singularValues(a, method: .gesdd))
             case .topK(let k): results.append(try SVD.topK(a, k: k))
             case .fast:
@@ -81,7 +81,7 @@ extension LayerAnalysis {
     func streamed(_ ref: TensorRef, orientation: String, node i: Int, row: inout LayerReport) throws
         -> (metrics: SpectrumMetrics, certificate: Double?)?? {
         guard let streaming, ref.shape.count == 2,
-              let outcome = try streaming.analyse(tensor: ref.name, svd: configuration.svd, seed: configuration.seed) else { return nil }
+              let outcome = try streaming.analyse(tensor: ref.name, svd: configuration.svd, seed: configuration.seed, sharing: sharing) else { return nil }
         switch outcome {
         case .nonFinite(let count, let first):
             row = nonFiniteRow(row, i, ref.name, (count, first))

@@ -33,6 +33,9 @@ final class LayerAnalysis: @unchecked Sendable {
     let streaming: StreamedSpectrum?
     /// `merge`: rows and bound inputs of the partial reports, used instead of analysing.
     private let replay: ShardReplay?
+    /// Set by `run()` before its jobs start: the layer list, and idle jobs' cores lent to the
+    /// tiles of large Grams still running (issue 20: the last or only big layer).
+    private(set) var sharing: CoreSharing?
 
     /// `allowStreaming: false` reads every tensor through `store` (the repair's overlay store
     /// serves modified tensors that the file itself does not hold).
@@ -137,13 +140,13 @@ final class LayerAnalysis: @unchecked Sendable {
             .sorted { a, b in a.element.cost != b.element.cost ? a.element.cost > b.element.cost : a.offset < b.offset }
             .map(\.element.node)
         let results = ResultSlots(count: graph.nodes.count)
-        let next = AtomicCounter()
         let finished = AtomicCounter()
-        let jobs = max(1, min(configuration.jobs, todo.count))
-        DispatchQueue.concurrentPerform(iterations: jobs) { _ in
-            while true {
-                let k = next.increment()
-                guard k < todo.count else { return }
+        // A job that finds no layer left helps with the tiles of the large Grams still running;
+        // cores beyond the number of layers are lent to them as threads (a lone 2048² layer).
+        let sharing = CoreSharing(items: todo.count, jobs: max(1, configuration.jobs))
+        self.sharing = sharing
+        DispatchQueue.concurrentPerform(iterations: CoreSharing.jobsRunning(max(1, configuration.jobs), items: todo.count)) { _ in
+            sharing.work { k in
                 let i = todo[k]
                 results.set(i, replay.map { replayed(node: i, $0) } ?? analyse(node: i, foldBatchNorm: plan[i]))
                 configuration.progress?(finished.increment() + 1, total, graph.nodes[i].name)

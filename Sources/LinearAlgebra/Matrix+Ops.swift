@@ -38,26 +38,29 @@ extension Matrix {
     /// answers: finiteness is read off `Σ x·0` (±0 for finite x, NaN for NaN or ±Inf), the
     /// maximum of |x| is exact in any order. Four independent lanes let the compiler vectorise.
     public func finiteMaxAbs() -> (allFinite: Bool, maxAbs: Double) {
-        storage.withUnsafeBufferPointer { p in
-            let n = p.count
-            var m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0
-            var z0 = 0.0, z1 = 0.0, z2 = 0.0, z3 = 0.0
-            var i = 0
-            while i + 4 <= n {
-                let a = p[i], b = p[i + 1], c = p[i + 2], d = p[i + 3]
-                m0 = Swift.max(m0, Swift.abs(a)); z0 += a * 0
-                m1 = Swift.max(m1, Swift.abs(b)); z1 += b * 0
-                m2 = Swift.max(m2, Swift.abs(c)); z2 += c * 0
-                m3 = Swift.max(m3, Swift.abs(d)); z3 += d * 0
-                i += 4
-            }
-            while i < n {
-                m0 = Swift.max(m0, Swift.abs(p[i])); z0 += p[i] * 0
-                i += 1
-            }
-            let zero = z0 + z1 + z2 + z3
-            return (zero == 0, Swift.max(Swift.max(m0, m1), Swift.max(m2, m3)))
+        storage.withUnsafeBufferPointer { Matrix.finiteMaxAbs($0) }
+    }
+
+    /// `finiteMaxAbs()` of any buffer of float64 values (e.g. a chunk of a streamed tensor).
+    public static func finiteMaxAbs(_ p: UnsafeBufferPointer<Double>) -> (allFinite: Bool, maxAbs: Double) {
+        let n = p.count
+        var m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0
+        var z0 = 0.0, z1 = 0.0, z2 = 0.0, z3 = 0.0
+        var i = 0
+        while i + 4 <= n {
+            let a = p[i], b = p[i + 1], c = p[i + 2], d = p[i + 3]
+            m0 = Swift.max(m0, Swift.abs(a)); z0 += a * 0
+            m1 = Swift.max(m1, Swift.abs(b)); z1 += b * 0
+            m2 = Swift.max(m2, Swift.abs(c)); z2 += c * 0
+            m3 = Swift.max(m3, Swift.abs(d)); z3 += d * 0
+            i += 4
         }
+        while i < n {
+            m0 = Swift.max(m0, Swift.abs(p[i])); z0 += p[i] * 0
+            i += 1
+        }
+        let zero = z0 + z1 + z2 + z3
+        return (zero == 0, Swift.max(Swift.max(m0, m1), Swift.max(m2, m3)))
     }
 
     /// `diag(s) · A`: row i multiplied by `s[i]`.

@@ -27,7 +27,9 @@ public enum SVD {
     /// below that it falls back to `dgesdd`.
     public static let gramAccuracyTarget = 1e-4
 
-    public static func singularValues(_ a: Matrix, method: SpectrumMethod = .gramSyevd) throws
+    /// `sharing`: idle jobs may compute tiles of a large Gram (`TiledGram`); the values are the
+    /// same to the bit with or without it.
+    public static func singularValues(_ a: Matrix, method: SpectrumMethod = .gramSyevd, sharing: CoreSharing? = nil) throws
         -> SingularValueResult {
         // One pass for the finiteness check, the zero test and the prescaling peak.
         let (finite, peak) = a.finiteMaxAbs()
@@ -37,7 +39,7 @@ public enum SVD {
         }
         switch method {
         case .gramSyevd, .gramQRInverse:
-            return try gramResult(a, peak: peak)
+            return try gramResult(a, peak: peak, sharing: sharing)
         case .gesdd:
             return SingularValueResult(values: try LAPACKCalls.gesddValues(a.storage, rows: a.rows, cols: a.cols),
                                        method: .gesdd, isComplete: true)
@@ -332,10 +334,10 @@ public enum SVD {
 
     /// The Gram of the smaller side of `a · scale` (lower triangle, `dsyrk`) and `scale`: an exact
     /// power of two that keeps the squared entries inside float64's range (1 for ordinary data).
-    static func prescaledGram(_ a: Matrix, peak: Double? = nil) -> (gram: [Double], scale: Double) {
+    static func prescaledGram(_ a: Matrix, peak: Double? = nil, sharing: CoreSharing? = nil) -> (gram: [Double], scale: Double) {
         let scale = prescale(peak: peak ?? a.maxAbs)
         let scaled = scale == 1 ? a.storage : a.storage.map { $0 * scale }
-        return (scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols) }, scale)
+        return (scaled.withUnsafeBufferPointer { LAPACKCalls.gramSmallerSide($0, rows: a.rows, cols: a.cols, sharing: sharing) }, scale)
     }
 
     /// 1, or the power of two `2^−e` (`e` the exponent of `peak`) when squared entries of that
@@ -348,9 +350,9 @@ public enum SVD {
     /// The Gram path (`.gramSyevd`); when it cannot guarantee `gramAccuracyTarget`, the
     /// refinement of the small values (`.gramQRInverse`, p ≥ `refinementMinimumOrder`), else
     /// `dgesdd` (`.gesdd`).
-    static func gramResult(_ a: Matrix, peak: Double? = nil) throws -> SingularValueResult {
+    static func gramResult(_ a: Matrix, peak: Double? = nil, sharing: CoreSharing? = nil) throws -> SingularValueResult {
         let p = a.rankBound
-        var (g, scale) = prescaledGram(a, peak: peak)
+        var (g, scale) = prescaledGram(a, peak: peak, sharing: sharing)
         let lambda = try LAPACKCalls.symmetricEigenvalues(&g, n: p)  // ascending
         g = []
         if let lmax = lambda.last, lmax > 0 {

@@ -12,9 +12,12 @@ import Darwin
 public struct GramAccumulator: Sendable {
     public let order: Int
     public private(set) var gram: [Double]
+    /// Lends idle jobs' cores to large orders' tiles (`TiledGram`); the sums do not depend on it.
+    let sharing: CoreSharing?
 
-    public init(order: Int) {
+    public init(order: Int, sharing: CoreSharing? = nil) {
         self.order = order
+        self.sharing = sharing
         gram = [Double](repeating: 0, count: order * order)
     }
 
@@ -24,7 +27,21 @@ public struct GramAccumulator: Sendable {
         guard rows > 0, order > 0 else { return }
         let n = order
         gram.withUnsafeMutableBufferPointer { gp in
-            LAPACKCalls.syrkAccumulate(chunk.baseAddress!, rows: rows, n: n, into: gp.baseAddress!)
+            LAPACKCalls.syrkAccumulate(chunk.baseAddress!, rows: rows, n: n, into: gp.baseAddress!, sharing: sharing)
+        }
+    }
+
+    /// Adds `B Bᵀ` for the row-major `order × k` block B at `block` (leading dimension k): the
+    /// columns of a wide tensor read row segment by row segment, without transposing them.
+    /// `dsyrk` with `Trans` on B gives the same sums, in the same order, as `addRows` on the
+    /// transposed copy Bᵀ (`dsyrk` `NoTrans`): only OpenBLAS's packing routine differs (checked
+    /// bit for bit in `TiledGramTests`).
+    public mutating func addColumns(_ block: UnsafeBufferPointer<Double>, k: Int) {
+        precondition(block.count >= k * order)
+        guard k > 0, order > 0 else { return }
+        let n = order
+        gram.withUnsafeMutableBufferPointer { gp in
+            LAPACKCalls.syrkAccumulateColumns(block.baseAddress!, k: k, n: n, into: gp.baseAddress!, sharing: sharing)
         }
     }
 

@@ -27,7 +27,7 @@ struct StreamedSpectrum {
     static let minimumElements = 1 << 18
 
     /// nil when the tensor is not handled here (the caller takes the in-memory path).
-    func analyse(tensor name: String, svd: SVDChoice, seed: UInt64) throws -> Outcome? {
+    func analyse(tensor name: String, svd: SVDChoice, seed: UInt64, sharing: CoreSharing? = nil) throws -> Outcome? {
         guard let loc = source.location(name), loc.info.shape.count == 2,
               loc.info.elementCount >= StreamedSpectrum.minimumElements else { return nil }
         let rows = loc.info.shape[0], cols = loc.info.shape[1]
@@ -36,13 +36,13 @@ struct StreamedSpectrum {
         case .gram:
             // Float64 data may need power-of-two prescaling (SVD.gramValues): keep that in memory.
             guard loc.info.dtype != .float64 else { return nil }
-            if cols <= rows { return try streamedGram(loc, rows: rows, cols: cols) }
-            return try streamedGramWide(loc, rows: rows, cols: cols)
+            if cols <= rows { return try streamedGram(loc, rows: rows, cols: cols, sharing: sharing) }
+            return try streamedGramWide(loc, rows: rows, cols: cols, sharing: sharing)
         case .fast:
             if FastSpectrum.prefersExact(rows: rows, cols: cols) {
                 if loc.info.dtype != .float64 {
-                    return cols <= rows ? try streamedGram(loc, rows: rows, cols: cols)
-                                        : try streamedGramWide(loc, rows: rows, cols: cols)
+                    return cols <= rows ? try streamedGram(loc, rows: rows, cols: cols, sharing: sharing)
+                                        : try streamedGramWide(loc, rows: rows, cols: cols, sharing: sharing)
                 }
                 let x = try source.loadFloat64(loc)
                 if let bad = NonFinite.scan(x) { return .nonFinite(count: bad.count, first: bad.first) }
@@ -61,32 +61,39 @@ struct StreamedSpectrum {
 
     /// A wide tensor (`rows < cols`, e.g. a Llama `down_proj` 4096×11008): the Gram of the
     /// smaller side `X Xᵀ = Σ_J X[:, J] X[:, J]ᵀ` accumulated over column blocks J of ~16 MB
-    /// (each block read row segment by row segment and transposed, so `GramAccumulator` adds
-    /// `YᵀY` with `Y = X[:, J]ᵀ`). Memory: `rows² · 8` bytes plus one block, instead of a whole
+    /// (each block read row segment by row segment into a row-major block B, or in one read when
+    /// B is the whole tensor; `GramAccumulator.addColumns` adds `B Bᵀ` with `dsyrk` `Trans`,
+    /// the same sums as the transposed copy with `NoTrans` that it replaced). Memory: `rows² · 8` bytes plus one block, instead of a whole
     /// Float64 copy (360 MB for 4096×11008) plus its Gram. Same accuracy test and `dgesdd`
     /// fallback as `streamedGram`.
-    private func streamedGramWide(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
-        var acc = GramAccumulator(order: rows)
+    private func streamedGramWide(_ loc: RawTensorSource.Location, rows: Int, cols: Int, sharing: CoreSharing? = nil) throws -> Outcome {
+        var acc = GramAccumulator(order: rows, sharing: sharing)
         let width = Swift.max(1, Swift.min(cols, StreamedSpectrum.chunkBytes / (8 * rows)))
-        var block = [Double](repeating: 0, count: width * rows)
-        var segment = [Double](repeating: 0, count: width)
+        // Not zero-filled: each block is decoded into block[0..<rows·w] and only that is read.
+        var block = [Double](unsafeUninitializedCapacity: width * rows) { _, n in n = width * rows }
         var scratch: [UInt8] = []
         var scan = ValueScan()
         var c0 = 0
         while c0 < cols {
             let w = Swift.min(width, cols - c0)
-            for i in 0..<rows {
-                try segment.withUnsafeMutableBufferPointer { buf in
-                    try source.read(loc, first: i * cols + c0, into: UnsafeMutableBufferPointer(rebasing: buf[0..<w]), scratch: &scratch)
-                }
-                for j in 0..<w {
-                    let v = segment[j]
-                    scan.see(v, at: i * cols + c0 + j)
-                    block[j * rows + i] = v
+            // B = X[:, c0 ..< c0 + w], row-major rows × w; when it is the whole tensor (every
+            // MiniLM/BERT-sized wide matrix), one read in stored order.
+            try block.withUnsafeMutableBufferPointer { buf in
+                if w == cols {
+                    try source.read(loc, first: 0, into: UnsafeMutableBufferPointer(rebasing: buf[0..<(rows * cols)]), scratch: &scratch)
+                } else {
+                    for i in 0..<rows {
+                        try source.read(loc, first: i * cols + c0, into: UnsafeMutableBufferPointer(rebasing: buf[(i * w)..<((i + 1) * w)]),
+                                        scratch: &scratch)
+                    }
                 }
             }
+            let base = c0
+            block.withUnsafeBufferPointer { b in
+                scan.see(UnsafeBufferPointer(rebasing: b[0..<(rows * w)])) { k in (k / w) * cols + base + k % w }
+            }
             if scan.badCount == 0 {
-                block.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<(w * rows)]), rows: w) }
+                block.withUnsafeBufferPointer { acc.addColumns(UnsafeBufferPointer(rebasing: $0[0..<(rows * w)]), k: w) }
             }
             c0 += w
         }
@@ -94,8 +101,8 @@ struct StreamedSpectrum {
         return try finish(&acc, allZero: scan.maxAbs == 0, loc, rows: rows, cols: cols)
     }
 
-    private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int) throws -> Outcome {
-        var acc = GramAccumulator(order: cols)
+    private func streamedGram(_ loc: RawTensorSource.Location, rows: Int, cols: Int, sharing: CoreSharing? = nil) throws -> Outcome {
+        var acc = GramAccumulator(order: cols, sharing: sharing)
         let chunkRows = Swift.max(1, Swift.min(rows, StreamedSpectrum.chunkBytes / (8 * cols)))
         // Not zero-filled: each iteration decodes into chunk[0..<n] and reads only that range.
         var chunk = [Double](unsafeUninitializedCapacity: chunkRows * cols) { _, n in n = chunkRows * cols }
@@ -108,7 +115,8 @@ struct StreamedSpectrum {
             try chunk.withUnsafeMutableBufferPointer { buf in
                 try source.read(loc, first: r * cols, into: UnsafeMutableBufferPointer(rebasing: buf[0..<n]), scratch: &scratch)
             }
-            for k in 0..<n { scan.see(chunk[k], at: r * cols + k) }
+            let base = r * cols
+            chunk.withUnsafeBufferPointer { scan.see(UnsafeBufferPointer(rebasing: $0[0..<n])) { base + $0 } }
             if scan.badCount == 0 {
                 chunk.withUnsafeBufferPointer { acc.addRows(UnsafeBufferPointer(rebasing: $0[0..<n]), rows: c) }
             }
@@ -123,6 +131,17 @@ struct StreamedSpectrum {
     private struct ValueScan {
         var badCount = 0, badFirst = -1
         var maxAbs = 0.0
+
+        /// A whole piece; `index(k)` is the row-major index of its k-th value. One branch-free
+        /// pass (`Matrix.finiteMaxAbs`); the counting loop runs only when something is non-finite.
+        mutating func see(_ values: UnsafeBufferPointer<Double>, index: (Int) -> Int) {
+            let (finite, peak) = Matrix.finiteMaxAbs(values)
+            if finite {
+                maxAbs = Swift.max(maxAbs, peak)
+                return
+            }
+            for k in values.indices { see(values[k], at: index(k)) }
+        }
 
         @inline(__always) mutating func see(_ v: Double, at index: Int) {
             if !v.isFinite {
