@@ -157,8 +157,15 @@ enum LAPACKCalls {
     }
 
     /// From this order on, values-only eigenvalues use the two-stage tridiagonalisation
-    /// (`dsyevd_2stage`): measured here 25–30 % faster at n = 2048–3072, slower below ~1000.
-    static let twoStageThreshold = 1024
+    /// (`dsyevd_2stage`). Measured CPU time per call, one thread, Gram of a Gaussian
+    /// (bench/RESULTS.md, "large layers" and "speed20" sections): on the 2-core AMD EPYC
+    /// (Cooperlake kernels) one-stage `dsyevd` wins at every order up to 2048 (1024: 64–73 vs
+    /// 90–102 ms; 2048: 498 vs 529 ms) and two-stage only at 4096 (3.6 vs 5.9 s); on Intel
+    /// SkylakeX two-stage was 25–30 % faster at 2048–3072 and slower below ~1000. One threshold
+    /// for every CPU (a report must not change stage with the CPU family): 2048, where the
+    /// two measurements roughly break even. Raised from 1024 on 2026-12-07 (issue 20): orders
+    /// 1024–2047 moved by rounding only (≤ 1.3e-14 relative on the 4096×1024 bench input).
+    static let twoStageThreshold = 2048
 
     /// Eigenvalues (ascending) of a symmetric `n × n` column-major matrix whose lower triangle is
     /// set (`dsyevd`, or `dsyevd_2stage` for n ≥ `twoStageThreshold`; `jobz = 'N'`). Destroys `a`.

@@ -77,8 +77,8 @@ final class SVDTests: XCTestCase {
         XCTAssertGreaterThan(sigmaNoise, tol)
     }
 
-    /// p ≥ 1024 takes the two-stage eigensolver: it must agree with dgesdd to rounding.
-    func testTwoStageGramPathAgreesWithGesddOnLargeMatrix() throws {
+    /// A large Gram (p ≥ 1024: the tiled Gram's range; one-stage eigensolver below 2048) must agree with dgesdd to rounding.
+    func testLargeGramPathAgreesWithGesddOnLargeMatrix() throws {
         var rng = SplitMix64(seed: 3)
         let a = Matrix(rows: 1100, cols: 1030, storage: (0..<(1100 * 1030)).map { _ in rng.nextSigned() })
         let gram = try SVD.singularValues(a)

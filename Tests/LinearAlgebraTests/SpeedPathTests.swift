@@ -43,7 +43,7 @@ final class SpeedPathTests: XCTestCase {
     /// The symmetric tridiagonal matrix with 2 on the diagonal and −1 beside it has the
     /// eigenvalues 2 − 2cos(kπ/(n+1)), k = 1…n (closed form; an independent reference).
     func testEigenvaluesMatchTheClosedFormForBothStages() throws {
-        for n in [5, 384, 1100] {  // 1100 ≥ twoStageThreshold: dsyevd_2stage
+        for n in [5, 384, 1100, 2060] {  // 2060 ≥ twoStageThreshold: dsyevd_2stage
             var a = [Double](repeating: 0, count: n * n)
             for i in 0..<n {
                 a[i * n + i] = 2
