@@ -26,8 +26,9 @@ public final class CoreSharing: @unchecked Sendable {
         init(count: Int, run: @escaping @Sendable (Int) -> Void) { self.count = count; self.run = run }
     }
 
-    private var mutex = pthread_mutex_t()
-    private var changed = pthread_cond_t()
+    // Heap-allocated: `&storedProperty` is not a stable address for a C mutex.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let items: Int
     /// Cores no job uses (`jobs − min(jobs, items)`): lent to tasks as extra threads.
     private let spare: Int
@@ -42,49 +43,53 @@ public final class CoreSharing: @unchecked Sendable {
     public init(items: Int, jobs: Int) {
         self.items = items
         self.spare = Swift.max(0, jobs - Swift.max(1, Swift.min(jobs, items)))
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&changed, nil)
+        mutex.initialize(to: pthread_mutex_t())
+        changed.initialize(to: pthread_cond_t())
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(changed, nil)
     }
 
     /// How many threads should run `work`: one per job, but no more than there are items.
     public static func jobsRunning(_ jobs: Int, items: Int) -> Int { Swift.max(1, Swift.min(jobs, items)) }
 
     deinit {
-        pthread_cond_destroy(&changed)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        changed.deallocate()
+        mutex.deallocate()
     }
 
     /// One job: runs `body` on items until none is left, then helps with posted tiles until no
     /// job is inside an item any more.
     public func work(_ body: (Int) -> Void) {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         var isRetired = false
         while true {
             if nextItem < items {
                 let k = nextItem
                 nextItem += 1
                 busy += 1
-                pthread_mutex_unlock(&mutex)
+                pthread_mutex_unlock(mutex)
                 body(k)
-                pthread_mutex_lock(&mutex)
+                pthread_mutex_lock(mutex)
                 busy -= 1
-                if busy == 0 { pthread_cond_broadcast(&changed) }
+                if busy == 0 { pthread_cond_broadcast(changed) }
                 continue
             }
             if !isRetired { isRetired = true; retired += 1 }
             if runOneTile() { continue }
             if busy == 0 { break }
-            pthread_cond_wait(&changed, &mutex)
+            pthread_cond_wait(changed, mutex)
         }
         if isRetired { retired -= 1 }
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
     }
 
     /// Cores that would run tiles of a task posted now: jobs with no item left, and cores no job
     /// uses. A hint for how finely to split work (the results never depend on it).
     public func idleCores() -> Int {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return spare + retired
     }
 
@@ -92,10 +97,10 @@ public final class CoreSharing: @unchecked Sendable {
     /// returns when all are done. Each index runs exactly once.
     func perform(count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let task = Task(count: count, run: body)
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         tasks.append(task)
-        pthread_cond_broadcast(&changed)
-        pthread_mutex_unlock(&mutex)
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
         // Cores that no job uses: threads of their own for this task, joined below.
         var lent: [pthread_t] = []
         for _ in 0..<Swift.min(spare, count - 1) {
@@ -110,18 +115,18 @@ public final class CoreSharing: @unchecked Sendable {
                 Unmanaged<Lender>.fromOpaque(context).release()  // no thread: the caller does the work
             }
         }
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         while task.next < task.count {
             let n = task.next
             task.next += 1
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
             body(n)
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             task.done += 1
         }
         tasks.removeAll { $0 === task }
-        while task.done < task.count { pthread_cond_wait(&changed, &mutex) }
-        pthread_mutex_unlock(&mutex)
+        while task.done < task.count { pthread_cond_wait(changed, mutex) }
+        pthread_mutex_unlock(mutex)
         for thread in lent { pthread_join(thread, nil) }
     }
 
@@ -131,17 +136,17 @@ public final class CoreSharing: @unchecked Sendable {
         let task: Task
         init(sharing: CoreSharing, task: Task) { self.sharing = sharing; self.task = task }
         func run() {
-            pthread_mutex_lock(&sharing.mutex)
+            pthread_mutex_lock(sharing.mutex)
             while task.next < task.count {
                 let n = task.next
                 task.next += 1
-                pthread_mutex_unlock(&sharing.mutex)
+                pthread_mutex_unlock(sharing.mutex)
                 task.run(n)
-                pthread_mutex_lock(&sharing.mutex)
+                pthread_mutex_lock(sharing.mutex)
                 task.done += 1
-                if task.done == task.count { pthread_cond_broadcast(&sharing.changed) }
+                if task.done == task.count { pthread_cond_broadcast(sharing.changed) }
             }
-            pthread_mutex_unlock(&sharing.mutex)
+            pthread_mutex_unlock(sharing.mutex)
         }
     }
 
@@ -151,11 +156,11 @@ public final class CoreSharing: @unchecked Sendable {
         guard let task = tasks.first(where: { $0.next < $0.count }) else { return false }
         let n = task.next
         task.next += 1
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
         task.run(n)
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         task.done += 1
-        if task.done == task.count { pthread_cond_broadcast(&changed) }
+        if task.done == task.count { pthread_cond_broadcast(changed) }
         return true
     }
 }
