@@ -97,6 +97,7 @@ struct NTKPhase {
     /// λ_min as soon as λ_max has converged when its width is within the tolerance. Shared with
     /// the transformer data mode.
     static func extremes(dimension NC: Int, options: DataAuditOptions, minBracket: ClosedRange<Double>? = nil,
+                         minBracketSource: String = "from the output dense layer (its NTK term G ⊗ I_C bounds λ_min below; the Rayleigh quotient of v_min(G) ⊗ u above, u the unit vector least amplified by Wᵀ; one product)",
                          apply: ([Double]) throws -> [Double]) throws
         -> (gK: Double, lambdaMin: Double?, condition: Double?, iterations: Int, notes: [String]) {
         var notes: [String] = []
@@ -104,7 +105,7 @@ struct NTKPhase {
                                                maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B,
                                                minBudget: options.ntkLambdaMinBudget, minBracket: minBracket, apply: apply)
         if let br = minBracket {
-            notes.append("NTK: λ_min ∈ [\(br.lowerBound), \(br.upperBound)] from the output dense layer (its NTK term G ⊗ I_C bounds λ_min below; the Rayleigh quotient of v_min(G) ⊗ u above, u the unit vector least amplified by Wᵀ; one product)\(kr.minFromBracket ? ", which settles λ_min within the Lanczos tolerance (rigorous error \(kr.errorMin))" : "")")
+            notes.append("NTK: λ_min ∈ [\(br.lowerBound), \(br.upperBound)] \(minBracketSource)\(kr.minFromBracket ? ", which settles λ_min within the Lanczos tolerance (rigorous error \(kr.errorMin))" : "")")
         }
         var ntkMin: Double?, ntkCond: Double?
         if !kr.convergedMax {

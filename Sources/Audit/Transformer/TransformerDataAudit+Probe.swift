@@ -116,11 +116,16 @@ extension TransformerDataAudit {
         }
         // ‖J_θ‖₂² = λ_max(J_θ J_θᵀ), an (n·d)-dimensional Gram (the P-dimensional side is never a
         // Lanczos basis): one reverse pass (parameter gradient) and one parameter JVP per product.
-        let gram = try Lanczos.symmetricExtremes(dimension: outputs, tolerance: 1e-10, maxIterations: 300,
+        // One parameter-sized tangent for all products (ForwardModel+GradientInPlace): no fresh P-sized
+        // buffers; released before the spectrum phase.
+        let gram: Lanczos.SymmetricResult
+        do {
+            var work = model.zeroTangent()
+            gram = try Lanczos.symmetricExtremes(dimension: outputs, tolerance: 1e-10, maxIterations: 300,
                                                  seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
-            let g = model.backward(tape, seed: u, request: BackwardRequest(parameterGradient: true, inputCotangent: false))
-                .parameterGradient!
-            return model.jvp(tape, inputTangent: nil, parameterTangent: g).last!
+                model.parameterGradient(tape, seed: u, into: &work)
+                return model.jvp(tape, inputTangent: nil, parameterTangent: work).last!
+            }
         }
         let spectrum = try TransformerSensitivity.spectrum(model: model, tape: tape, x: x, mask: mask, sigmaMax: sv.values[0], probe: i, options: options)
         let instability = options.attributionSamples > 0
@@ -146,15 +151,15 @@ extension TransformerDataAudit {
                                  keyMasks: probes.masks.map { Array($0[lo..<hi]) })
         }
         let inv = 1 / Double(N)
-        return try NTKPhase.extremes(dimension: N * size, options: options) { v in
-            let grads = try parallelMap(batches.count, jobs: options.jobs) { b -> [Double] in
+        // One reusable parameter tangent per batch (ForwardModel+GradientInPlace), summed into the first.
+        let work = (0..<batches.count).map { _ in TangentBox(model.zeroTangent()) }
+        func apply(_ v: [Double]) throws -> [Double] {
+            _ = try parallelMap(batches.count, jobs: options.jobs) { b in
                 let (lo, hi) = batches[b]
-                return model.backward(tapes[b], seed: Array(v[(lo * size)..<(hi * size)]),
-                                      request: BackwardRequest(parameterGradient: true, inputCotangent: false)).parameterGradient!
+                model.parameterGradient(tapes[b], seed: Array(v[(lo * size)..<(hi * size)]), into: &work[b].tangent)
             }
-            var g = grads[0]
-            for k in 1..<grads.count { addInPlace(&g, grads[k]) }
-            let tangent = model.prepareTangent(g)
+            for k in 1..<work.count { model.add(work[k].tangent, into: &work[0].tangent) }
+            let tangent = work[0].tangent
             let images = try parallelMap(batches.count, jobs: options.jobs) { b -> [Double] in
                 model.jvp(tapes[b], inputTangent: nil, parameterTangent: tangent).last!
             }
@@ -164,9 +169,20 @@ extension TransformerDataAudit {
             }
             return out
         }
+        // A LayerNorm output makes K_S singular: λ_min = 0, bracketed by one product (TransformerDataAudit+NTKNull).
+        let null = try layerNormNullBracket(model, tapes: tapes, dimension: N * size, seed: options.seed, apply: apply)
+        return try NTKPhase.extremes(dimension: N * size, options: options, minBracket: null?.bracket,
+                                     minBracketSource: null.map { "from the output LayerNorm: K_S is singular, since its \(N * probes.length) output rows exceed the \(N * probes.length - $0.nullity) conditions of a cotangent 1 ⊘ γ per row killing every parameter's gradient, so λ_min = 0 exactly (null space of dimension ≥ \($0.nullity)); 0 is the lower end (K_S ⪰ 0), the upper end the Rayleigh quotient of a constructed null vector (one product)" } ?? "",
+                                     apply: apply)
     }
 
     /// Probes per NTK batch: 8 × 32 tokens make 256-row products, near dgemm's peak, and 16
     /// probes give two batches for two cores.
     static let ntkBatch = 8
+}
+
+/// A batch's reusable parameter tangent, written by one worker of `parallelMap` at a time.
+final class TangentBox: @unchecked Sendable {
+    var tangent: ParameterTangent
+    init(_ tangent: ParameterTangent) { self.tangent = tangent }
 }

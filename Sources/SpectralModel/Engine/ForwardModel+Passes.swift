@@ -44,9 +44,10 @@ public struct BackwardResult: Sendable {
 
 /// A parameter tangent θ̇ prepared for forward mode: split per op once, reused across batches.
 public struct ParameterTangent: Sendable {
-    public let values: [Double]
     /// Op j's block of θ̇ (nil for ops without parameters).
-    let blocks: [[Double]?]
+    var blocks: [[Double]?]
+    /// θ̇ as one vector of length P (the blocks in op order, as `paramOffset` lays them out).
+    public var values: [Double] { blocks.flatMap { $0 ?? [] } }
 }
 
 extension ForwardModel {
@@ -158,7 +159,7 @@ extension ForwardModel {
     public func prepareTangent(_ v: [Double]) -> ParameterTangent {
         precondition(v.count == parameterCount)
         let blocks: [[Double]?] = ops.map { $0.paramCount == 0 ? nil : Array(v[$0.paramOffset..<($0.paramOffset + $0.paramCount)]) }
-        return ParameterTangent(values: v, blocks: blocks)
+        return ParameterTangent(blocks: blocks)
     }
 
     /// Tangents of every op for input tangent `dx` (`count × d`, internal layout; nil = 0) and
