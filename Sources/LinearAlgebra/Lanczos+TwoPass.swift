@@ -30,25 +30,28 @@ extension Lanczos {
         /// λ_max, λ_min as Rayleigh quotients of the pass-2 Ritz vectors, the error estimates from
         /// the true residuals, `iterations` = Lanczos steps k.
         public var extremes: SymmetricResult
-        /// True residuals `‖Ay − ρy‖/‖y‖` of the two Ritz vectors (rigorous: an eigenvalue within).
+        /// True residuals `‖Ay − ρy‖/‖y‖` of the two Ritz vectors (rigorous: an eigenvalue within);
+        /// `residualMin` NaN when λ_min was not needed.
         public var residualMax: Double
         public var residualMin: Double
-        /// Operator products spent (2k + 1).
+        /// Operator products spent (2k + 1; 2k when λ_min is not needed).
         public var products: Int
         /// The pass-1 estimates (from `β|s|`), for comparison with the true residuals.
         public var recurrenceErrorMax: Double
         public var recurrenceErrorMin: Double
     }
 
-    /// See the extension's documentation. `apply` must be deterministic.
+    /// See the extension's documentation. `apply` must be deterministic. `needMin` false: stop as
+    /// soon as λ_max has converged and certify only it (λ_min is then the Ritz value θ_min of pass
+    /// 1, `errorMin` its recurrence estimate, `convergedMin` as that estimate says); 2k products.
     public static func symmetricExtremesTwoPass(dimension n: Int, tolerance: Double = 1e-8, maxIterations: Int = 300,
-                                                seed: UInt64 = 0x5EED,
+                                                seed: UInt64 = 0x5EED, needMin: Bool = true,
                                                 apply: ([Double]) throws -> [Double]) throws -> TwoPassResult {
         precondition(n >= 1)
         // Pass 1: α, β only.
         var alpha = [Double](), beta = [Double]()
         var walker = TwoPassWalker(dimension: n, seed: seed)
-        var chosen: (iMax: Int, iMin: Int, gapMax: Double, gapMin: Double, eMax: Double, eMin: Double)?
+        var chosen: (iMax: Int, iMin: Int, gapMax: Double, gapMin: Double, eMax: Double, eMin: Double, thetaMin: Double, scale: Double)?
         var okBoth = false
         let cap = Swift.max(1, maxIterations)
         for j in 0..<cap {
@@ -63,8 +66,8 @@ extension Lanczos {
                 let eMax = errorEstimate(index: iMax, theta: theta, residuals: res)
                 let eMin = errorEstimate(index: iMin, theta: theta, residuals: res)
                 let scale = Swift.max(Swift.abs(theta[iMax]), Swift.abs(theta[iMin]))
-                chosen = (iMax, iMin, gap(iMax, theta, res), gap(iMin, theta, res), eMax, eMin)
-                okBoth = breakdown || (dim >= 2 && eMax <= tolerance * scale && eMin <= tolerance * scale)
+                chosen = (iMax, iMin, gap(iMax, theta, res), gap(iMin, theta, res), eMax, eMin, theta[iMin], scale)
+                okBoth = breakdown || (dim >= 2 && eMax <= tolerance * scale && (!needMin || eMin <= tolerance * scale))
                 if okBoth || breakdown { break }
             }
             beta.append(b)
@@ -76,12 +79,13 @@ extension Lanczos {
         // Column-major eigenvectors of T_k: Ritz vector i has coefficients z[i·k ..< (i+1)·k].
 
         // Pass 2: the same vectors again, accumulated into the two Ritz vectors.
-        var yMax = [Double](repeating: 0, count: n), yMin = yMax
+        var yMax = [Double](repeating: 0, count: n), yMin = needMin ? yMax : []
         var again = TwoPassWalker(dimension: n, seed: seed)
         for j in 0..<k {
             let sMax = z[c.iMax * k + j], sMin = z[c.iMin * k + j]
             again.q.withUnsafeBufferPointer { qp in
-                for i in 0..<n { yMax[i] += sMax * qp[i]; yMin[i] += sMin * qp[i] }
+                for i in 0..<n { yMax[i] += sMax * qp[i] }
+                if needMin { for i in 0..<n { yMin[i] += sMin * qp[i] } }
             }
             if j == k - 1 { break }
             let (_, b) = try again.step(apply)
@@ -98,15 +102,23 @@ extension Lanczos {
         }
         let top = try certify(yMax)
         yMax = []
-        let bottom = try certify(yMin)
         func estimate(_ r: Double, _ g: Double) -> Double { g > 0 && g.isFinite ? Swift.min(r, r * r / g) : r }
-        let eMax = estimate(top.residual, c.gapMax), eMin = estimate(bottom.residual, c.gapMin)
-        let scale = Swift.max(Swift.abs(top.rho), Swift.abs(bottom.rho))
+        let bottom: (rho: Double, residual: Double)
+        let eMin: Double
+        if needMin {
+            bottom = try certify(yMin)
+            eMin = estimate(bottom.residual, c.gapMin)
+        } else {
+            bottom = (c.thetaMin, .nan)
+            eMin = c.eMin
+        }
+        let eMax = estimate(top.residual, c.gapMax)
+        let scale = needMin ? Swift.max(Swift.abs(top.rho), Swift.abs(bottom.rho)) : Swift.max(Swift.abs(top.rho), c.scale)
         let okMax = eMax <= tolerance * scale, okMin = eMin <= tolerance * scale
         let extremes = SymmetricResult(lambdaMax: top.rho, lambdaMin: bottom.rho, errorMax: eMax, errorMin: eMin, iterations: k,
-                                       converged: okMax && okMin, convergedMax: okMax, convergedMin: okMin)
+                                       converged: okMax && (okMin || !needMin), convergedMax: okMax, convergedMin: okMin)
         return TwoPassResult(extremes: extremes, residualMax: top.residual, residualMin: bottom.residual,
-                             products: 2 * k + 1, recurrenceErrorMax: c.eMax, recurrenceErrorMin: c.eMin)
+                             products: 2 * k + (needMin ? 1 : 0), recurrenceErrorMax: c.eMax, recurrenceErrorMin: c.eMin)
     }
 
     /// `min_{j≠i} (|θ_i − θ_j| − r_j)` as `errorEstimate` uses it (≤ 0: no usable gap).

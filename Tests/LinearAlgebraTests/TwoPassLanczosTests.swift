@@ -107,3 +107,19 @@ final class TwoPassLanczosTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(r.extremes.lambdaMin, exact.first! - 1e-12)
     }
 }
+
+extension TwoPassLanczosTests {
+    /// `needMin: false` (a Gram's top only): stops once λ_max converged, certifies only it, 2k products.
+    func testTopOnly() throws {
+        let d = [50.0, 20] + (0..<200).map { 1e-6 * Double($0) }
+        let a = symmetric(d, seed: 6)
+        let r = try Lanczos.symmetricExtremesTwoPass(dimension: d.count, tolerance: 1e-10, maxIterations: 300, seed: 7, needMin: false,
+                                                     apply: apply(a, d.count))
+        XCTAssertTrue(r.extremes.converged && r.extremes.convergedMax)
+        XCTAssertEqual(r.products, 2 * r.extremes.iterations)
+        XCTAssertTrue(r.residualMin.isNaN)
+        XCTAssertLessThanOrEqual(r.extremes.lambdaMax, 50 + 1e-11)
+        XCTAssertEqual(r.extremes.lambdaMax, 50, accuracy: max(r.extremes.errorMax, 1e-12 * 50))
+        XCTAssertLessThan(r.extremes.iterations, 40)
+    }
+}

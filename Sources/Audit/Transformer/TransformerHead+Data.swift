@@ -69,7 +69,7 @@ extension TransformerDataAudit {
         var notes: [String] = []
         if let note = head?.selectionNote(probeKind: probeKind) { notes.append(note) }
         if let head {
-            notes.append("transformer data mode: output = \(head.outputDescription); the Jacobians, NTK and bound are of these logits (bound = backbone bound × head constant \(head.kind == .maskedLM ? "with the head's LayerNorm on its measured input scale" : ""))")
+            notes.append("transformer data mode: output = \(head.outputDescription); the Jacobians, NTK and bound are of these logits (bound = backbone bound × head constant\(head.kind == .maskedLM ? " with the head's LayerNorm on its measured input scale" : ""))")
         } else if let headReason {
             notes.append("transformer data mode: the config's head is not used (\(headReason)); output = the last hidden state")
         }
