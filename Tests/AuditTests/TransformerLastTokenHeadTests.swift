@@ -10,13 +10,13 @@ import XCTest
 /// against float64 torch references made with the transformers classes themselves
 /// (`fixtures/generate_transformer_seqcls.py`: GPT2ForSequenceClassification with pad tokens inside
 /// and after the text, LlamaForSequenceClassification unpadded, Qwen2ForSequenceClassification
-/// without pad_token_id): the selected position, the logits to 1e-9, σ_max of ∂logits/∂x and
+/// without pad_token_id, MistralForSequenceClassification with one left-padded probe): the selected position, the logits to 1e-9, σ_max of ∂logits/∂x and
 /// ∂logits/∂θ to 1e-6, the loss to 1e-12 and the loss Hessian's extremes to 1e-6, the weights-only
 /// head constant σ(score) to 1e-12 (numpy), and the class's refusals.
 final class TransformerLastTokenHeadTests: XCTestCase {
     static let root = SpectraFixtures.root.deletingLastPathComponent().appendingPathComponent("transformers/seqcls")
     static let models = ["gpt2_cls": "GPT2ForSequenceClassification", "llama_cls": "LlamaForSequenceClassification",
-                         "qwen2_cls": "Qwen2ForSequenceClassification"]
+                         "qwen2_cls": "Qwen2ForSequenceClassification", "mistral_cls": "MistralForSequenceClassification"]
 
     struct Reference: Decodable {
         struct Model: Decodable {
@@ -95,7 +95,7 @@ final class TransformerLastTokenHeadTests: XCTestCase {
 
     func testLabelsLossAndHessianEqualTorch() throws {
         let ref = try reference()
-        for name in ["gpt2_cls", "llama_cls"] {
+        for name in ["gpt2_cls", "llama_cls", "mistral_cls"] {
             let m = try XCTUnwrap(ref.models[name])
             let (data, report, _) = try audit(name, labels: true)
             let labels = try XCTUnwrap(data.output?.labels, name)
