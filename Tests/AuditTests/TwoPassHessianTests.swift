@@ -52,3 +52,33 @@ extension TransformerHeadTests {
         }
     }
 }
+
+/// `HessianLanczos.extremes`' three paths on a diagonal operator with a known spectrum (n = 400,
+/// −1, then [−0.9, 2] evenly, then 3): the basis fits (stored Lanczos only), 16 vectors fit but
+/// the run needs more (stored first, then the two-pass run, products added), 3 fit (two-pass at once).
+final class HessianLanczosPathTests: XCTestCase {
+    func testThreePaths() throws {
+        let n = 400
+        var d: [Double] = [-1]
+        for i in 0..<(n - 2) { d.append(-0.9 + 2.9 * Double(i) / Double(n - 3)) }
+        d.append(3)
+        let apply: ([Double]) -> [Double] = { v in (0..<n).map { d[$0] * v[$0] } }
+        func run(_ vectors: Int) throws -> HessianLanczos.Outcome {
+            var o = DataAuditOptions(probePath: "")
+            o.lanczosBasisBytes = vectors * 8 * n
+            return try HessianLanczos.extremes(parameters: n, options: o, tolerance: 1e-10, seed: 3, apply: apply)
+        }
+        let stored = try run(300), hybrid = try run(16), twoPass = try run(3)
+        XCTAssertFalse(stored.twoPass)
+        XCTAssertTrue(hybrid.twoPass && twoPass.twoPass)
+        XCTAssertGreaterThan(stored.products, 16, "the spectrum must need more than 16 steps for the hybrid path")
+        XCTAssertEqual(hybrid.products, 16 + twoPass.products)
+        for r in [stored, hybrid, twoPass] {
+            XCTAssertTrue(r.extremes.converged)
+            XCTAssertEqual(r.extremes.lambdaMax, 3, accuracy: 1e-9 * 3)
+            XCTAssertEqual(r.extremes.lambdaMin, -1, accuracy: 1e-9 * 3)
+            XCTAssertLessThanOrEqual(r.extremes.lambdaMax, 3 + 1e-12)
+        }
+        XCTAssertTrue(hybrid.method.contains("two-pass"))
+    }
+}
