@@ -5,8 +5,8 @@ import SpectralModel
 /// Phase 3 of the data audit (SPEC §5): extremes of the loss Hessian
 /// `H_S = (1/N) Σ ∇²_θ ℓ_i` by symmetric Lanczos (`Lanczos.symmetricExtremes`) on exact
 /// Hessian–vector products (Pearlmutter's R-operator: forward-mode tangents, then the
-/// second-order reverse pass), never finite differences. The basis memory cap
-/// (`lanczosBasisBytes`) bounds the iterations at `bytes / (8 P)`.
+/// second-order reverse pass), never finite differences. When the basis does not fit in
+/// `lanczosBasisBytes`, the two-pass Lanczos runs instead (`HessianLanczos`).
 struct HessianPhase {
     struct Result {
         var lambdaMax: Double
@@ -23,10 +23,10 @@ struct HessianPhase {
     func run() throws -> Result {
         let c = context, P = c.P, options = c.options
         let grad = Self.lossGradients(logits: c.logits, probs: probs, targets: targets, n: c.n, C: c.C, loss: loss)
-        let maxIter = Swift.max(2, Swift.min(options.lanczosMaxIterations, options.lanczosBasisBytes / Swift.max(1, 8 * P)))
-        let hr = try Lanczos.symmetricExtremes(dimension: P, tolerance: options.lanczosTolerance, maxIterations: maxIter,
-                                               seed: options.seed ^ 0x48455353) { try product($0, gradient: grad) }
-        let note = "loss Hessian: symmetric Lanczos on exact Hessian–vector products (Pearlmutter R-operator: forward-mode tangents, then the second-order reverse pass), P = \(P), \(hr.iterations) products, error estimates \(hr.errorMax) (λ_max), \(hr.errorMin) (λ_min)\(hr.converged ? "" : "; NOT converged within \(maxIter) products (basis memory cap): λ_max is a lower and λ_min an upper bound")"
+        let out = try HessianLanczos.extremes(parameters: P, options: options, tolerance: options.lanczosTolerance,
+                                              seed: options.seed ^ 0x48455353) { try product($0, gradient: grad) }
+        let hr = out.extremes
+        let note = "loss Hessian: \(out.method) on exact Hessian–vector products (Pearlmutter R-operator: forward-mode tangents, then the second-order reverse pass), P = \(P), error estimates \(hr.errorMax) (λ_max), \(hr.errorMin) (λ_min)\(hr.converged ? "" : "; \(out.notConverged): λ_max is a lower and λ_min an upper bound")"
         return Result(lambdaMax: hr.lambdaMax, lambdaMin: hr.lambdaMin, note: note)
     }
 

@@ -141,13 +141,14 @@ enum TransformerDataAudit {
         // RoBERTa-family position ids and the task head's logits (TransformerPositions, TransformerHead).
         let positionIds = try TransformerPositions.ids(config: config, tokenIds: probes.tokenIds, count: N, length: n)
         let (tg, head, headReason) = try compile(layout: layout, config: config, store: store, sequenceLength: n, cache: cache,
-                                                 positionIds: positionIds)
+                                                 positionIds: positionIds, tokenIds: probes.tokenIds, count: N)
         // Labels are read and checked before any measurement: a headless model or a bad labels file
         // fails at once, not after the Jacobians.
         let targets = try options.labelsPath.map { path -> TransformerLoss.Targets in
             guard let head else {
                 throw DataAuditError("--labels needs a task head (config architectures: a *ForSequenceClassification, *ForMaskedLM or *ForCausalLM class this tool reproduces); \(headReason ?? "the folder's model is a base model") — the last hidden state has no loss")
             }
+            try head.checkBatch(probes: N, labelsPath: path)
             return try TransformerLoss.loadTargets(path: path, head: head, count: N, length: n, outputs: outputDimension(tg))
         }
         let (measured, ntk, P) = try measure(graph: tg, cache: cache, probes: probes, width: d,
@@ -233,10 +234,10 @@ enum TransformerDataAudit {
             report.gHReason = "transformer data mode: no labels (--labels) for the head's loss"
         }
         if let bound, gJ > 0 { report.boundRatio = bound / gJ }
-        let notes = ntk.notes + headNotes(head: head, headReason: headReason, positionIds: positionIds, loss: loss) + [
+        let notes = ntk.notes + headNotes(head: head, headReason: headReason, positionIds: positionIds, loss: loss, probeKind: probes.kind) + [
             "transformer data mode: f = input embeddings [\(n), \(d)] → \(head == nil ? "last hidden state [\(n)·\(d)]" : "the head's logits (transformer.data.output)") (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); \(positionIds.map { "position ids \($0.map(String.init).joined(separator: ","))" } ?? "positions 0…\(n - 1)")\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
             "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
-            "transformer data mode: NTK K_S/N over the N·n·d = \(N * size) output rows, one compiled model for every probe (each probe's attention mask carried on its tape), per product one batched parameter VJP and parameter JVP per batch of \(ntkBatch) probes, gradients summed in batch order",
+            "transformer data mode: NTK K_S/N over the \(head == nil ? "N·n·d" : "N × the head's outputs") = \(N * outputDimension(tg)) output rows, one compiled model for every probe (each probe's attention mask carried on its tape), per product one batched parameter VJP and parameter JVP per batch of \(ntkBatch) probes, gradients summed in batch order",
             exactSpectrum
                 ? "transformer data mode: per probe spectral entropy of ∂h/∂x and τ = ‖J‖_F/(√(n·d)‖J‖₂) exact (J formed by \(size) reverse rows, LAPACK singular values; n·d ≤ \(options.transformerExactSpectrumLimit))"
                 : "transformer data mode: per probe spectral entropy of ∂h/∂x and τ by stochastic Lanczos quadrature on JᵀJ (\(Swift.max(2, options.transformerSLQProbes)) Rademacher probes × \(options.transformerSLQSteps) steps, batched JVP/VJP; ‖J‖_F² by Hutchinson), errors (two standard errors, quadrature error not included) in transformer.data.jacobian_entropy_errors / tau_errors",

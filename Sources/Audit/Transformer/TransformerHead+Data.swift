@@ -10,7 +10,8 @@ extension TransformerDataAudit {
     /// The compiled model (backbone, then the head when the config names one this tool reproduces),
     /// the head, and why a named head is not used.
     static func compile(layout: TransformerLayout, config: HFModelConfig, store: any TensorStore, sequenceLength n: Int,
-                        cache: TransformerTensorCache, positionIds: [Int]?) throws -> (TransformerGraph, TransformerHead?, String?) {
+                        cache: TransformerTensorCache, positionIds: [Int]?, tokenIds: [Int]? = nil,
+                        count: Int = 1) throws -> (TransformerGraph, TransformerHead?, String?) {
         let backbone = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: nil, cache: cache,
                                                   positionIds: positionIds)
         switch TransformerHead.resolve(config, layout: layout, names: Set(store.tensors.map(\.name))) {
@@ -18,8 +19,13 @@ extension TransformerDataAudit {
             return (backbone, nil, nil)
         case .unsupported(let reason):
             return (backbone, nil, reason)
-        case .head(let head):
-            return (try head.attach(to: backbone, config: config, sequenceLength: n, cache: cache), head, nil)
+        case .head(var head):
+            if case .lastNonPadding(let pad) = head.selection {
+                head.selectedPosition = try TransformerHead.lastTokenPosition(padTokenId: pad, tokenIds: tokenIds, count: count, length: n,
+                                                                              architecture: head.architecture)
+            }
+            return (try head.attach(to: backbone, config: config, sequenceLength: n, cache: cache, position: head.selectedPosition ?? 0),
+                    head, nil)
         }
     }
 
@@ -58,10 +64,12 @@ extension TransformerDataAudit {
                                    labels: labels)
     }
 
-    static func headNotes(head: TransformerHead?, headReason: String?, positionIds: [Int]?, loss: TransformerLoss.Result?) -> [String] {
+    static func headNotes(head: TransformerHead?, headReason: String?, positionIds: [Int]?, loss: TransformerLoss.Result?,
+                          probeKind: String = "token_ids") -> [String] {
         var notes: [String] = []
+        if let note = head?.selectionNote(probeKind: probeKind) { notes.append(note) }
         if let head {
-            notes.append("transformer data mode: output = \(head.outputDescription); the Jacobians, NTK and bound are of these logits (bound = backbone bound × head constant \(head.kind == .maskedLM ? "with the head's LayerNorm on its measured input scale" : ""))")
+            notes.append("transformer data mode: output = \(head.outputDescription); the Jacobians, NTK and bound are of these logits (bound = backbone bound × head constant\(head.kind == .maskedLM ? " with the head's LayerNorm on its measured input scale" : ""))")
         } else if let headReason {
             notes.append("transformer data mode: the config's head is not used (\(headReason)); output = the last hidden state")
         }
@@ -69,7 +77,7 @@ extension TransformerDataAudit {
             notes.append("transformer data mode: position ids as transformers' create_position_ids_from_input_ids (padding_idx + cumulative count of non-padding tokens; padding tokens at padding_idx), or padding_idx+1… for embedding probes")
         }
         if let loss {
-            notes.append("transformer data mode: loss = cross-entropy as the model computes it with labels= (mean over \(loss.scored) scored targets, -100 ignored\(head?.kind == .causalLM ? ", labels shifted by one as ForCausalLMLoss does" : "")) = \(loss.loss); Hessian extremes w.r.t. θ by symmetric Lanczos on exact Hessian–vector products (R-operator, second-order reverse pass), \(loss.iterations) products, error estimates \(loss.errorMax) (λ_max), \(loss.errorMin) (λ_min)\(loss.converged ? "" : "; NOT converged (basis memory cap): λ_max is a lower and λ_min an upper bound")")
+            notes.append("transformer data mode: loss = cross-entropy as the model computes it with labels= (mean over \(loss.scored) scored targets, -100 ignored\(head?.kind == .causalLM ? ", labels shifted by one as ForCausalLMLoss does" : "")) = \(loss.loss); Hessian extremes w.r.t. θ by \(loss.method) on exact Hessian–vector products (R-operator, second-order reverse pass), error estimates \(loss.errorMax) (λ_max), \(loss.errorMin) (λ_min)\(loss.converged ? "" : "; \(loss.notConverged): λ_max is a lower and λ_min an upper bound")")
         }
         return notes
     }

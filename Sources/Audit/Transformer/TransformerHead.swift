@@ -16,16 +16,20 @@ import WeightFiles
 ///   weight `cls.predictions.decoder.weight` or, tied, the word embeddings, bias
 ///   `cls.predictions.bias`); `RobertaForMaskedLM` the same with `lm_head.{dense,layer_norm}`, gelu
 ///   (erf), decoder `lm_head.decoder.weight` or tied, bias `lm_head.bias`. Output `[n·V]`.
+/// - `sequence_classification` read at the last non-padding token — `GPT2ForSequenceClassification`,
+///   `LlamaForSequenceClassification`, `MistralForSequenceClassification`,
+///   `Qwen2ForSequenceClassification`: `score h_p` (`score.weight`, no bias) at the position p the
+///   class finds from `input_ids` (`TransformerHead+LastToken.swift`). Output `[C]`.
 /// - `causal_lm` — `GPT2LMHeadModel`, `LlamaForCausalLM`, `MistralForCausalLM`,
 ///   `Qwen2ForCausalLM`: `lm_head.weight` (or, absent and tied, the word embeddings) at every
 ///   position. Output `[n·V]`.
 /// A folder whose `architectures` names a base model (`BertModel`, `GPT2Model`, `LlamaModel`…) or
-/// nothing has no head (the last hidden state stays the output). Any other class (e.g.
-/// `GPT2ForSequenceClassification`, which reads the last non-padding token) is not reproduced: the
-/// hidden state is audited and the report says why (`unsupported`).
+/// nothing has no head (the last hidden state stays the output). Any other class is not
+/// reproduced: the hidden state is audited and the report says why (`unsupported`).
 ///
 /// Lipschitz constant of the head (weights-only, in the bound beside the backbone's):
-/// classification `σ(W_c)·1·σ(W_p)` (the token selection and tanh have constant 1); causal LM
+/// classification `σ(W_c)·1·σ(W_p)` (the token selection and tanh have constant 1), `σ(W_score)`
+/// for the last-token heads; causal LM
 /// `σ(W_lm)`; masked LM `σ(W_dec) · max|γ|/√(s²+ε) · L_act · σ(W_t)` with s the smallest input
 /// scale of the head's LayerNorm on the domain (LocalBounds.normalisation) — the same local form
 /// as the backbone's norms. The network bound to the logits is the product of the backbone's and
@@ -41,6 +45,16 @@ struct TransformerHead: Sendable, Equatable {
     var output: LinearTensor
     var outputTiedToEmbeddings: Bool
     var tensorNames: Set<String>
+    /// Which token a sequence-classification head reads: the first (BERT pooler, RoBERTa `<s>`) or
+    /// the last non-padding one (GPT-2 / Llama family, `pad_token_id` from the config, nil: none).
+    var selection: Selection = .first
+    /// The position `attach` selected (set by `TransformerDataAudit.compile`), for the notes.
+    var selectedPosition: Int? = nil
+
+    enum Selection: Equatable, Sendable {
+        case first
+        case lastNonPadding(padTokenId: Int?)
+    }
 
     enum Resolution {
         case none
@@ -100,6 +114,12 @@ struct TransformerHead: Sendable, Equatable {
                   let (dec, tied) = decoder("lm_head.decoder", bias: "lm_head.bias") else { return .unsupported(missing) }
             return .head(.init(architecture: arch, kind: .maskedLM, first: t, firstActivation: "gelu", norm: n,
                                output: dec, outputTiedToEmbeddings: tied, tensorNames: used))
+        case "GPT2ForSequenceClassification", "LlamaForSequenceClassification", "MistralForSequenceClassification",
+             "Qwen2ForSequenceClassification":
+            guard let score = linear("score") else { return .unsupported(missing) }
+            return .head(.init(architecture: arch, kind: .sequenceClassification, first: nil, firstActivation: nil, norm: nil,
+                               output: score, outputTiedToEmbeddings: false, tensorNames: used,
+                               selection: .lastNonPadding(padTokenId: config.padTokenId)))
         case "GPT2LMHeadModel", "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM":
             if let lm = linear("lm_head") {
                 return .head(.init(architecture: arch, kind: .causalLM, first: nil, firstActivation: nil, norm: nil, output: lm,
@@ -110,14 +130,18 @@ struct TransformerHead: Sendable, Equatable {
                                output: LinearTensor(weight: embeddings, bias: nil, storedInOut: false, fusedPart: nil),
                                outputTiedToEmbeddings: true, tensorNames: used))
         default:
-            return .unsupported("the head of \(arch) is not reproduced (heads read: sequence classification of the BERT family, masked LM of BERT/RoBERTa, causal LM of GPT-2/Llama/Mistral/Qwen2)")
+            return .unsupported("the head of \(arch) is not reproduced (heads read: sequence classification of the BERT, GPT-2 and Llama families, masked LM of BERT/RoBERTa, causal LM of GPT-2/Llama/Mistral/Qwen2)")
         }
     }
 
     /// `"logits of BertForSequenceClassification (pooler + classifier)"`, for the report.
     var outputDescription: String {
         switch kind {
-        case .sequenceClassification: return "logits of \(architecture) (first token → dense → tanh → classifier)"
+        case .sequenceClassification:
+            if case .lastNonPadding = selection {
+                return "logits of \(architecture) (last non-padding token\(selectedPosition.map { ", position \($0)," } ?? "") → score)"
+            }
+            return "logits of \(architecture) (first token → dense → tanh → classifier)"
         case .maskedLM: return "logits of \(architecture) (per position: dense → \(firstActivation ?? "") → LayerNorm → decoder\(outputTiedToEmbeddings ? " tied to the word embeddings" : ""))"
         case .causalLM: return "logits of \(architecture) (per position: lm_head\(outputTiedToEmbeddings ? " tied to the word embeddings" : ""))"
         }
@@ -126,7 +150,9 @@ struct TransformerHead: Sendable, Equatable {
     /// Appends the head to a compiled backbone: its last node (the `[n·d]` reshape of the last
     /// hidden state) is replaced by the head's nodes, whose output is the flattened logits.
     /// The head's LayerNorm input is registered as a norm input (its measured scale enters the bound).
-    func attach(to tg: TransformerGraph, config: HFModelConfig, sequenceLength n: Int, cache: TransformerTensorCache) throws -> TransformerGraph {
+    /// `position`: the token a sequence-classification head reads (0 for the first-token heads).
+    func attach(to tg: TransformerGraph, config: HFModelConfig, sequenceLength n: Int, cache: TransformerTensorCache,
+                position: Int = 0) throws -> TransformerGraph {
         var nodes = tg.graph.nodes
         guard let last = nodes.popLast(), last.name == "last_hidden_state", let h0 = last.inputs.first else {
             throw DataAuditError("internal: the backbone graph does not end in its last hidden state", kind: .unsupported)
@@ -150,7 +176,7 @@ struct TransformerHead: Sendable, Equatable {
         }
         var h = h0, rows = n
         if kind == .sequenceClassification {
-            h = add("head.select_token", .parameterized(className: "SelectToken", tensors: []), [h], ["position": "0"])
+            h = add("head.select_token", .parameterized(className: "SelectToken", tensors: []), [h], ["position": "\(position)"])
             rows = 1
         }
         if let first {

@@ -20,9 +20,9 @@ import WeightFiles
 /// through one tape of all N probes with their masks, then the engine's second-order reverse pass
 /// with seed `∂L/∂f = (p − e_y)/M` and its tangent `R{∂L/∂f} = p ⊙ (ḟ − ⟨p, ḟ⟩)/M` per scored row;
 /// the ops' second-order rules, attention's included), and λ_max, λ_min by symmetric Lanczos
-/// (`Lanczos.symmetricExtremes`, error estimate ≤ 1e-10 relative as the transformer Jacobians',
-/// basis capped at `lanczosBasisBytes / 8P`), whose
-/// error estimates are the certificates. `g_H = max(|λ_max|, |λ_min|)` (SPEC §5).
+/// (`HessianLanczos`: the stored basis when it fits in `lanczosBasisBytes`, else the two-pass
+/// Lanczos with true residuals; error estimate ≤ 1e-10 relative as the transformer Jacobians'),
+/// whose error estimates are the certificates. `g_H = max(|λ_max|, |λ_min|)` (SPEC §5).
 enum TransformerLoss {
     struct Targets {
         /// Logit rows per probe (1 or n) and their width (C or V).
@@ -42,6 +42,9 @@ enum TransformerLoss {
         var iterations: Int
         var converged: Bool
         var scored: Int
+        /// `HessianLanczos.Outcome.method` / `.notConverged`, for the notes.
+        var method = ""
+        var notConverged = ""
         var gH: Double { Swift.max(Swift.abs(lambdaMax), Swift.abs(lambdaMin)) }
     }
 
@@ -99,9 +102,8 @@ enum TransformerLoss {
             loss += (m + Foundation.log(z) - logits[r * V + targets.target[r]]) * inv
         }
         let P = model.parameterCount
-        let maxIter = Swift.max(2, Swift.min(options.lanczosMaxIterations, options.lanczosBasisBytes / Swift.max(1, 8 * P)))
-        let hr = try Lanczos.symmetricExtremes(dimension: P, tolerance: Swift.min(options.lanczosTolerance, tolerance), maxIterations: maxIter,
-                                               seed: options.seed ^ 0x48455353) { v in
+        let out = try HessianLanczos.extremes(parameters: P, options: options, tolerance: Swift.min(options.lanczosTolerance, tolerance),
+                                              seed: options.seed ^ 0x48455353) { v in
             let pt = model.prepareTangent(v)
             let tan = model.jvp(tape, inputTangent: nil, parameterTangent: pt)
             let fdot = tan.last!
@@ -113,8 +115,10 @@ enum TransformerLoss {
             }
             return model.secondOrderBackward(tape, tangents: tan, parameterTangent: pt, seed: gy, seedTangent: rgy)
         }
+        let hr = out.extremes
         return Result(loss: loss, lambdaMax: hr.lambdaMax, lambdaMin: hr.lambdaMin, errorMax: hr.errorMax, errorMin: hr.errorMin,
-                      iterations: hr.iterations, converged: hr.converged, scored: targets.scored)
+                      iterations: out.products, converged: hr.converged, scored: targets.scored, method: out.method,
+                      notConverged: out.notConverged)
     }
 
     /// Compiles `graph` again (the measuring model is released by then) and runs `hessian` on one

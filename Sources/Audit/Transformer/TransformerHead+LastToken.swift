@@ -1,0 +1,54 @@
+import WeightFiles
+
+/// The token a GPT-2 / Llama-family sequence-classification head reads, exactly as transformers
+/// finds it (`GPT2ForSequenceClassification.forward`, `GenericForSequenceClassification.forward`,
+/// transformers 4.x–5.x):
+/// - `pad_token_id` set and `input_ids` given: `argmax_t (t · [id_t ≠ pad])` — the rightmost
+///   non-padding token, for left and right padding alike (no attention mask is consulted); a
+///   sequence that is all padding, or whose only non-padding token is the first, reads position 0
+///   (torch's argmax returns the first maximum);
+/// - `pad_token_id` null: the last position (−1), and the class raises `ValueError("Cannot handle
+///   batch sizes > 1 if no padding token is defined.")` for a batch of more than one sequence. The
+///   data mode measures each probe on its own (a batch of one: the class's result), and refuses
+///   `--labels` over more than one probe, where the class's loss call raises;
+/// - `inputs_embeds` (embedding probes): the last position (the class warns that padding is not
+///   detected).
+/// The compiled head selects one position for all probes, so token probes must share it (as the
+/// RoBERTa position ids, `TransformerPositions`); otherwise the data mode is unavailable with
+/// that reason.
+extension TransformerHead {
+    static func lastTokenPosition(padTokenId: Int?, tokenIds: [Int]?, count N: Int, length n: Int,
+                                  architecture: String) throws -> Int {
+        guard let pad = padTokenId, let ids = tokenIds else { return n - 1 }
+        var common: Int? = nil
+        for i in 0..<N {
+            var p = 0
+            for t in 0..<n where ids[i * n + t] != pad { p = t }
+            if let c = common, c != p {
+                throw DataAuditError("\(architecture) reads the last non-padding token (pad_token_id \(pad)), which is at position \(c) in probe 0 and \(p) in probe \(i); one compiled head serves probes whose last non-padding token is at the same position (pass probes padded alike)", kind: .unsupported)
+            }
+            common = p
+        }
+        return common ?? n - 1
+    }
+
+    /// The class's refusal (see the type's doc), for `--labels` over `N` probes.
+    func checkBatch(probes N: Int, labelsPath: String) throws {
+        guard case .lastNonPadding(nil) = selection, N > 1 else { return }
+        throw DataAuditError("\(labelsPath): \(architecture) has no pad_token_id in config.json, and transformers then refuses the loss over a batch of \(N) sequences (\"Cannot handle batch sizes > 1 if no padding token is defined.\"); set pad_token_id or use --probe-limit 1")
+    }
+
+    /// The data mode's note on the selected token.
+    func selectionNote(probeKind: String) -> String? {
+        guard case .lastNonPadding(let pad) = selection, let p = selectedPosition else { return nil }
+        let how: String
+        if pad == nil {
+            how = "pad_token_id is null: the class reads the last position and refuses batches of more than one sequence, so each probe is measured as a batch of one"
+        } else if probeKind != "token_ids" {
+            how = "embedding probes: the class called with inputs_embeds reads the last position (padding is not detected)"
+        } else {
+            how = "argmax over t of t·[input_ids_t ≠ \(pad!)], as transformers finds the last non-padding token"
+        }
+        return "transformer data mode: \(architecture) reads the token at position \(p) (\(how))"
+    }
+}
