@@ -41,6 +41,11 @@ final class HDF5Containment: @unchecked Sendable {
     static let serveVariable = "SPECTRAL_FUZZ_SERVE"
     /// Reply bytes: the listing completed, every tensor was read, a deadline fired.
     static let listedByte: UInt8 = 0x4C, doneByte: UInt8 = 0x44, stalledByte: UInt8 = 0x53
+    /// Sent before `listedByte` when the probe found the stored audit unreadable (the CLI's
+    /// `__probe` says so and the parent does not read it again: `Preflight.checkModel`).
+    static let unreadableAuditByte: UInt8 = 0x55
+    /// Whether the last clean input's stored audit was readable by the probe.
+    private(set) var lastStoredAuditReadable = true
     /// The server's exit status after a stall.
     static let stallExit: Int32 = 75
     /// A server silent for this long is a hang the watchdog did not end: a finding.
@@ -103,6 +108,7 @@ final class HDF5Containment: @unchecked Sendable {
         let written = request.withUnsafeBytes { write(requestFD, $0.baseAddress, $0.count) }
         guard written == request.count else { return reapDeadServer(listed: false) }
         var listed = false
+        lastStoredAuditReadable = true
         while true {
             var fds = pollfd(fd: replyFD, events: Int16(POLLIN), revents: 0)
             let ready = poll(&fds, 1, Self.replyDeadlineMilliseconds)
@@ -117,6 +123,7 @@ final class HDF5Containment: @unchecked Sendable {
             if n <= 0 { return reapDeadServer(listed: listed) }
             switch byte {
             case Self.listedByte: listed = true
+            case Self.unreadableAuditByte: lastStoredAuditReadable = false
             case Self.doneByte: return .clean
             case Self.stalledByte:
                 stopServer()
@@ -194,9 +201,10 @@ final class HDF5Containment: @unchecked Sendable {
             guard write(1, &byte, 1) == 1 else { exit(0) }
         }
         while let path = readLine() {
-            probeLikeTheCLI(path)
+            let auditReadable = probeLikeTheCLI(path)
+            if !auditReadable { reply(unreadableAuditByte) }
             reply(listedByte)
-            readLikeTheCLI(path)
+            readLikeTheCLI(path, storedAudit: auditReadable)
             reply(doneByte)
         }
         exit(0)
@@ -205,16 +213,19 @@ final class HDF5Containment: @unchecked Sendable {
     /// What the CLI's `__probe` child does before an audit (`ProbeCommand`): open and list the
     /// model, read its stored audit, read every tensor libhdf5 itself serves. (A `--baseline`
     /// HDF5 file is probed by `readReport` alone.)
-    static func probeLikeTheCLI(_ path: String) {
+    /// Returns whether the stored audit was readable (the CLI's child says so to its parent).
+    static func probeLikeTheCLI(_ path: String) -> Bool {
         let store = try? ModelFile.open(path)
-        _ = try? AnnotatedHDF5.readReport(path: path)
+        let auditReadable: Bool
+        do { _ = try AnnotatedHDF5.readReport(path: path); auditReadable = true } catch { auditReadable = false }
         (store as? HDF5TensorStore)?.readLibraryServedTensors()
+        return auditReadable
     }
 
     /// What the CLI then does in-process: the stored audit (`inspect`, `--baseline`), and the
     /// model opened, listed and every tensor loaded (the audit, `inspect --load-all`).
-    static func readLikeTheCLI(_ path: String) {
-        _ = try? AnnotatedHDF5.readReport(path: path)
+    static func readLikeTheCLI(_ path: String, storedAudit: Bool) {
+        if storedAudit { _ = try? AnnotatedHDF5.readReport(path: path) }
         FuzzTargets.openAndLoad(path, limits: ReaderLimits())
     }
 }

@@ -154,7 +154,7 @@ enum FuzzTargets {
         #endif
         switch outcome {
         case .clean:
-            HDF5Containment.readLikeTheCLI(path)
+            HDF5Containment.readLikeTheCLI(path, storedAudit: HDF5Containment.shared.lastStoredAuditReadable)
         case .refusedByProbe, .stalled:
             return
         case .crashedAfterProbe(let how):

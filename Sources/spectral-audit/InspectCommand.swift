@@ -28,7 +28,7 @@ struct InspectCommand: ParsableCommand {
         var limits = ReaderLimits()
         if let b = maxTensorBytes { limits.maxTensorBytes = b }
         let model = try ModelFile.resolveFolder(self.model)
-        try Preflight.checkModel(model, tensors: loadAll ? .float32 : .none)
+        let storedAuditReadable = try Preflight.checkModel(model, tensors: loadAll ? .float32 : .none)
         let store = try ModelFile.open(model, limits: limits)
         if loadAll {
             // Tensors in an encoding the reader does not decode are listed as such, not loaded.
@@ -36,7 +36,7 @@ struct InspectCommand: ParsableCommand {
                 _ = try store.loadFloat32(t.name)
             }
         }
-        let stored = try? AnnotatedHDF5.readReport(path: model)
+        let stored = storedAuditReadable ? try? AnnotatedHDF5.readReport(path: model) : nil
         let listing = InspectListing(store: store, storedAudit: stored,
                                      inputShape: Auditor.storedInputShape(store: store, limits: limits))
         if json {

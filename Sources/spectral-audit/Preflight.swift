@@ -25,14 +25,22 @@ enum Preflight {
     }
 
     /// A model file: the audit reads its tensors as Float64, `inspect --load-all` as Float32,
-    /// plain `inspect` not at all.
-    static func checkModel(_ path: String, tensors: TensorReads) throws {
-        guard let prefix = try? ModelFile.readPrefix(path, count: 8) else { return }
+    /// plain `inspect` not at all. Returns false when the child found the stored audit
+    /// (`/spectral_audit/report_json`) unreadable: libhdf5 can take gigabytes before it gives up on
+    /// a corrupt one (a 45 KB file: 1.85 GB in `H5HG_read`), so the parent does not read it again
+    /// (`inspect` then shows no stored audit, as for any unreadable one).
+    @discardableResult
+    static func checkModel(_ path: String, tensors: TensorReads) throws -> Bool {
+        guard let prefix = try? ModelFile.readPrefix(path, count: 8) else { return true }
         let hdf5 = prefix.starts(with: [0x89, 0x48, 0x44, 0x46])
         let keras = prefix.starts(with: [0x50, 0x4B]) && ((try? ModelFile.isKerasZip(path)) ?? false)
-        guard hdf5 || keras else { return }
-        try probe(path, arguments: ["--tensors", tensors.rawValue, path])
+        guard hdf5 || keras else { return true }
+        let stderr = try probe(path, arguments: ["--tensors", tensors.rawValue, path])
+        return !stderr.split(separator: "\n").contains { $0 == unreadableAuditMarker }
     }
+
+    /// The child's stderr line saying the stored audit could not be read.
+    static let unreadableAuditMarker = "__probe: stored audit unreadable"
 
     /// A `--baseline` file: only an HDF5 one goes through libhdf5.
     static func checkBaseline(_ path: String) throws {
@@ -41,12 +49,14 @@ enum Preflight {
         try probe(path, arguments: ["--baseline", path])
     }
 
-    private static func probe(_ path: String, arguments: [String]) throws {
+    /// Runs the child; returns its stderr when it ended cleanly.
+    @discardableResult
+    private static func probe(_ path: String, arguments: [String]) throws -> String {
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
         guard let child = ChildProcess.run(executable: "/proc/self/exe", arguments: [commandName] + arguments,
                                            environment: environment) else {
-            return // cannot spawn (e.g. no /proc): audit in-process as before
+            return "" // cannot spawn (e.g. no /proc): audit in-process as before
         }
         switch child.termination {
         case .signal(let signal):
@@ -58,7 +68,7 @@ enum Preflight {
             let line = lines.last(where: { $0.hasPrefix("spectral-audit:") }) ?? lines.last ?? ""
             throw Refusal(message: line.trimmingCharacters(in: .whitespacesAndNewlines), status: status)
         case .exit(0):
-            return
+            return child.standardError
         case .exit(let status) where status == ExitCodes.interrupted || status == ExitCodes.terminated:
             exit(status) // the child saw the same SIGINT/SIGTERM as this process
         case .exit(let status):
@@ -96,8 +106,13 @@ struct ProbeCommand: ParsableCommand {
             // Room for the largest tensor as Float64, twice (the array and libhdf5's conversion buffer).
             let largest = store.tensors.map { $0.elementCount.multipliedReportingOverflow(by: 16).partialValue }.max() ?? 0
             ProbeMemory.cap(fileSize + ProbeMemory.listingAllowance + largest)
-            // `inspect` shows a stored audit; an unreadable one is ignored there too.
-            _ = try? AnnotatedHDF5.readReport(path: file)
+            // `inspect` shows a stored audit; an unreadable one is ignored there, and not read
+            // again by the parent (`Preflight.checkModel`'s result).
+            do {
+                _ = try AnnotatedHDF5.readReport(path: file)
+            } catch {
+                FileHandle.standardError.write(Data((Preflight.unreadableAuditMarker + "\n").utf8))
+            }
             // The tensors libhdf5 itself reads (not served from the file mapping): its raw-data
             // path has crashes of its own on files whose metadata lists cleanly.
             if tensors != .none {
