@@ -21,6 +21,7 @@ import Glibc
 /// | server outcome | the CLI would | this target |
 /// | --- | --- | --- |
 /// | crash before the listing completes | refuse (probe child died), exit 65 | contained: return |
+/// | a stage over `HDF5MemoryBudget` | refuse (probe child measured it), exit 65 | contained: return |
 /// | watchdog deadline, any stage | refuse, exit 65 | contained: return |
 /// | crash after a clean listing (tensor reads) | **crash** | confirmed in a fresh server, then `abort()`: a finding |
 /// | clean | audit in-process | run in-process (coverage, leaks, sanitizers) |
@@ -33,6 +34,7 @@ final class HDF5Containment: @unchecked Sendable {
     enum Outcome: Equatable {
         case clean
         case refusedByProbe(String)
+        case overMemoryBudget
         case stalled
         case crashedAfterProbe(String)
     }
@@ -44,6 +46,9 @@ final class HDF5Containment: @unchecked Sendable {
     /// Sent before `listedByte` when the probe found the stored audit unreadable (the CLI's
     /// `__probe` says so and the parent does not read it again: `Preflight.checkModel`).
     static let unreadableAuditByte: UInt8 = 0x55
+    /// Sent instead of `listedByte` when a stage the CLI's parent repeats took more memory than
+    /// `HDF5MemoryBudget` allows: the CLI's child refuses the file (exit 65).
+    static let overBudgetByte: UInt8 = 0x4D
     /// Whether the last clean input's stored audit was readable by the probe.
     private(set) var lastStoredAuditReadable = true
     /// The server's exit status after a stall.
@@ -81,6 +86,7 @@ final class HDF5Containment: @unchecked Sendable {
         switch outcome {
         case .clean: key = "clean"
         case .refusedByProbe: key = "refused by the probe (libhdf5 died while listing)"
+        case .overMemoryBudget: key = "refused by the probe (a stage over the memory budget)"
         case .stalled: key = "ended by the watchdog (libhdf5 stalled)"
         case .crashedAfterProbe: key = "crashed after a clean probe"
         }
@@ -124,6 +130,9 @@ final class HDF5Containment: @unchecked Sendable {
             switch byte {
             case Self.listedByte: listed = true
             case Self.unreadableAuditByte: lastStoredAuditReadable = false
+            case Self.overBudgetByte:
+                stopServer()  // a fresh server: its allocator keeps what libhdf5 took
+                return .overMemoryBudget
             case Self.doneByte: return .clean
             case Self.stalledByte:
                 stopServer()
@@ -201,7 +210,10 @@ final class HDF5Containment: @unchecked Sendable {
             guard write(1, &byte, 1) == 1 else { exit(0) }
         }
         while let path = readLine() {
-            let auditReadable = probeLikeTheCLI(path)
+            guard let auditReadable = probeLikeTheCLI(path) else {
+                reply(overBudgetByte)
+                continue
+            }
             if !auditReadable { reply(unreadableAuditByte) }
             reply(listedByte)
             readLikeTheCLI(path, storedAudit: auditReadable)
@@ -210,16 +222,23 @@ final class HDF5Containment: @unchecked Sendable {
         exit(0)
     }
 
-    /// What the CLI's `__probe` child does before an audit (`ProbeCommand`): open and list the
-    /// model, read its stored audit, read every tensor libhdf5 itself serves. (A `--baseline`
-    /// HDF5 file is probed by `readReport` alone.)
-    /// Returns whether the stored audit was readable (the CLI's child says so to its parent).
-    static func probeLikeTheCLI(_ path: String) -> Bool {
-        let store = try? ModelFile.open(path)
-        let auditReadable: Bool
-        do { _ = try AnnotatedHDF5.readReport(path: path); auditReadable = true } catch { auditReadable = false }
-        (store as? HDF5TensorStore)?.readLibraryServedTensors()
-        return auditReadable
+    /// What the CLI's `__probe` child does before an audit (`ProbeCommand`), stage by stage, each
+    /// measured against `HDF5MemoryBudget` as the child does: open and list the model, read every
+    /// tensor libhdf5 itself serves, read its stored audit. (A `--baseline` HDF5 file is probed by
+    /// `readReport` alone.) Returns whether the stored audit was readable (the CLI's child says so
+    /// to its parent), or nil when a stage the parent repeats went over budget (the CLI refuses).
+    static func probeLikeTheCLI(_ path: String) -> Bool? {
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let (store, listing) = PeakMemory.measure { try? ModelFile.open(path) }
+        let budget = store.map { HDF5MemoryBudget(fileSize: fileSize, store: $0) } ?? HDF5MemoryBudget(fileSize: fileSize)
+        func within(_ used: Int?) -> Bool { (try? budget.check(used: used, stage: "", path: path, fileSize: fileSize)) != nil }
+        guard within(listing) else { return nil }
+        if let hdf5 = store as? HDF5TensorStore {
+            guard within(PeakMemory.measure { hdf5.readLibraryServedTensors() }.bytes) else { return nil }
+        }
+        let (readable, used) = PeakMemory.measure { (try? AnnotatedHDF5.readReport(path: path)) != nil }
+        if readable && !within(used) { return nil }
+        return readable
     }
 
     /// What the CLI then does in-process: the stored audit (`inspect`, `--baseline`), and the

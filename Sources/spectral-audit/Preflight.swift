@@ -15,7 +15,10 @@ import WeightFiles
 /// HDF5 file is loaded as a baseline. A child killed by a signal turns into the usual one-line refusal (exit 65)
 /// instead of a crash of the audit. A child that refused the file (exit 65/66, e.g. the HDF5
 /// watchdog's deadline) passes its one-line message on, so a hanging file costs one deadline, not
-/// two; a clean child lets the work proceed in-process.
+/// two; a clean child lets the work proceed in-process. Each stage the parent will repeat must
+/// also fit `HDF5MemoryBudget` (the child measures its own peak memory per stage, `PeakMemory`): a
+/// small file whose metadata makes libhdf5 take gigabytes is refused (exit 65) instead of being
+/// read again in-process.
 enum Preflight {
     static let commandName = "__probe"
 
@@ -99,25 +102,33 @@ struct ProbeCommand: ParsableCommand {
     func run() throws {
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         ProbeMemory.cap(fileSize + ProbeMemory.listingAllowance)
+        // Each stage the parent repeats in-process is measured against `HDF5MemoryBudget`: a file
+        // that makes libhdf5 take gigabytes is refused here, before the parent reads it.
         if baseline {
-            _ = try Baseline.load(file)
+            let (_, used) = try PeakMemory.measure { try Baseline.load(file) }
+            try HDF5MemoryBudget(fileSize: fileSize).check(used: used, stage: "reading the stored audit", path: file, fileSize: fileSize)
+            return
+        }
+        let (store, listing) = try PeakMemory.measure { try ModelFile.open(file) }
+        let largestElements = store.tensors.map(\.elementCount).max() ?? 0
+        let budget = HDF5MemoryBudget(fileSize: fileSize, store: store)
+        try budget.check(used: listing, stage: "listing the objects", path: file, fileSize: fileSize)
+        // Room for the largest tensor as Float64, twice (the array and libhdf5's conversion buffer).
+        ProbeMemory.cap(fileSize + ProbeMemory.listingAllowance + largestElements.multipliedReportingOverflow(by: 16).partialValue)
+        // The tensors libhdf5 itself reads (not served from the file mapping): its raw-data
+        // path has crashes of its own on files whose metadata lists cleanly.
+        if tensors != .none, let hdf5 = store as? HDF5TensorStore {
+            let (_, used) = PeakMemory.measure { hdf5.readLibraryServedTensors(asFloat32: tensors == .float32) }
+            try budget.check(used: used, stage: "reading the tensors", path: file, fileSize: fileSize)
+        }
+        // `inspect` shows a stored audit; an unreadable one is ignored there, and not read
+        // again by the parent (`Preflight.checkModel`'s result), so its cost does not count.
+        // Read last: where the high-water mark cannot be reset, its peak inflates no other stage.
+        let (readable, used) = PeakMemory.measure { (try? AnnotatedHDF5.readReport(path: file)) != nil }
+        if readable {
+            try budget.check(used: used, stage: "reading the stored audit", path: file, fileSize: fileSize)
         } else {
-            let store = try ModelFile.open(file)
-            // Room for the largest tensor as Float64, twice (the array and libhdf5's conversion buffer).
-            let largest = store.tensors.map { $0.elementCount.multipliedReportingOverflow(by: 16).partialValue }.max() ?? 0
-            ProbeMemory.cap(fileSize + ProbeMemory.listingAllowance + largest)
-            // `inspect` shows a stored audit; an unreadable one is ignored there, and not read
-            // again by the parent (`Preflight.checkModel`'s result).
-            do {
-                _ = try AnnotatedHDF5.readReport(path: file)
-            } catch {
-                FileHandle.standardError.write(Data((Preflight.unreadableAuditMarker + "\n").utf8))
-            }
-            // The tensors libhdf5 itself reads (not served from the file mapping): its raw-data
-            // path has crashes of its own on files whose metadata lists cleanly.
-            if tensors != .none {
-                (store as? HDF5TensorStore)?.readLibraryServedTensors(asFloat32: tensors == .float32)
-            }
+            FileHandle.standardError.write(Data((Preflight.unreadableAuditMarker + "\n").utf8))
         }
     }
 }

@@ -15,6 +15,10 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
     /// Root attributes of interest (`keras_version`, `backend`) for `inspect`.
     public let fileAttributes: [String: String]
 
+    /// Bytes of the HDF5 image held in memory (a `.keras` zip's `model.weights.h5`); nil for a
+    /// file on disk. `HDF5MemoryBudget` allows for its copies.
+    public let inMemoryImageBytes: Int?
+
     let file: HDF5File
     private let limits: ReaderLimits
     /// The file mapped read-only, for contiguous unfiltered datasets read without HDF5's copy
@@ -40,8 +44,9 @@ public final class HDF5TensorStore: TensorStore, @unchecked Sendable {
     }
 
     init(file: HDF5File, displayPath: String, architecture: String?, zipFormat: Bool, limits: ReaderLimits,
-         bytes: FileBytes? = nil) throws {
+         bytes: FileBytes? = nil, inMemoryImageBytes: Int? = nil) throws {
         self.file = file
+        self.inMemoryImageBytes = inMemoryImageBytes
         self.bytes = bytes
         self.path = displayPath
         self.limits = limits

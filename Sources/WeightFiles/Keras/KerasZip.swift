@@ -44,7 +44,8 @@ public enum KerasZip {
             throw WeightFileError(.malformed, path: path, place: "zip member '\(weightsMember)'",
                                   expected: "an HDF5 file", found: e.reason)
         }
-        return try HDF5TensorStore(file: file, displayPath: path, architecture: config, zipFormat: true, limits: limits)
+        return try HDF5TensorStore(file: file, displayPath: path, architecture: config, zipFormat: true, limits: limits,
+                                   inMemoryImageBytes: weights.count)
     }
 
     /// Extracts one member into memory, refusing more than `cap` bytes or a compression ratio
