@@ -1,0 +1,131 @@
+@testable import Audit
+import AuditReport
+import Foundation
+import SpectralModel
+import TestSupport
+import WeightFiles
+import XCTest
+
+/// Probes padded differently in one batch, against float64 torch references made with the
+/// transformers classes themselves (`fixtures/generate_transformer_padded.py`, on the committed
+/// tiny RobertaModel and GPT2/LlamaForSequenceClassification): RoBERTa probes with right padding of
+/// different lengths and an inner pad (each probe's own position ids, with the attention mask), and
+/// last-token classifiers whose probes are left-, right- and both-padded (each probe's own read
+/// token). One compiled model serves all probes, the per-probe positions riding on the tapes
+/// (`SampleChannels`). Position ids and read positions exact, the outputs of one batched forward
+/// pass to 1e-9, per probe σ_max of ∂output/∂x and ∂output/∂θ to 1e-6, the NTK extremes of the
+/// batch to 1e-6, the loss to 1e-12 and the loss Hessian's extremes to 1e-6; the bound ≥ every
+/// measured norm.
+final class TransformerPaddedProbeTests: XCTestCase {
+    static let fixtures = SpectraFixtures.root.deletingLastPathComponent().appendingPathComponent("transformers")
+    static let root = fixtures.appendingPathComponent("padded")
+    static let folders = ["roberta": "heads/roberta", "gpt2_cls": "seqcls/gpt2_cls", "llama_cls": "seqcls/llama_cls"]
+
+    struct Reference: Decodable {
+        struct Model: Decodable {
+            var outputs: [[Double]]; var jacobian_norms: [Double]; var parameter_jacobian_norms: [Double]
+            var ntk_lambda_max: Double; var ntk_lambda_min: Double
+            var probe_position_ids: [[Int]]?; var read_positions: [Int]?
+            var labels_loss: Double?; var hessian_lambda_max: Double?; var hessian_lambda_min: Double?
+        }
+        var models: [String: Model]
+    }
+
+    func reference() throws -> Reference {
+        try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.root.appendingPathComponent("reference.json")))
+    }
+
+    func open(_ name: String) throws -> (any TensorStore, HFModelConfig) {
+        let folder = Self.fixtures.appendingPathComponent(Self.folders[name]!)
+        return (try ModelFile.open(folder.appendingPathComponent("model.safetensors").path),
+                try HFModelConfig.load(path: folder.appendingPathComponent("config.json").path))
+    }
+
+    func path(_ file: String) -> String { Self.root.appendingPathComponent(file).path }
+    func maskPath(_ name: String) -> String? { name == "roberta" ? path("roberta_mask.npy") : nil }
+
+    /// Each probe's position ids / read token as transformers computes them, and the outputs of one
+    /// forward pass over the whole batch (each probe's channels on the tape).
+    func testPositionsAndBatchedForwardEqualTorch() throws {
+        let ref = try reference()
+        for name in Self.folders.keys.sorted() {
+            let (store, config) = try open(name)
+            let m = try XCTUnwrap(ref.models[name])
+            guard case .success(let layout) = TransformerLayout.resolve(config, names: Set(store.tensors.map(\.name))) else { return XCTFail(name) }
+            let d = config.hiddenSize
+            let cache = TransformerTensorCache(store: store, width: d)
+            let probes = try TransformerDataAudit.loadProbes(path: path("\(name)_tokens.npy"), maskPath: maskPath(name), limit: nil, width: d) {
+                let w = TransformerDataAudit.wordEmbeddings(layout)
+                return (try store.loadFloat64(w), try store.info(w).shape[0])
+            }
+            let ids = try TransformerPositions.ids(config: config, tokenIds: probes.tokenIds, count: 3, length: 5)
+            XCTAssertEqual(ids, m.probe_position_ids, name)
+            let (tg, head, reason) = try TransformerDataAudit.compile(layout: layout, config: config, store: store, sequenceLength: 5,
+                                                                      cache: cache, positionIds: ids, tokenIds: probes.tokenIds, count: 3)
+            XCTAssertNil(reason, name)
+            XCTAssertEqual(head?.selectedPositions, m.read_positions, name)
+            let channels = TransformerPositions.channels(positionIds: ids, readPositions: head?.selectedPositions)
+            let model = try ForwardModel(graph: tg.graph, load: cache.load)
+            let y = model.forward(probes.embeddings, count: 3, keyMasks: probes.masks, channels: channels).output
+            let want = m.outputs.flatMap { $0 }, scale = want.map(abs).max()!
+            XCTAssertEqual(y.count, want.count, name)
+            for e in 0..<min(y.count, want.count) { XCTAssertEqual(y[e], want[e], accuracy: 1e-9 * scale, "\(name) [\(e)]") }
+            // Without the channels every probe would use probe 0's positions: the channel matters here.
+            let shared = model.forward(probes.embeddings, count: 3, keyMasks: probes.masks).output
+            XCTAssertGreaterThan(zip(shared, want).map { abs($0 - $1) }.max()!, 1e-3 * scale, name)
+        }
+    }
+
+    func testJacobiansNTKAndBoundEqualTorch() throws {
+        let ref = try reference()
+        for name in Self.folders.keys.sorted() {
+            let (store, config) = try open(name)
+            let m = try XCTUnwrap(ref.models[name])
+            var o = DataAuditOptions(probePath: path("\(name)_tokens.npy"))
+            o.jobs = 1
+            o.lanczosTolerance = 1e-10
+            let (data, report, notes) = try TransformerDataAudit.run(store: store, config: config, options: o, maskPath: maskPath(name),
+                                                                     progress: nil)
+            let out = try XCTUnwrap(data.output)
+            XCTAssertEqual(out.probePositionIds, m.probe_position_ids, name)
+            XCTAssertEqual(out.readPositions, m.read_positions, name)
+            XCTAssertNil(out.positionIds, "\(name): the probes' ids differ")
+            if let r = m.read_positions {
+                XCTAssertTrue(notes.contains { $0.contains("reads each probe's own token, at positions \(r.map(String.init).joined(separator: ","))") }, "\(notes)")
+            } else {
+                XCTAssertTrue(notes.contains { $0.contains("each probe's own position ids (2,3,4,5,1; 2,3,1,1,1; 2,1,3,4,1)") }, "\(notes)")
+            }
+            for i in 0..<3 {
+                XCTAssertEqual(data.jacobianNorms[i], m.jacobian_norms[i], accuracy: 1e-6 * m.jacobian_norms[i], "\(name) ‖J_x‖ \(i)")
+                XCTAssertEqual(data.parameterJacobianNorms[i], m.parameter_jacobian_norms[i],
+                               accuracy: 1e-6 * m.parameter_jacobian_norms[i], "\(name) ‖J_θ‖ \(i)")
+            }
+            XCTAssertEqual(try XCTUnwrap(report.gK), m.ntk_lambda_max, accuracy: 1e-6 * m.ntk_lambda_max, "\(name) NTK λ_max")
+            // RoBERTa's hidden state ends in a LayerNorm: K_S is singular (λ_min = 0 to rounding).
+            let tolMin = name == "roberta" ? 1e-6 * m.ntk_lambda_max : 1e-6 * abs(m.ntk_lambda_min)
+            XCTAssertEqual(try XCTUnwrap(report.ntkLambdaMin), m.ntk_lambda_min, accuracy: tolMin, "\(name) NTK λ_min")
+            let bound = try XCTUnwrap(data.networkBound, "\(name): \(data.reason ?? "")")
+            for j in m.jacobian_norms { XCTAssertGreaterThanOrEqual(bound, j, name) }
+            XCTAssertEqual(data.boundHolds, true, name)
+        }
+    }
+
+    func testLabelsLossAndHessianEqualTorch() throws {
+        let ref = try reference()
+        for name in ["gpt2_cls", "llama_cls"] {
+            let (store, config) = try open(name)
+            let m = try XCTUnwrap(ref.models[name])
+            var o = DataAuditOptions(probePath: path("\(name)_tokens.npy"), labelsPath: path("\(name)_labels.npy"))
+            o.jobs = 1
+            o.lanczosTolerance = 1e-10
+            let (data, report, _) = try TransformerDataAudit.run(store: store, config: config, options: o, maskPath: nil, progress: nil)
+            let labels = try XCTUnwrap(data.output?.labels, name)
+            let loss = try XCTUnwrap(m.labels_loss), lmax = try XCTUnwrap(m.hessian_lambda_max), lmin = try XCTUnwrap(m.hessian_lambda_min)
+            XCTAssertEqual(labels.loss, loss, accuracy: 1e-12 * loss, name)
+            XCTAssertTrue(labels.converged, name)
+            XCTAssertEqual(labels.hessianLambdaMax, lmax, accuracy: 1e-6 * abs(lmax), "\(name) λ_max")
+            XCTAssertEqual(labels.hessianLambdaMin, lmin, accuracy: 1e-6 * abs(lmin), "\(name) λ_min")
+            XCTAssertEqual(try XCTUnwrap(report.gH), max(abs(lmax), abs(lmin)), accuracy: 1e-6 * max(abs(lmax), abs(lmin)))
+        }
+    }
+}
