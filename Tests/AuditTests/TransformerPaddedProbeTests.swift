@@ -165,4 +165,55 @@ final class TransformerPaddedProbeTests: XCTestCase {
             for (i, a) in report.perSample.attributionInstability.enumerated() { XCTAssertLessThan(a, 1e-9, "\(name) probe \(i)") }
         }
     }
+
+    /// Nine probes, the three padded ones three times over: two NTK batches (8 + 1, `ntkBatch`), so
+    /// each batch's tape gets its own slice of the channels. J_S is the 3-probe Jacobian stacked
+    /// three times, so K_S/9 has the 3-probe K_S/3's nonzero eigenvalues (λ_max = the reference),
+    /// and the mean loss over 9 is the mean over 3 (same loss, same Hessian); per-probe norms repeat.
+    func testTwoNTKBatchesOfPaddedProbes() throws {
+        XCTAssertEqual(TransformerDataAudit.ntkBatch, 8)
+        let ref = try reference()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("padded-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        /// The `.npy` at `file` with its first axis repeated three times (int64).
+        func tiled(_ file: String) throws -> String {
+            let s = try NPYTensorStore(path: path(file))
+            let info = try XCTUnwrap(s.tensors.first)
+            let v = try s.loadFloat64(info.name).map { Int64($0) }
+            let shape = [info.shape[0] * 3] + info.shape.dropFirst()
+            var header = "{'descr': '<i8', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : "")), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+            data.append(contentsOf: [UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
+            data.append(contentsOf: Array(header.utf8))
+            for x in v + v + v { withUnsafeBytes(of: x.littleEndian) { data.append(contentsOf: $0) } }
+            let url = dir.appendingPathComponent(file)
+            try data.write(to: url)
+            return url.path
+        }
+        for name in ["roberta", "gpt2_cls"] {
+            let (store, config) = try open(name)
+            let m = try XCTUnwrap(ref.models[name])
+            var o = DataAuditOptions(probePath: try tiled("\(name)_tokens.npy"), labelsPath: name == "roberta" ? nil : try tiled("\(name)_labels.npy"))
+            o.jobs = 2
+            o.lanczosTolerance = 1e-10
+            let (data, report, _) = try TransformerDataAudit.run(store: store, config: config, options: o,
+                                                                 maskPath: name == "roberta" ? try tiled("roberta_mask.npy") : nil, progress: nil)
+            XCTAssertEqual(data.jacobianNorms.count, 9)
+            for i in 0..<9 {
+                XCTAssertEqual(data.jacobianNorms[i], m.jacobian_norms[i % 3], accuracy: 1e-6 * m.jacobian_norms[i % 3], "\(name) ‖J_x‖ \(i)")
+                XCTAssertEqual(data.parameterJacobianNorms[i], m.parameter_jacobian_norms[i % 3],
+                               accuracy: 1e-6 * m.parameter_jacobian_norms[i % 3], "\(name) ‖J_θ‖ \(i)")
+            }
+            XCTAssertEqual(try XCTUnwrap(report.gK), m.ntk_lambda_max, accuracy: 1e-6 * m.ntk_lambda_max, "\(name) NTK λ_max over 2 batches")
+            if let lmax = m.hessian_lambda_max, let lmin = m.hessian_lambda_min, let loss = m.labels_loss {
+                let labels = try XCTUnwrap(data.output?.labels)
+                XCTAssertEqual(labels.loss, loss, accuracy: 1e-12 * loss, name)
+                XCTAssertEqual(labels.hessianLambdaMax, lmax, accuracy: 1e-6 * abs(lmax), "\(name) λ_max")
+                XCTAssertEqual(labels.hessianLambdaMin, lmin, accuracy: 1e-6 * abs(lmin), "\(name) λ_min")
+            }
+        }
+    }
 }
