@@ -11,7 +11,9 @@ import WeightFiles
 /// Probes: an integer `.npy` `[N, n]` of token ids (looked up in the word embeddings here, before
 /// the network, as `inputs_embeds`), or a float `.npy` `[N, n, d]` of input embeddings. An optional
 /// `--attention-mask` `.npy` `[N, n]` (1 keep, 0 padding) masks keys as Hugging Face's
-/// `attention_mask` does; the mask rides on each probe's tape, so one compiled model serves all.
+/// `attention_mask` does; the mask rides on each probe's tape, so one compiled model serves all, as
+/// do each probe's own position ids (RoBERTa family) and the token a last-token head reads
+/// (`Probes.channels`, `SampleChannels`): probes padded differently are measured together.
 ///
 /// Per probe: `‖J‖₂ = σ_max(∂h/∂x)` by Golub–Kahan–Lanczos (`Lanczos.topK`) on JVP/VJP products
 /// (never the `(n·d)²` matrix), tolerance 1e-10 on the error estimate, with the Lanczos residual as
