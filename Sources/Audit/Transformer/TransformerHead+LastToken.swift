@@ -45,7 +45,7 @@ extension TransformerHead {
             how = "argmax over t of t·[input_ids_t ≠ \(pad!)], as transformers finds the last non-padding token"
         }
         let which = selectedPosition.map { "the token at position \($0)" }
-            ?? "each probe's own token, at positions \(ps.map(String.init).joined(separator: ","))"
+            ?? "each probe's own token, at positions \(ps.prefix(16).map(String.init).joined(separator: ","))\(ps.count > 16 ? ",… (transformer.data.output.read_positions)" : "")"
         return "transformer data mode: \(architecture) reads \(which) (\(how))"
     }
 }
