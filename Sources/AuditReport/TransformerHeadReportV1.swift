@@ -53,9 +53,14 @@ public struct TransformerOutputV1: Codable, Sendable, Equatable {
     public var headReason: String?
     /// The head's Lipschitz constant on the measured domain (its factor in `network_bound`).
     public var headBound: Double?
-    /// Position ids every probe used (RoBERTa family: from the padding id), nil for 0 … n−1.
+    /// Position ids every probe used (RoBERTa family: from the padding id), nil for 0 … n−1 or
+    /// when the probes' ids differ (then `probePositionIds`).
     public var positionIds: [Int]?
     public var labels: TransformerLabelsV1?
+    /// RoBERTa family: each probe's own position ids (`[N][n]`); nil for 0 … n−1.
+    public var probePositionIds: [[Int]]? = nil
+    /// Last-token sequence-classification heads: the position each probe's logits read; nil otherwise.
+    public var readPositions: [Int]? = nil
 
     public init(kind: String, architecture: String?, description: String, dimension: Int, headReason: String?,
                 headBound: Double?, positionIds: [Int]?, labels: TransformerLabelsV1?) {
@@ -66,6 +71,7 @@ public struct TransformerOutputV1: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case kind, architecture, description, dimension, headReason = "head_reason", headBound = "head_bound"
         case positionIds = "position_ids", labels
+        case probePositionIds = "probe_position_ids", readPositions = "read_positions"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -78,6 +84,8 @@ public struct TransformerOutputV1: Codable, Sendable, Equatable {
         try c.encode(headBound.finiteOrNil, forKey: .headBound)
         try c.encode(positionIds, forKey: .positionIds)
         try c.encode(labels, forKey: .labels)
+        try c.encodeIfPresent(probePositionIds, forKey: .probePositionIds)
+        try c.encodeIfPresent(readPositions, forKey: .readPositions)
     }
 }
 

@@ -186,3 +186,26 @@ extension TransformerCLITests {
         XCTAssertEqual(wrong.status, 65, wrong.stderr)
     }
 }
+
+/// Probes padded differently through the CLI (issue 18): RoBERTa with its attention mask, each
+/// probe with its own position ids, and a last-token classifier with --labels, each probe reading
+/// its own token (numbers against torch: TransformerPaddedProbeTests).
+final class TransformerPaddedCLITests: XCTestCase {
+    func testPaddedProbesThroughTheCLI() throws {
+        let p = "fixtures/transformers/padded/"
+        let rob = try CLI.run(["fixtures/transformers/heads/roberta", "--probe", p + "roberta_tokens.npy", "--attention-mask",
+                               p + "roberta_mask.npy", "--jobs", "1", "--json", "-", "--no-timestamps", "--quiet"])
+        XCTAssertEqual(rob.status, 0, rob.stderr)
+        let r = try AuditReportV1.decode(rob.stdoutData)
+        XCTAssertEqual(r.transformer?.data?.output?.probePositionIds, [[2, 3, 4, 5, 1], [2, 3, 1, 1, 1], [2, 1, 3, 4, 1]])
+        XCTAssertNil(r.transformer?.data?.output?.positionIds)
+        XCTAssertEqual(r.transformer?.data?.boundHolds, true)
+        let cls = try CLI.run(["fixtures/transformers/seqcls/gpt2_cls", "--probe", p + "gpt2_cls_tokens.npy", "--labels",
+                               p + "gpt2_cls_labels.npy", "--jobs", "1", "--json", "-", "--no-timestamps", "--quiet"])
+        XCTAssertEqual(cls.status, 0, cls.stderr)
+        let c = try AuditReportV1.decode(cls.stdoutData)
+        XCTAssertEqual(c.transformer?.data?.output?.readPositions, [2, 4, 3])
+        XCTAssertNotNil(c.transformer?.data?.output?.labels)
+        XCTAssertEqual(c.data?.probeCount, 3)
+    }
+}

@@ -244,6 +244,11 @@ enum SampleReports {
             labels: complete ? TransformerLabelsV1(path: "labels.npy", loss: 3.6, scored: 9, hessianLambdaMax: 154.7,
                                                    hessianLambdaMin: -141.0, hessianErrorMax: 1e-9, hessianErrorMin: 1e-10,
                                                    hessianProducts: 20, converged: true) : nil)
+        if complete {
+            // Per-probe position ids and read positions (optional keys, written when set).
+            t.data?.output?.probePositionIds = [[2, 3, 4, 5, 6, 1], [2, 3, 1, 1, 1, 1]]
+            t.data?.output?.readPositions = [5, 1]
+        }
         return t
     }
 }

@@ -57,7 +57,7 @@ extension TransformerDataAudit {
         }
         let x = Array(probes.embeddings[(i * size)..<((i + 1) * size)])
         let mask = probes.masks.map { $0[i] }
-        let tape = model.forward(x, count: 1, keyMasks: mask.map { [$0] })
+        let tape = model.forward(x, count: 1, keyMasks: mask.map { [$0] }, channels: probes.channels.slice(i..<(i + 1)))
         // The domain met at this probe.
         var scales: [String: Double] = [:]
         for ni in tg.normInputs {
@@ -148,7 +148,7 @@ extension TransformerDataAudit {
         let tapes = try parallelMap(batches.count, jobs: options.jobs) { b -> ForwardTape in
             let (lo, hi) = batches[b]
             return model.forward(Array(probes.embeddings[(lo * d_in)..<(hi * d_in)]), count: hi - lo,
-                                 keyMasks: probes.masks.map { Array($0[lo..<hi]) })
+                                 keyMasks: probes.masks.map { Array($0[lo..<hi]) }, channels: probes.channels.slice(lo..<hi))
         }
         let inv = 1 / Double(N)
         // One reusable parameter tangent per batch (ForwardModel+GradientInPlace), summed into the first.

@@ -11,7 +11,9 @@ import WeightFiles
 /// Probes: an integer `.npy` `[N, n]` of token ids (looked up in the word embeddings here, before
 /// the network, as `inputs_embeds`), or a float `.npy` `[N, n, d]` of input embeddings. An optional
 /// `--attention-mask` `.npy` `[N, n]` (1 keep, 0 padding) masks keys as Hugging Face's
-/// `attention_mask` does; the mask rides on each probe's tape, so one compiled model serves all.
+/// `attention_mask` does; the mask rides on each probe's tape, so one compiled model serves all, as
+/// do each probe's own position ids (RoBERTa family) and the token a last-token head reads
+/// (`Probes.channels`, `SampleChannels`): probes padded differently are measured together.
 ///
 /// Per probe: `‖J‖₂ = σ_max(∂h/∂x)` by Golub–Kahan–Lanczos (`Lanczos.topK`) on JVP/VJP products
 /// (never the `(n·d)²` matrix), tolerance 1e-10 on the error estimate, with the Lanczos residual as
@@ -32,6 +34,9 @@ enum TransformerDataAudit {
         var masks: [[Bool]]?
         /// Token ids `N × n` of integer probes (RoBERTa's position ids follow them).
         var tokenIds: [Int]? = nil
+        /// Per probe, its position rows and read token (`TransformerPositions.channels`), carried
+        /// on every tape of it as its mask is.
+        var channels: SampleChannels = .none
     }
 
     /// Runs data mode when the report has a transformer section whose config this tool reads.
@@ -127,7 +132,7 @@ enum TransformerDataAudit {
         case .failure(let e): throw DataAuditError(e.description, kind: .unsupported)
         }
         progress?(0, 4, "probes")
-        let probes = try loadProbes(path: options.probePath, maskPath: maskPath, limit: options.probeLimit, width: d) {
+        var probes = try loadProbes(path: options.probePath, maskPath: maskPath, limit: options.probeLimit, width: d) {
             let name = wordEmbeddings(layout)
             let info = try store.info(name)
             guard info.shape.count == 2, info.shape[1] == d else {
@@ -142,6 +147,7 @@ enum TransformerDataAudit {
         let positionIds = try TransformerPositions.ids(config: config, tokenIds: probes.tokenIds, count: N, length: n)
         let (tg, head, headReason) = try compile(layout: layout, config: config, store: store, sequenceLength: n, cache: cache,
                                                  positionIds: positionIds, tokenIds: probes.tokenIds, count: N)
+        probes.channels = TransformerPositions.channels(positionIds: positionIds, readPositions: head?.selectedPositions)
         // Labels are read and checked before any measurement: a headless model or a bad labels file
         // fails at once, not after the Jacobians.
         let targets = try options.labelsPath.map { path -> TransformerLoss.Targets in
@@ -235,9 +241,9 @@ enum TransformerDataAudit {
         }
         if let bound, gJ > 0 { report.boundRatio = bound / gJ }
         let notes = ntk.notes + headNotes(head: head, headReason: headReason, positionIds: positionIds, loss: loss, probeKind: probes.kind) + [
-            "transformer data mode: f = input embeddings [\(n), \(d)] → \(head == nil ? "last hidden state [\(n)·\(d)]" : "the head's logits (transformer.data.output)") (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); \(positionIds.map { "position ids \($0.map(String.init).joined(separator: ","))" } ?? "positions 0…\(n - 1)")\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
+            "transformer data mode: f = input embeddings [\(n), \(d)] → \(head == nil ? "last hidden state [\(n)·\(d)]" : "the head's logits (transformer.data.output)") (\(probes.kind == "token_ids" ? "token ids looked up in '\(wordEmbeddings(layout))'" : "probe embeddings used as inputs_embeds"); \(positionIds.map { ids in TransformerPositions.common(ids).map { "position ids \($0.map(String.init).joined(separator: ","))" } ?? "each probe's own position ids (\(ids.prefix(3).map { $0.map(String.init).joined(separator: ",") }.joined(separator: "; "))\(ids.count > 3 ? "; … all in transformer.data.output.probe_position_ids" : ""))" } ?? "positions 0…\(n - 1)")\(layout.family == .bert ? ", token type 0" : "")\(maskPath.map { "; attention mask \($0)" } ?? ""))",
             "transformer data mode: σ_max of ∂h/∂x per probe by Golub–Kahan–Lanczos on JVP/VJP products (tolerance 1e-10, residual certificates in transformer.data), of ∂h/∂θ as √λ_max(J_θJ_θᵀ) by symmetric Lanczos (tolerance 1e-10); θ (P = \(P)) = every weight, bias, norm gain and position embedding, not the word embeddings",
-            "transformer data mode: NTK K_S/N over the \(head == nil ? "N·n·d" : "N × the head's outputs") = \(N * outputDimension(tg)) output rows, one compiled model for every probe (each probe's attention mask carried on its tape), per product one batched parameter VJP and parameter JVP per batch of \(ntkBatch) probes, gradients summed in batch order",
+            "transformer data mode: NTK K_S/N over the \(head == nil ? "N·n·d" : "N × the head's outputs") = \(N * outputDimension(tg)) output rows, one compiled model for every probe (each probe's attention mask\(positionIds != nil || head?.selectedPositions != nil ? ", position rows and read token" : "") carried on its tape), per product one batched parameter VJP and parameter JVP per batch of \(ntkBatch) probes, gradients summed in batch order",
             exactSpectrum
                 ? "transformer data mode: per probe spectral entropy of ∂h/∂x and τ = ‖J‖_F/(√(n·d)‖J‖₂) exact (J formed by \(size) reverse rows, LAPACK singular values; n·d ≤ \(options.transformerExactSpectrumLimit))"
                 : "transformer data mode: per probe spectral entropy of ∂h/∂x and τ by stochastic Lanczos quadrature on JᵀJ (\(Swift.max(2, options.transformerSLQProbes)) Rademacher probes × \(options.transformerSLQSteps) steps, batched JVP/VJP; ‖J‖_F² by Hutchinson), errors (two standard errors, quadrature error not included) in transformer.data.jacobian_entropy_errors / tau_errors",

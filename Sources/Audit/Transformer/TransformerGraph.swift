@@ -16,7 +16,8 @@ import WeightFiles
 /// An attention mask (1 keep, 0 padding; per key position) may be an attribute of the attention
 /// nodes (`mask`); the data mode instead compiles with none and carries each probe's mask on its
 /// forward tape (`ForwardModel.forward(_:count:keyMasks:)`), so one compiled model serves every
-/// probe. Position ids are `0 … n−1`, or the ones the caller gives (RoBERTa: `TransformerPositions`).
+/// probe. Position ids are `0 … n−1`, or the ones the caller gives per probe (RoBERTa: `TransformerPositions`,
+/// each probe's rows on its tape as `SampleChannels.positionRows`).
 /// Tensors come through `load` (canonical `[out, in]`; GPT-2's Conv1D transposed and its fused
 /// `c_attn` split), each file tensor read once per `TransformerTensorCache`.
 struct TransformerGraph {
@@ -37,10 +38,10 @@ struct TransformerGraph {
     }
 
     /// Throws `DataAuditError(.unsupported)` for settings the engine does not reproduce.
-    /// `positionIds`: the rows of the position table the probes use (RoBERTa-style models,
-    /// `TransformerPositions`); nil for `0 … n−1`.
+    /// `positionIds`: per probe, its position ids (RoBERTa-style models, `TransformerPositions`);
+    /// nil for `0 … n−1`.
     static func build(layout: TransformerLayout, config: HFModelConfig, sequenceLength n: Int, mask: [Bool]?,
-                      cache: TransformerTensorCache, positionIds: [Int]? = nil) throws -> TransformerGraph {
+                      cache: TransformerTensorCache, positionIds: [[Int]]? = nil) throws -> TransformerGraph {
         let d = config.hiddenSize, H = config.numHeads, Hkv = config.numKeyValueHeads, dh = config.headDim
         let family = layout.family, p = layout.prefix
         if family == .bert, config.modelType.lowercased() != "bert", positionIds == nil {
@@ -79,10 +80,14 @@ struct TransformerGraph {
         // Position (and token-type 0) embeddings, added inside the model to inputs_embeds.
         switch family {
         case .bert:
-            let pos = try positionIds.map { try cache.rows(p + "embeddings.position_embeddings.weight", ids: $0, width: d, suffix: "#positions") }
+            // RoBERTa: the table holds every row the probes use once; probe 0's rows are the op's own,
+            // each probe's ride on its tape (TransformerPositions.channels).
+            let table = positionIds.map { TransformerPositions.table($0) }
+            let pos = try table.map { try cache.rows(p + "embeddings.position_embeddings.weight", ids: $0.ids, width: d, suffix: "#positions") }
                 ?? cache.rows(p + "embeddings.position_embeddings.weight", count: n, width: d, suffix: "#positions")
             let tt = try cache.rows(p + "embeddings.token_type_embeddings.weight", count: 1, width: d, suffix: "#token_type0")
-            h = add("embeddings", .parameterized(className: "PositionEmbedding", tensors: [pos, tt]), [h])
+            let rowsAttr = table.flatMap { $0.rows.first }.map { ["position_rows": $0.map(String.init).joined(separator: ",")] } ?? [:]
+            h = add("embeddings", .parameterized(className: "PositionEmbedding", tensors: [pos, tt]), [h], rowsAttr)
             h = norm("embeddings.LayerNorm", layout.embeddingNorm!, h)
         case .gpt2:
             let pos = try cache.rows(p + "wpe.weight", count: n, width: d, suffix: "#positions")

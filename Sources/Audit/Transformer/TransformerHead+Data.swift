@@ -10,7 +10,7 @@ extension TransformerDataAudit {
     /// The compiled model (backbone, then the head when the config names one this tool reproduces),
     /// the head, and why a named head is not used.
     static func compile(layout: TransformerLayout, config: HFModelConfig, store: any TensorStore, sequenceLength n: Int,
-                        cache: TransformerTensorCache, positionIds: [Int]?, tokenIds: [Int]? = nil,
+                        cache: TransformerTensorCache, positionIds: [[Int]]?, tokenIds: [Int]? = nil,
                         count: Int = 1) throws -> (TransformerGraph, TransformerHead?, String?) {
         let backbone = try TransformerGraph.build(layout: layout, config: config, sequenceLength: n, mask: nil, cache: cache,
                                                   positionIds: positionIds)
@@ -21,10 +21,9 @@ extension TransformerDataAudit {
             return (backbone, nil, reason)
         case .head(var head):
             if case .lastNonPadding(let pad) = head.selection {
-                head.selectedPosition = try TransformerHead.lastTokenPosition(padTokenId: pad, tokenIds: tokenIds, count: count, length: n,
-                                                                              architecture: head.architecture)
+                head.selectedPositions = TransformerHead.lastTokenPositions(padTokenId: pad, tokenIds: tokenIds, count: count, length: n)
             }
-            return (try head.attach(to: backbone, config: config, sequenceLength: n, cache: cache, position: head.selectedPosition ?? 0),
+            return (try head.attach(to: backbone, config: config, sequenceLength: n, cache: cache, position: head.selectedPositions?.first ?? 0),
                     head, nil)
         }
     }
@@ -50,7 +49,7 @@ extension TransformerDataAudit {
         }
     }
 
-    static func outputSection(head: TransformerHead?, headReason: String?, dimension: Int, headBound: Double?, positionIds: [Int]?,
+    static func outputSection(head: TransformerHead?, headReason: String?, dimension: Int, headBound: Double?, positionIds: [[Int]]?,
                               labelsPath: String?, loss: TransformerLoss.Result?) -> TransformerOutputV1 {
         var labels: TransformerLabelsV1? = nil
         if let path = labelsPath, let l = loss {
@@ -58,13 +57,17 @@ extension TransformerDataAudit {
                                 hessianErrorMax: l.errorMax, hessianErrorMin: l.errorMin, hessianProducts: l.iterations,
                                          converged: l.converged)
         }
-        return TransformerOutputV1(kind: head == nil ? "last_hidden_state" : "logits", architecture: head?.architecture,
+        var section = TransformerOutputV1(kind: head == nil ? "last_hidden_state" : "logits", architecture: head?.architecture,
                                    description: head?.outputDescription ?? "last hidden state of the backbone",
-                                   dimension: dimension, headReason: headReason, headBound: headBound, positionIds: positionIds,
-                                   labels: labels)
+                                   dimension: dimension, headReason: headReason, headBound: headBound,
+                                   positionIds: TransformerPositions.common(positionIds), labels: labels)
+        // Per probe: its position ids (RoBERTa family) and the token a last-token head reads.
+        section.probePositionIds = positionIds
+        section.readPositions = head?.selectedPositions
+        return section
     }
 
-    static func headNotes(head: TransformerHead?, headReason: String?, positionIds: [Int]?, loss: TransformerLoss.Result?,
+    static func headNotes(head: TransformerHead?, headReason: String?, positionIds: [[Int]]?, loss: TransformerLoss.Result?,
                           probeKind: String = "token_ids") -> [String] {
         var notes: [String] = []
         if let note = head?.selectionNote(probeKind: probeKind) { notes.append(note) }
@@ -74,7 +77,7 @@ extension TransformerDataAudit {
             notes.append("transformer data mode: the config's head is not used (\(headReason)); output = the last hidden state")
         }
         if positionIds != nil {
-            notes.append("transformer data mode: position ids as transformers' create_position_ids_from_input_ids (padding_idx + cumulative count of non-padding tokens; padding tokens at padding_idx), or padding_idx+1… for embedding probes")
+            notes.append("transformer data mode: position ids as transformers' create_position_ids_from_input_ids (padding_idx + cumulative count of non-padding tokens; padding tokens at padding_idx), or padding_idx+1… for embedding probes; each probe adds the position rows of its own ids (one compiled model, the rows on each probe's tape; transformer.data.output.probe_position_ids)")
         }
         if let loss {
             notes.append("transformer data mode: loss = cross-entropy as the model computes it with labels= (mean over \(loss.scored) scored targets, -100 ignored\(head?.kind == .causalLM ? ", labels shifted by one as ForCausalLMLoss does" : "")) = \(loss.loss); Hessian extremes w.r.t. θ by \(loss.method) on exact Hessian–vector products (R-operator, second-order reverse pass), error estimates \(loss.errorMax) (λ_max), \(loss.errorMin) (λ_min)\(loss.converged ? "" : "; \(loss.notConverged): λ_max is a lower and λ_min an upper bound")")

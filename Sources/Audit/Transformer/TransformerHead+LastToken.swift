@@ -13,23 +13,18 @@ import WeightFiles
 ///   `--labels` over more than one probe, where the class's loss call raises;
 /// - `inputs_embeds` (embedding probes): the last position (the class warns that padding is not
 ///   detected).
-/// The compiled head selects one position for all probes, so token probes must share it (as the
-/// RoBERTa position ids, `TransformerPositions`); otherwise the data mode is unavailable with
-/// that reason.
+/// Each probe reads its own token: the compiled head's `SelectTokenOp` takes each probe's position
+/// from its tape (`SampleChannels.readPositions`), so probes padded differently (left and right
+/// padding mixed, different lengths) share one compiled model.
 extension TransformerHead {
-    static func lastTokenPosition(padTokenId: Int?, tokenIds: [Int]?, count N: Int, length n: Int,
-                                  architecture: String) throws -> Int {
-        guard let pad = padTokenId, let ids = tokenIds else { return n - 1 }
-        var common: Int? = nil
-        for i in 0..<N {
+    /// Per probe, the position the class reads.
+    static func lastTokenPositions(padTokenId: Int?, tokenIds: [Int]?, count N: Int, length n: Int) -> [Int] {
+        guard let pad = padTokenId, let ids = tokenIds else { return [Int](repeating: n - 1, count: N) }
+        return (0..<N).map { i in
             var p = 0
             for t in 0..<n where ids[i * n + t] != pad { p = t }
-            if let c = common, c != p {
-                throw DataAuditError("\(architecture) reads the last non-padding token (pad_token_id \(pad)), which is at position \(c) in probe 0 and \(p) in probe \(i); one compiled head serves probes whose last non-padding token is at the same position (pass probes padded alike)", kind: .unsupported)
-            }
-            common = p
+            return p
         }
-        return common ?? n - 1
     }
 
     /// The class's refusal (see the type's doc), for `--labels` over `N` probes.
@@ -40,7 +35,7 @@ extension TransformerHead {
 
     /// The data mode's note on the selected token.
     func selectionNote(probeKind: String) -> String? {
-        guard case .lastNonPadding(let pad) = selection, let p = selectedPosition else { return nil }
+        guard case .lastNonPadding(let pad) = selection, let ps = selectedPositions, !ps.isEmpty else { return nil }
         let how: String
         if pad == nil {
             how = "pad_token_id is null: the class reads the last position and refuses batches of more than one sequence, so each probe is measured as a batch of one"
@@ -49,6 +44,8 @@ extension TransformerHead {
         } else {
             how = "argmax over t of t·[input_ids_t ≠ \(pad!)], as transformers finds the last non-padding token"
         }
-        return "transformer data mode: \(architecture) reads the token at position \(p) (\(how))"
+        let which = selectedPosition.map { "the token at position \($0)" }
+            ?? "each probe's own token, at positions \(ps.prefix(16).map(String.init).joined(separator: ","))\(ps.count > 16 ? ",… (transformer.data.output.read_positions)" : "")"
+        return "transformer data mode: \(architecture) reads \(which) (\(how))"
     }
 }

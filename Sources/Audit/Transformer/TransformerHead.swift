@@ -48,8 +48,14 @@ struct TransformerHead: Sendable, Equatable {
     /// Which token a sequence-classification head reads: the first (BERT pooler, RoBERTa `<s>`) or
     /// the last non-padding one (GPT-2 / Llama family, `pad_token_id` from the config, nil: none).
     var selection: Selection = .first
-    /// The position `attach` selected (set by `TransformerDataAudit.compile`), for the notes.
-    var selectedPosition: Int? = nil
+    /// Per probe, the position a last-token head reads (set by `TransformerDataAudit.compile`;
+    /// they ride on the tapes as `SampleChannels.readPositions`).
+    var selectedPositions: [Int]? = nil
+    /// The position every probe reads, nil when they differ (the notes, the output description).
+    var selectedPosition: Int? {
+        guard let first = selectedPositions?.first, selectedPositions!.allSatisfy({ $0 == first }) else { return nil }
+        return first
+    }
 
     enum Selection: Equatable, Sendable {
         case first
@@ -139,7 +145,8 @@ struct TransformerHead: Sendable, Equatable {
         switch kind {
         case .sequenceClassification:
             if case .lastNonPadding = selection {
-                return "logits of \(architecture) (last non-padding token\(selectedPosition.map { ", position \($0)," } ?? "") → score)"
+                let at = selectedPosition.map { ", position \($0)," } ?? (selectedPositions == nil ? "" : " of each probe,")
+                return "logits of \(architecture) (last non-padding token\(at) → score)"
             }
             return "logits of \(architecture) (first token → dense → tanh → classifier)"
         case .maskedLM: return "logits of \(architecture) (per position: dense → \(firstActivation ?? "") → LayerNorm → decoder\(outputTiedToEmbeddings ? " tied to the word embeddings" : ""))"
@@ -150,7 +157,8 @@ struct TransformerHead: Sendable, Equatable {
     /// Appends the head to a compiled backbone: its last node (the `[n·d]` reshape of the last
     /// hidden state) is replaced by the head's nodes, whose output is the flattened logits.
     /// The head's LayerNorm input is registered as a norm input (its measured scale enters the bound).
-    /// `position`: the token a sequence-classification head reads (0 for the first-token heads).
+    /// `position`: the token a sequence-classification head reads without a tape channel (0 for
+    /// the first-token heads; a last-token head: probe 0's, each probe's own on its tape).
     func attach(to tg: TransformerGraph, config: HFModelConfig, sequenceLength n: Int, cache: TransformerTensorCache,
                 position: Int = 0) throws -> TransformerGraph {
         var nodes = tg.graph.nodes

@@ -131,7 +131,7 @@ enum TransformerLoss {
         } catch let e as ForwardModelError {
             throw DataAuditError(e.message, kind: e.kind == .unsupported ? .unsupported : .input)
         }
-        let tape = model.forward(probes.embeddings, count: probes.count, keyMasks: probes.masks)
+        let tape = model.forward(probes.embeddings, count: probes.count, keyMasks: probes.masks, channels: probes.channels)
         return try hessian(model: model, tape: tape, targets: targets, options: options)
     }
 }

@@ -41,7 +41,7 @@ enum TransformerSensitivity {
         let s = Swift.max(2, options.transformerSLQProbes)
         var xs = [Double](repeating: 0, count: s * D)
         for t in 0..<s { for e in 0..<D { xs[t * D + e] = x[e] } }
-        let replicated = model.forward(xs, count: s, keyMasks: mask.map { [[Bool]](repeating: $0, count: s) })
+        let replicated = model.forward(xs, count: s, replicating: tape)  // the probe's mask and channels
         var tangents = [Double](repeating: 0, count: s * D)
         let rules = try StochasticLanczos.rules(dimension: D, probes: s, steps: options.transformerSLQSteps,
                                                 seed: options.seed ^ 0x51C0 ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15)) { v, w in
@@ -65,7 +65,7 @@ enum TransformerSensitivity {
         e[c] = 1
         let saliency = model.backward(tape, seed: e).inputCotangent
         let xs = AttributionPhase.perturbations(of: x, probe: i, draws: S, epsilon: options.attributionEpsilon, seed: options.seed)
-        let perturbed = model.forward(xs, count: S, keyMasks: mask.map { [[Bool]](repeating: $0, count: S) })
+        let perturbed = model.forward(xs, count: S, replicating: tape)  // the probe's mask and channels
         var seed = [Double](repeating: 0, count: S * h.count)
         for t in 0..<S { seed[t * h.count + c] = 1 }
         let g = model.backward(perturbed, seed: seed).inputCotangent

@@ -9,6 +9,8 @@ public struct ForwardTape: Sendable {
     /// Per sample, the key mask mask-aware ops read (the transformer's padding mask), so one
     /// compiled model serves probes with different masks; nil: none.
     public let keyMasks: [[Bool]]?
+    /// Per sample, the position rows and read positions of position-aware ops (`SampleChannels`).
+    public var channels: SampleChannels = .none
     /// The logits, `count × C` row-major.
     public var output: [Double] { values[values.count - 1] }
 }
@@ -53,8 +55,10 @@ public struct ParameterTangent: Sendable {
 extension ForwardModel {
     func context(_ j: Int, _ tape: ForwardTape) -> OpContext {
         let op = ops[j]
-        return OpContext(n: tape.count, inputs: op.inputs.map { tape.values[$0] }, inputSizes: op.inputs.map { ops[$0].size },
+        var ctx = OpContext(n: tape.count, inputs: op.inputs.map { tape.values[$0] }, inputSizes: op.inputs.map { ops[$0].size },
                          outputSize: op.size, theta: opTheta[j], saved: tape.saved[j], keyMasks: tape.keyMasks)
+        ctx.channels = tape.channels
+        return ctx
     }
 
     /// Per input of op j, a cotangent buffer (`rows × size`): the slot's accumulated cotangent
@@ -84,13 +88,15 @@ extension ForwardModel {
 
     // MARK: forward
 
-    /// Forward pass of `count` inputs in the internal layout (`count × d`); `keyMasks` (one per
-    /// sample) is kept on the tape for every later pass over it.
-    public func forward(_ x: [Double], count n: Int, keyMasks: [[Bool]]? = nil) -> ForwardTape {
+    /// Forward pass of `count` inputs in the internal layout (`count × d`); `keyMasks` and
+    /// `channels` (one entry per sample) are kept on the tape for every later pass over it.
+    public func forward(_ x: [Double], count n: Int, keyMasks: [[Bool]]? = nil, channels: SampleChannels = .none) -> ForwardTape {
         precondition(x.count == n * inputDimension, "forward: \(x.count) values for \(n) × \(inputDimension)")
         precondition(keyMasks == nil || keyMasks!.count == n, "forward: one key mask per sample")
+        precondition(channels.fits(n), "forward: one entry per sample in each channel")
         var tape = ForwardTape(count: n, values: [[Double]](repeating: [], count: ops.count),
                                saved: [OpSaved](repeating: .none, count: ops.count), keyMasks: keyMasks)
+        tape.channels = channels
         tape.values[0] = x
         for j in 1..<ops.count {
             let (y, saved) = ops[j].op.forward(context(j, tape))

@@ -87,6 +87,10 @@ public struct OpContext: @unchecked Sendable {
     /// Per sample of the batch, a key mask for mask-aware ops (`AttentionOp`: false = key
     /// position masked out), from `ForwardModel.forward(_:count:keyMasks:)`; nil: none.
     public var keyMasks: [[Bool]]? = nil
+    /// Per sample of the batch, the position rows and read positions of position-aware ops
+    /// (`PositionEmbeddingOp`, `SelectTokenOp`), from the tape (`SampleChannels`); `.none`: the
+    /// ops' own.
+    public var channels: SampleChannels = .none
 
     public init(n: Int, inputs: [[Double]], inputSizes: [Int], outputSize: Int, theta: [Double], saved: OpSaved,
                 keyMasks: [[Bool]]? = nil) {

@@ -17,6 +17,7 @@ public enum OpRegistry {
         // Transformers compiled from a Hugging Face config (Sources/Audit/Transformer/TransformerGraph.swift).
         SequenceOps.self,
         PositionEmbeddingOp.self,
+        SelectTokenOp.self,
         AttentionOp.self,
         RotaryOp.self,
         MulOp.self,
