@@ -17,7 +17,7 @@ tokens = torch.from_numpy(np.load(TOKENS)); mask = torch.from_numpy(np.load(MASK
 wte = model.get_input_embeddings().weight
 params = {k: v.detach() for k, v in model.named_parameters()}
 with torch.no_grad(): embeds = wte[tokens].detach()
-n, d = tokens.shape[1], embeds.shape[-1]; D = n * d; s = 8; steps = 15
+import os; n, d = tokens.shape[1], embeds.shape[-1]; D = n * d; s = 8; steps = int(os.environ.get("SLQ_STEPS", "15"))  # SLQ_STEPS: more steps to see the decay
 def h(x, m): return torch.func.functional_call(model, params, (), {"inputs_embeds": x, "attention_mask": m}).last_hidden_state.reshape(-1)
 for i in [int(a) for a in sys.argv[4:]]:
     e, m = embeds[i:i+1], mask[i:i+1]

@@ -63,7 +63,8 @@ extension LayerAnalysis {
             m.apply(e, rows: rows, cols: cols)
             row.method = AnalysisMethod.lanczosSLQ.rawValue
             row.estimateErrors = ["spectral_entropy": e.entropyError, "erank_rv": e.erankRVError, "nuclear": e.nuclearError,
-                                  "probes": Double(e.probes), "lanczos_steps": Double(e.steps)]
+                                  "probes": Double(e.probes), "lanczos_steps": Double(e.steps),
+                                  "spectral_entropy_quadrature": e.entropyQuadrature]
         }
         row.metrics = m
         if configuration.heavyTail, complete,

@@ -31,6 +31,12 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
     /// Stated error per probe of those estimates (two standard errors of the SLQ probe means; 0 exact).
     public var jacobianEntropyErrors: [Double]? = nil
     public var tauErrors: [Double]? = nil
+    /// SLQ only, per probe: the Gauss/Gauss–Radau quadrature half-width included in
+    /// `jacobianEntropyErrors` (whose value is two standard errors + this), and the Lanczos steps
+    /// the stopping rule took. nil for exact spectra and in older reports (whose SLQ errors were
+    /// the two standard errors alone, around the Gauss value).
+    public var jacobianEntropyQuadratureErrors: [Double]? = nil
+    public var jacobianSLQSteps: [Int]? = nil
     /// Which output was differentiated (last hidden state or a head's logits), position ids, labels.
     public var output: TransformerOutputV1? = nil
 
@@ -52,6 +58,7 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
         case parameterJacobianNorms = "parameter_jacobian_norms", boundHolds = "bound_holds", reason
         case jacobianSpectrumMethod = "jacobian_spectrum_method", jacobianEntropyErrors = "jacobian_entropy_errors", tauErrors = "tau_errors"
         case output
+        case jacobianEntropyQuadratureErrors = "jacobian_entropy_quadrature_errors", jacobianSLQSteps = "jacobian_slq_steps"
     }
 
     /// Every key is written (`null` when unknown), as elsewhere in the report.
@@ -74,6 +81,8 @@ public struct TransformerDataV1: Codable, Sendable, Equatable {
         try c.encodeIfPresent(jacobianEntropyErrors, forKey: .jacobianEntropyErrors)
         try c.encodeIfPresent(tauErrors, forKey: .tauErrors)
         try c.encodeIfPresent(output, forKey: .output)
+        try c.encodeIfPresent(jacobianEntropyQuadratureErrors, forKey: .jacobianEntropyQuadratureErrors)
+        try c.encodeIfPresent(jacobianSLQSteps, forKey: .jacobianSLQSteps)
     }
 }
 

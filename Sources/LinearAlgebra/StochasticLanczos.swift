@@ -82,6 +82,14 @@ public enum StochasticLanczos {
         public var weights: [Double]
         /// `zᵀ M z / ‖z‖² = α_1`: the first moment, computed exactly.
         public var rayleigh: Double
+        /// The Gauss–Radau rule of the same vector with a prescribed node at 0 (≤ λ_min of a PSD
+        /// M): k + 1 nodes from the same α, β and the last residual norm β_k, no extra product
+        /// (`radauRule`). Equal to the Gauss rule when the Krylov space became invariant (then
+        /// both are exact). See `StochasticLanczos+Bracket.swift` for which side each bounds.
+        public var radauNodes: [Double]
+        public var radauWeights: [Double]
+        /// Lanczos steps (products with M) this vector took.
+        public var steps: Int
     }
 
     /// Quadrature rules for `probes` seeded Rademacher vectors, `steps` Lanczos steps each (fewer
@@ -121,7 +129,13 @@ public enum StochasticLanczos {
     /// block products: `apply(V, W)` writes `W = M V` for the row-major `n × probes` block V
     /// (column j = probe j), e.g. `M = JᵀJ` through a batched Jacobian–vector and vector–Jacobian
     /// product (the transformer data mode's per-probe Jacobians, never formed).
+    ///
+    /// `stop`, when given, is asked after every step from the second on with the rules (Gauss and
+    /// Radau) of the steps so far; `true` ends the run there and returns exactly those rules (the
+    /// per-probe stopping rule of the transformer data mode: `EntropyEstimate.converged`).
+    /// Without it, or when it never says stop, `steps` steps are taken (the cap).
     public static func rules(dimension n: Int, probes s: Int, steps: Int, seed: UInt64,
+                             stop: (([Rule]) throws -> Bool)? = nil,
                              apply: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) throws -> Void) throws -> [Rule] {
         let k = Swift.max(1, Swift.min(steps, n))
         guard n > 0, s > 0 else { return [] }
@@ -135,6 +149,8 @@ public enum StochasticLanczos {
         var alpha = [[Double]](repeating: [], count: s)
         var beta = [[Double]](repeating: [], count: s)
         var done = [Bool](repeating: false, count: s)
+        // Per probe: β_k of the last step (the Radau rule's last off-diagonal); 0 when invariant.
+        var residual = [Double](repeating: 0, count: s)
         var w = [Double](repeating: 0, count: n * s)
         var col = [Double](repeating: 0, count: n)
         var coef = [Double](repeating: 0, count: k + 1)
@@ -161,7 +177,9 @@ public enum StochasticLanczos {
                 alpha[j].append(a)
                 let b = col.withUnsafeBufferPointer { LAPACKCalls.nrm2(n, $0.baseAddress!) }
                 let scale = Swift.max(Swift.abs(a), alpha[j].map { Swift.abs($0) }.max() ?? 0)
-                if step == k - 1 || b <= 1e-12 * scale || count == n {
+                let invariant = b <= 1e-12 * scale || count == n
+                residual[j] = invariant ? 0 : b
+                if step == k - 1 || invariant {
                     done[j] = true
                     continue
                 }
@@ -170,44 +188,27 @@ public enum StochasticLanczos {
                 for i in 0..<n { v[i * s + j] = col[i] * ib }
             }
             if done.allSatisfy({ $0 }) { break }
+            if let stop, step >= 1 {
+                let now = try (0..<s).map { try rule(alpha: alpha[$0], beta: beta[$0], residual: residual[$0]) }
+                if try stop(now) { return now }
+            }
         }
-        var out: [Rule] = []
-        for j in 0..<s {
-            let (nodes, first) = try tridiagonalEigen(diagonal: alpha[j], offDiagonal: Array(beta[j].prefix(alpha[j].count - 1)))
-            out.append(Rule(nodes: nodes, weights: first.map { $0 * $0 }, rayleigh: alpha[j][0]))
-        }
-        return out
+        return try (0..<s).map { try rule(alpha: alpha[$0], beta: beta[$0], residual: residual[$0]) }
     }
 
-    /// `tr M` and the spectral entropy `H = −Σ p_i ln p_i`, `p_i = λ_i / tr M`, of a PSD operator
-    /// known only through its quadrature rules (`M = JᵀJ`: `tr M = ‖J‖_F²`, and `H` is J's SPEC §2
-    /// spectral entropy, since `σ_i² = λ_i`). Per probe j (Rademacher, `dimension` n):
-    /// `S_j = n zᵀMz` (exact, Hutchinson's sample of `tr M`) and `T_j = n Σ w f(θ)` with
-    /// `f(λ) = λ ln λ` (Gauss quadrature of `zᵀ f(M) z`); `S = mean S_j`, `T = mean T_j`,
-    /// `H = ln S − T/S` (from `Σ p ln p = T/S − ln S`).
-    /// Errors: two standard errors of the probe means (≈ 95 % for the nearly Gaussian mean), for H
-    /// by the delta method on `(S, T)` (per probe `h_j = (1/S + T/S²) S_j − T_j/S`). The Gauss
-    /// quadrature error of `steps` Lanczos steps is not included (exact for polynomials of degree
-    /// ≤ 2·steps − 1; `steps` ≥ the operator's order makes it exact).
-    public static func traceAndEntropy(_ rules: [Rule], dimension n: Int)
-        -> (trace: Double, traceError: Double, entropy: Double, entropyError: Double) {
-        let dim = Double(n), m = Double(Swift.max(rules.count, 1))
-        let S = rules.map { dim * $0.rayleigh }
-        let T = rules.map { r in dim * zip(r.nodes, r.weights).reduce(0.0) { acc, nw in
-            let t = Swift.max(nw.0, 0)
-            return acc + (t > 0 ? nw.1 * t * log(t) : 0)
-        } }
-        let sMean = S.reduce(0, +) / m, tMean = T.reduce(0, +) / m
-        guard sMean > 0 else { return (0, 0, 0, 0) }
-        let h = zip(S, T).map { (1 / sMean + tMean / (sMean * sMean)) * $0.0 - $0.1 / sMean }
-        func twoStandardErrors(_ x: [Double]) -> Double {
-            guard x.count > 1 else { return .infinity }
-            let mean = x.reduce(0, +) / Double(x.count)
-            let variance = x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count - 1)
-            return 2 * (variance / Double(x.count)).squareRoot()
+    /// Gauss and Gauss–Radau(0) rules of one probe from its Lanczos coefficients: `alpha` (k),
+    /// `beta` (the first k − 1 are T_k's off-diagonal) and `residual` = β_k.
+    static func rule(alpha: [Double], beta: [Double], residual: Double) throws -> Rule {
+        let off = Array(beta.prefix(alpha.count - 1))
+        let (nodes, first) = try tridiagonalEigen(diagonal: alpha, offDiagonal: off)
+        var rule = Rule(nodes: nodes, weights: first.map { $0 * $0 }, rayleigh: alpha[0],
+                        radauNodes: nodes, radauWeights: first.map { $0 * $0 }, steps: alpha.count)
+        if residual > 0 {
+            let (rn, rw) = try radauRule(alpha: alpha, offDiagonal: off, residual: residual)
+            rule.radauNodes = rn
+            rule.radauWeights = rw
         }
-        let entropy = Swift.max(0, log(sMean) - tMean / sMean)
-        return (sMean, twoStandardErrors(S), entropy, twoStandardErrors(h))
+        return rule
     }
 
     /// Eigenvalues and first components of the normalised eigenvectors of a symmetric

@@ -12,6 +12,7 @@ func fail(_ message: String) -> Never {
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
+if args.first == "--transformer-slq" { runTransformerSLQ(Array(args.dropFirst())) }
 guard args.count >= 4, let rows = Int(args[1]), let cols = Int(args[2]), ["f32", "f64"].contains(args[3]) else {
     fail("usage: spectral-bench FILE ROWS COLS f32|f64 [--repeat N] [--paths gram,gesdd,norm,topk] [--k K]")
 }

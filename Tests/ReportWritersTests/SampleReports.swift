@@ -232,6 +232,8 @@ enum SampleReports {
             t.data?.jacobianSpectrumMethod = "slq"
             t.data?.jacobianEntropyErrors = [0.01, 0.02]
             t.data?.tauErrors = [0.001, 0.002]
+            t.data?.jacobianEntropyQuadratureErrors = [0.004, 0.008]
+            t.data?.jacobianSLQSteps = [19, 11]
         }
         // Task head and data-mode output (TransformerHeadReportV1.swift): every key is always written.
         t.head = TransformerHeadV1(architecture: "LlamaForCausalLM", kind: complete ? "causal_lm" : nil, outputs: complete ? 32000 : nil,

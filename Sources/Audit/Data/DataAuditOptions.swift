@@ -48,9 +48,14 @@ public struct DataAuditOptions: Sendable {
     /// Transformer data mode: the input Jacobian's entropy and τ are exact (J formed, LAPACK) when
     /// its order n·d is at most this, else estimated by stochastic Lanczos quadrature.
     public var transformerExactSpectrumLimit = 1024
-    /// Transformer data mode, SLQ: Rademacher probes and Lanczos steps per probe of the audit.
+    /// Transformer data mode, SLQ: Rademacher probes and the cap on Lanczos steps per probe of the audit.
     public var transformerSLQProbes = 8
-    public var transformerSLQSteps = 15
+    public var transformerSLQSteps = 30
+    /// Transformer data mode, SLQ stopping rule: a probe's Lanczos run ends once the quadrature
+    /// half-width of its entropy (Gauss vs Gauss–Radau bracket) is at most this fraction of the
+    /// two standard errors over the start vectors (`StochasticLanczos.EntropyEstimate.converged`);
+    /// else at `transformerSLQSteps`. nil: always the cap.
+    public var transformerSLQStopFraction: Double? = 0.5
     /// `--rnn-nonlinearity`: the φ of PyTorch `nn.RNN`/`nn.RNNCell` layers (not stored in a state
     /// dict); nil = tanh, PyTorch's default, stated in the report's assumptions (issue 19).
     public var rnnNonlinearity: RNNNonlinearity?

@@ -14,9 +14,14 @@ import LinearAlgebra
 ///   per-probe value `c·zᵀMz` is computed exactly by the same Lanczos run, is subtracted
 ///   (`c` fitted on the pooled quadrature measure). Likewise `Σ σ_i = tr M^{1/2}` (nuclear norm)
 ///   and `Σ σ_i ln σ_i` for the Roy–Vetterli effective rank.
-/// - Error estimate (`Estimate.entropyError` etc., written as the layer's `estimate_errors`):
-///   two standard errors of the probe average (≈ 95 % for the Hutchinson estimator's nearly
-///   Gaussian mean) plus the quadrature change between the last two Lanczos steps.
+/// - Estimates and errors (`Estimate.entropyError` etc., written as the layer's `estimate_errors`):
+///   each trace is the midpoint of the Gauss / Gauss–Radau(0) bracket of the same start vectors
+///   (`StochasticLanczos.entropy` / `traceOf`, derivation in `StochasticLanczos+Bracket.swift`), and
+///   its error is two standard errors of the probe average (≈ 95 % for the Hutchinson estimator's
+///   nearly Gaussian mean) plus the bracket's half-width (a bound on the quadrature error of those
+///   vectors); for erank_rv the half-width is the largest change of the entropy of σ/Σσ over the
+///   corners of the brackets of Σσ and Σσ ln σ. (Before: the two standard errors alone, around
+///   the Gauss value; the text said a step-to-step change was added, which the code never did.)
 /// - `rank`, `sigma_min` and `condition` are not estimated (null); `normalized_entropy` is
 ///   `H / ln min(m, n)`, i.e. assumes full numerical rank.
 enum FastSpectrum {
@@ -28,6 +33,8 @@ enum FastSpectrum {
         var frobenius: Double
         var spectralEntropy: Double
         var entropyError: Double
+        /// The quadrature half-width inside `entropyError` (written as `spectral_entropy_quadrature`).
+        var entropyQuadrature: Double
         var nuclear: Double
         var nuclearError: Double
         var erankRV: Double
@@ -58,48 +65,31 @@ enum FastSpectrum {
             try StochasticLanczos.rules($0, rows: a.rows, cols: a.cols, probes: probes, steps: steps,
                                         seed: (seed == 0 ? 0x51C0 : seed) &+ 0x9E37)
         }
-        let dim = Double(n)
-        // Per probe: quadrature of f on the normalised measure, times n (‖z‖² = n).
-        func estimate(_ f: (Double) -> Double, exactLinear: Double) -> (value: Double, error: Double) {
-            // Control-variate slope c from the pooled measure (nodes are eigenvalues of M/S).
-            var mx = 0.0, mf = 0.0, wsum = 0.0
-            for r in rules {
-                for (t, w) in zip(r.nodes, r.weights) { let x = Swift.max(t, 0) / s; mx += w * x; mf += w * f(x); wsum += w }
-            }
-            mx /= wsum; mf /= wsum
-            var sxx = 0.0, sxf = 0.0
-            for r in rules {
-                for (t, w) in zip(r.nodes, r.weights) {
-                    let x = Swift.max(t, 0) / s
-                    sxx += w * (x - mx) * (x - mx); sxf += w * (x - mx) * (f(x) - mf)
-                }
-            }
-            let c = sxx > 0 ? sxf / sxx : 0
-            let samples = rules.map { r -> Double in
-                let q = zip(r.nodes, r.weights).reduce(0) { $0 + $1.1 * f(Swift.max($1.0, 0) / s) }
-                return dim * (q - c * r.rayleigh / s)
-            }
-            let mean = samples.reduce(0, +) / Double(samples.count)
-            let variance = samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(Swift.max(1, samples.count - 1))
-            let se = (variance / Double(samples.count)).squareRoot()
-            return (c * exactLinear + mean, 2 * se)
+        // Σ p ln p (= −H), f(x) = x ln x on M/S, control variate c·x (tr(M/S) = 1): the shared
+        // SLQ entropy routine (midpoint of the Gauss / Gauss–Radau(0) bracket).
+        let entropy = StochasticLanczos.entropy(rules, dimension: n, exactTrace: s)
+        // Σ σ_i / sqrt(S) = tr (M/S)^{1/2}; Σ (σ_i/√S) ln(σ_i/√S) = tr(½ x^{1/2} ln x). Both
+        // bracketed by the two rules too (StochasticLanczos+Bracket.swift).
+        let root = StochasticLanczos.traceOf({ $0.squareRoot() }, rules: rules, dimension: n, scale: s, linearTrace: 1)
+        let rootLog = StochasticLanczos.traceOf({ $0 > 0 ? 0.5 * $0.squareRoot() * log($0) : 0 }, rules: rules, dimension: n,
+                                                scale: s, linearTrace: 1)
+        let nuclear = root.midpoint * fro
+        // q_i = σ_i / Σσ: −Σ q ln q = ln N − R/N with t = σ/√S, N = Σ t, R = Σ t ln t.
+        func hq(_ nq: Double, _ r: Double) -> Double { Swift.max(0, log(nq) - r / nq) }
+        let nq = root.midpoint
+        let h = hq(nq, rootLog.midpoint)
+        // Stochastic part: first-order propagation of the two 2-SE errors (added, conservatively);
+        // quadrature part: the largest change of hq over the corners of the two brackets.
+        let hqStochastic = root.stochasticError / nq + rootLog.stochasticError / nq
+            + Swift.abs(rootLog.midpoint) * root.stochasticError / (nq * nq)
+        var hqQuadrature = 0.0
+        for a in [root.gauss, root.radau] where a > 0 {
+            for b in [rootLog.gauss, rootLog.radau] { hqQuadrature = Swift.max(hqQuadrature, Swift.abs(hq(a, b) - h)) }
         }
-        // Σ p ln p (= −H): f(x) = x ln x; tr(M/S) = 1.
-        let plogp = estimate({ $0 > 0 ? $0 * log($0) : 0 }, exactLinear: 1)
-        let h = Swift.max(0, -plogp.value)
-        // Σ σ_i / sqrt(S) = tr (M/S)^{1/2}
-        let root = estimate({ $0.squareRoot() }, exactLinear: 1)
-        // Σ (σ_i/√S) ln(σ_i/√S) = tr(½ x^{1/2} ln x)
-        let rootLog = estimate({ $0 > 0 ? 0.5 * $0.squareRoot() * log($0) : 0 }, exactLinear: 1)
-        let nuclear = root.value * fro
-        // q_i = σ_i / Σσ: −Σ q ln q = ln N − (Σ t ln t)/N with t = σ/√S, N = Σ t.
-        let nq = root.value
-        let hq = Swift.max(0, log(nq) - rootLog.value / nq)
-        // First-order propagation of the two errors (added, conservatively).
-        let hqError = root.error / nq + rootLog.error / nq + Swift.abs(rootLog.value) * root.error / (nq * nq)
-        let estimate = Estimate(frobenius: fro, spectralEntropy: h, entropyError: plogp.error, nuclear: nuclear,
-                                nuclearError: root.error * fro, erankRV: exp(hq), erankRVError: exp(hq) * hqError,
-                                probes: probes, steps: steps)
+        let estimate = Estimate(frobenius: fro, spectralEntropy: entropy.entropy, entropyError: entropy.entropyError,
+                                entropyQuadrature: entropy.quadratureHalfWidth, nuclear: nuclear,
+                                nuclearError: (root.stochasticError + root.halfWidth) * fro, erankRV: exp(h),
+                                erankRVError: exp(h) * (hqStochastic + hqQuadrature), probes: probes, steps: steps)
         return (top, estimate)
     }
 }

@@ -207,6 +207,10 @@ enum TransformerDataAudit {
         data.jacobianSpectrumMethod = exactSpectrum ? "exact" : "slq"
         data.jacobianEntropyErrors = entropyErr
         data.tauErrors = tauErr
+        if !exactSpectrum {
+            data.jacobianEntropyQuadratureErrors = measured.map(\.spectrum.quadratureHalfWidth)
+            data.jacobianSLQSteps = measured.map(\.spectrum.steps)
+        }
         let loss = try targets.map { targets -> TransformerLoss.Result in
             progress?(3, 4, "loss Hessian (Lanczos on exact HVPs)")
             return try TransformerLoss.run(graph: tg, cache: cache, probes: probes, targets: targets, options: options)
@@ -246,7 +250,7 @@ enum TransformerDataAudit {
             "transformer data mode: NTK K_S/N over the \(head == nil ? "N·n·d" : "N × the head's outputs") = \(N * outputDimension(tg)) output rows, one compiled model for every probe (each probe's attention mask\(positionIds != nil || head?.selectedPositions != nil ? ", position rows and read token" : "") carried on its tape), per product one batched parameter VJP and parameter JVP per batch of \(ntkBatch) probes, gradients summed in batch order",
             exactSpectrum
                 ? "transformer data mode: per probe spectral entropy of ∂h/∂x and τ = ‖J‖_F/(√(n·d)‖J‖₂) exact (J formed by \(size) reverse rows, LAPACK singular values; n·d ≤ \(options.transformerExactSpectrumLimit))"
-                : "transformer data mode: per probe spectral entropy of ∂h/∂x and τ by stochastic Lanczos quadrature on JᵀJ (\(Swift.max(2, options.transformerSLQProbes)) Rademacher probes × \(options.transformerSLQSteps) steps, batched JVP/VJP; ‖J‖_F² by Hutchinson), errors (two standard errors, quadrature error not included) in transformer.data.jacobian_entropy_errors / tau_errors",
+                : "transformer data mode: per probe spectral entropy of ∂h/∂x and τ by stochastic Lanczos quadrature on JᵀJ (\(Swift.max(2, options.transformerSLQProbes)) Rademacher probes × at most \(options.transformerSLQSteps) steps, batched JVP/VJP; ‖J‖_F² by Hutchinson); H is the midpoint of the Gauss/Gauss–Radau(0) bracket of the same vectors\(options.transformerSLQStopFraction.map { ", each probe's run stopped once the bracket's half-width was ≤ \($0) × the two standard errors (steps in transformer.data.jacobian_slq_steps)" } ?? ""); errors in transformer.data.jacobian_entropy_errors (two standard errors + the half-width, which is also in jacobian_entropy_quadrature_errors) / tau_errors (two standard errors; tr JᵀJ has no quadrature error)",
             options.attributionSamples > 0
                 ? "transformer data mode: attribution a(x) = ∇_x h_ĉ(x), ĉ = argmax of the flattened last hidden state (kept for the perturbed inputs); δ uniform on the sphere of radius ε‖x‖ over the whole [n, d] embedding (\(options.attributionSamples) draws, SplitMix64 seeded per probe from seed \(options.seed), as the generic phase)"
                 : "transformer data mode: attribution skipped (0 samples)",
