@@ -98,13 +98,7 @@ final class TransformerLastTokenHeadTests: XCTestCase {
         for name in ["gpt2_cls", "llama_cls", "mistral_cls"] {
             let m = try XCTUnwrap(ref.models[name])
             let (data, report, _) = try audit(name, labels: true)
-            let labels = try XCTUnwrap(data.output?.labels, name)
-            let loss = try XCTUnwrap(m.labels_loss), lmax = try XCTUnwrap(m.hessian_lambda_max), lmin = try XCTUnwrap(m.hessian_lambda_min)
-            XCTAssertEqual(labels.loss, loss, accuracy: 1e-12 * loss, name)
-            XCTAssertTrue(labels.converged, name)
-            XCTAssertEqual(labels.hessianLambdaMax, lmax, accuracy: 1e-6 * abs(lmax), "\(name) λ_max")
-            XCTAssertEqual(labels.hessianLambdaMin, lmin, accuracy: 1e-6 * abs(lmin), "\(name) λ_min")
-            XCTAssertEqual(try XCTUnwrap(report.gH), max(abs(lmax), abs(lmin)), accuracy: 1e-6 * max(abs(lmax), abs(lmin)))
+            try assertLabelsMatchTorch(data, report, loss: m.labels_loss, lambdaMax: m.hessian_lambda_max, lambdaMin: m.hessian_lambda_min, name)
         }
     }
 
