@@ -5,7 +5,7 @@ import SpectralModel
 import XCTest
 
 /// The loss Hessian when its Lanczos basis does not fit in `lanczosBasisBytes`: the two-pass
-/// Lanczos (`HessianLanczos`) must give the same extremes as the stored basis / the references,
+/// Lanczos (`BudgetedLanczos`) must give the same extremes as the stored basis / the references,
 /// and converge where the old byte cap (`bytes / 8P` steps) stopped it.
 extension DataAuditTests {
     func testHessianTwoPassWhenTheBasisDoesNotFit() throws {
@@ -53,7 +53,7 @@ extension TransformerHeadTests {
     }
 }
 
-/// `HessianLanczos.extremes`' three paths on a diagonal operator with a known spectrum (n = 400,
+/// `BudgetedLanczos.extremes`' three paths on a diagonal operator with a known spectrum (n = 400,
 /// −1, then [−0.9, 2] evenly, then 3): the basis fits (stored Lanczos only), 16 vectors fit but
 /// the run needs more (stored first, then the two-pass run, products added), 3 fit (two-pass at once).
 final class HessianLanczosPathTests: XCTestCase {
@@ -63,10 +63,10 @@ final class HessianLanczosPathTests: XCTestCase {
         for i in 0..<(n - 2) { d.append(-0.9 + 2.9 * Double(i) / Double(n - 3)) }
         d.append(3)
         let apply: ([Double]) -> [Double] = { v in (0..<n).map { d[$0] * v[$0] } }
-        func run(_ vectors: Int) throws -> HessianLanczos.Outcome {
+        func run(_ vectors: Int) throws -> BudgetedLanczos.Outcome {
             var o = DataAuditOptions(probePath: "")
             o.lanczosBasisBytes = vectors * 8 * n
-            return try HessianLanczos.extremes(parameters: n, options: o, tolerance: 1e-10, seed: 3, apply: apply)
+            return try BudgetedLanczos.extremes(parameters: n, options: o, tolerance: 1e-10, seed: 3, apply: apply)
         }
         let stored = try run(300), hybrid = try run(16), twoPass = try run(3)
         XCTAssertFalse(stored.twoPass)
