@@ -42,8 +42,11 @@ enum BudgetedLanczos {
                          apply: ([Double]) throws -> [Double]) throws -> Outcome {
         let fit = bytes / Swift.max(1, 8 * P)
         let cap = Swift.min(maxIterations, P)
+        // Without a bracket, λ_min of a large operator usually runs into the budget: a basis that
+        // cannot hold the budget's steps would only be run, then run again two-pass.
+        let least = needMin && minBracket == nil ? Swift.max(minimumStoredSteps, minBudget ?? 0) : minimumStoredSteps
         var spent = 0
-        if fit >= cap || fit >= minimumStoredSteps {
+        if fit >= cap || fit >= least {
             let it = Swift.max(2, Swift.min(maxIterations, fit))
             let r = try Lanczos.symmetricExtremes(dimension: P, tolerance: tolerance, maxIterations: it, seed: seed, needMin: needMin,
                                                   minBudget: minBudget, minBracket: minBracket, apply: apply)
@@ -61,6 +64,7 @@ enum BudgetedLanczos {
 
     /// A basis of fewer steps than this is not tried first: the two-pass run starts at once.
     /// (Between this and `maxIterations` steps, the stored basis runs first and the
-    /// two-pass Lanczos only when it hits the cap, its products added to the count.)
+    /// two-pass Lanczos only when it hits the cap, its products added to the count.) When λ_min is
+    /// needed with a `minBudget` and no `minBracket`, the basis must hold the budget's steps too.
     static let minimumStoredSteps = 16
 }

@@ -17,10 +17,11 @@ extension TransformerDataAudit {
     /// LM head) and `hi = lo` up to rounding — λ_min is known as soon as λ_max has converged, instead
     /// of after the `--ntk-min-budget` products on an N·n·V-dimensional output.
     ///
-    /// Cost: the `m × m` Gram `WᵀW` (`m²·C` flops) is allowed when it is at most ~2 NTK products
-    /// (`4·R·P`, a product being one reverse and one forward-mode pass over every parameter for each
-    /// of the R rows' positions), or 2³³ flops. nil when the output is not such a layer, R > 2048,
-    /// or the Gram costs more.
+    /// Cost: the `m × m` Gram `WᵀW` (`m²·C` multiply-adds) is allowed up to `32·R·P` (or 2³³):
+    /// one NTK product is a parameter VJP and a parameter JVP over every parameter for each of the R
+    /// rows, at least `8·R·P` multiply-adds, so the Gram costs at most about four products — against
+    /// the `--ntk-min-budget` products (50) it saves. nil when the output is not such a layer,
+    /// R > 2048, or the Gram costs more.
     static func outputDenseBracket(_ model: ForwardModel, tapes: [ForwardTape], probes N: Int, seed: UInt64,
                                    apply: ([Double]) throws -> [Double]) throws -> ClosedRange<Double>? {
         var slot = model.ops.count - 1
@@ -45,7 +46,7 @@ extension TransformerDataAudit {
         } }
         let ge = try SymmetricEigen.decompose(g, n: R)
         let w = Array(model.parameters[last.paramOffset..<(last.paramOffset + C * m)])  // C × m row-major
-        let allowed = Swift.max(8_589_934_592, 4 * Double(R) * Double(model.parameterCount))
+        let allowed = Swift.max(8_589_934_592, 32 * Double(R) * Double(model.parameterCount))
         guard let u = try NTKPhase.leastOutputDirection(w, C: C, m: m, seed: seed, maxFlops: allowed) else { return nil }
         // Output order: probe, position, class — row r = probe·p + position.
         var x = [Double](repeating: 0, count: R * C)
