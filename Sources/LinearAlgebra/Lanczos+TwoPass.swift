@@ -25,33 +25,41 @@
 /// Weyl), not the recurrence's `β|s|`. The reported error is `min(r̂, r̂²/gap)` with pass 1's gap,
 /// the statement `symmetricExtremes` makes with its `β|s|`; `converged` requires it within the
 /// tolerance. Cost: 2k + 1 products for k steps (pass 2 skips the last step's product); memory 5 vectors of the dimension (pass 1: 3).
+///
+/// `minBudget` and `minBracket` mean what they mean for `symmetricExtremes` (the NTK's λ_min):
+/// pass 1 also stops once λ_max's estimate has converged and k ≥ `minBudget`; when pass 1's
+/// estimate for λ_min is not within the tolerance but `min(hi, θ_min) − lo` is, λ_min is taken from
+/// the bracket `[lo, hi]`: `lambdaMin = hi` with `errorMin = hi − lo` when that width alone is
+/// within the tolerance (then no Ritz vector for λ_min is formed and `residualMin` is NaN), else
+/// `lambdaMin = min(hi, ρ_min)` with `errorMin = lambdaMin − lo` if within the tolerance — ρ_min
+/// (a Rayleigh quotient, so ≥ λ_min rigorously) instead of the recurrence's θ_min, whose
+/// interlacing is only approximate once orthogonality is lost.
 extension Lanczos {
     public struct TwoPassResult: Sendable, Equatable {
         /// λ_max, λ_min as Rayleigh quotients of the pass-2 Ritz vectors, the error estimates from
         /// the true residuals, `iterations` = Lanczos steps k.
         public var extremes: SymmetricResult
         /// True residuals `‖Ay − ρy‖/‖y‖` of the two Ritz vectors (rigorous: an eigenvalue within);
-        /// `residualMin` NaN when λ_min was not needed.
+        /// `residualMin` NaN when λ_min was not needed or came from `minBracket` alone.
         public var residualMax: Double
         public var residualMin: Double
-        /// Operator products spent (2k + 1; 2k when λ_min is not needed).
+        /// Operator products spent (2k + 1; 2k when λ_min is not needed or settled by `minBracket` alone).
         public var products: Int
-        /// The pass-1 estimates (from `β|s|`), for comparison with the true residuals.
-        public var recurrenceErrorMax: Double
-        public var recurrenceErrorMin: Double
     }
 
     /// See the extension's documentation. `apply` must be deterministic. `needMin` false: stop as
     /// soon as λ_max has converged and certify only it (λ_min is then the Ritz value θ_min of pass
     /// 1, `errorMin` its recurrence estimate, `convergedMin` as that estimate says); 2k products.
     public static func symmetricExtremesTwoPass(dimension n: Int, tolerance: Double = 1e-8, maxIterations: Int = 300,
-                                                seed: UInt64 = 0x5EED, needMin: Bool = true,
+                                                seed: UInt64 = 0x5EED, needMin: Bool = true, minBudget: Int? = nil,
+                                                minBracket: ClosedRange<Double>? = nil,
                                                 apply: ([Double]) throws -> [Double]) throws -> TwoPassResult {
         precondition(n >= 1)
         // Pass 1: α, β only.
         var alpha = [Double](), beta = [Double]()
         var walker = TwoPassWalker(dimension: n, seed: seed)
-        var chosen: (iMax: Int, iMin: Int, gapMax: Double, gapMin: Double, eMax: Double, eMin: Double, thetaMin: Double, scale: Double)?
+        var chosen: (iMax: Int, iMin: Int, gapMax: Double, gapMin: Double, eMax: Double, eMin: Double, thetaMin: Double, scale: Double,
+                     minByEstimate: Bool, minByBracket: Bool)?
         var okBoth = false
         let cap = Swift.max(1, maxIterations)
         for j in 0..<cap {
@@ -66,9 +74,12 @@ extension Lanczos {
                 let eMax = errorEstimate(index: iMax, theta: theta, residuals: res)
                 let eMin = errorEstimate(index: iMin, theta: theta, residuals: res)
                 let scale = Swift.max(Swift.abs(theta[iMax]), Swift.abs(theta[iMin]))
-                chosen = (iMax, iMin, gap(iMax, theta, res), gap(iMin, theta, res), eMax, eMin, theta[iMin], scale)
-                okBoth = breakdown || (dim >= 2 && eMax <= tolerance * scale && (!needMin || eMin <= tolerance * scale))
-                if okBoth || breakdown { break }
+                let okMax = dim >= 2 && eMax <= tolerance * scale
+                let byEstimate = dim >= 2 && eMin <= tolerance * scale
+                let byBracket = !byEstimate && minBracket.map { Swift.min($0.upperBound, theta[iMin]) - $0.lowerBound <= tolerance * scale } == true
+                chosen = (iMax, iMin, gap(iMax, theta, res), gap(iMin, theta, res), eMax, eMin, theta[iMin], scale, byEstimate, byBracket)
+                okBoth = breakdown || (okMax && (!needMin || byEstimate || byBracket))
+                if okBoth || breakdown || (okMax && dim >= (minBudget ?? Int.max)) { break }
             }
             beta.append(b)
             walker.advance(by: b)
@@ -79,13 +90,17 @@ extension Lanczos {
         // Column-major eigenvectors of T_k: Ritz vector i has coefficients z[i·k ..< (i+1)·k].
 
         // Pass 2: the same vectors again, accumulated into the two Ritz vectors.
-        var yMax = [Double](repeating: 0, count: n), yMin = needMin ? yMax : []
+        // λ_min from the bracket alone (its width within the tolerance): no Ritz vector for it.
+        let bracketOnly: ClosedRange<Double>? = needMin && c.minByBracket
+            ? minBracket.flatMap { $0.upperBound - $0.lowerBound <= tolerance * Swift.max(c.scale, Swift.abs($0.upperBound)) ? $0 : nil } : nil
+        let ritzMin = needMin && bracketOnly == nil
+        var yMax = [Double](repeating: 0, count: n), yMin = ritzMin ? yMax : []
         var again = TwoPassWalker(dimension: n, seed: seed)
         for j in 0..<k {
             let sMax = z[c.iMax * k + j], sMin = z[c.iMin * k + j]
             again.q.withUnsafeBufferPointer { qp in
                 for i in 0..<n { yMax[i] += sMax * qp[i] }
-                if needMin { for i in 0..<n { yMin[i] += sMin * qp[i] } }
+                if ritzMin { for i in 0..<n { yMin[i] += sMin * qp[i] } }
             }
             if j == k - 1 { break }
             let (_, b) = try again.step(apply)
@@ -103,9 +118,14 @@ extension Lanczos {
         let top = try certify(yMax)
         yMax = []
         func estimate(_ r: Double, _ g: Double) -> Double { g > 0 && g.isFinite ? Swift.min(r, r * r / g) : r }
-        let bottom: (rho: Double, residual: Double)
-        let eMin: Double
-        if needMin {
+        var bottom: (rho: Double, residual: Double)
+        var eMin: Double
+        var fromBracket = false
+        if let br = bracketOnly {
+            bottom = (br.upperBound, .nan)
+            eMin = br.upperBound - br.lowerBound
+            fromBracket = true
+        } else if needMin {
             bottom = try certify(yMin)
             eMin = estimate(bottom.residual, c.gapMin)
         } else {
@@ -114,11 +134,21 @@ extension Lanczos {
         }
         let eMax = estimate(top.residual, c.gapMax)
         let scale = needMin ? Swift.max(Swift.abs(top.rho), Swift.abs(bottom.rho)) : Swift.max(Swift.abs(top.rho), c.scale)
+        if ritzMin, c.minByBracket, let br = minBracket, eMin > tolerance * scale {
+            // As `symmetricExtremes`: the bracket's lower end and the smaller upper bound.
+            let hi = Swift.min(br.upperBound, bottom.rho)
+            if hi - br.lowerBound <= tolerance * scale {
+                bottom.rho = hi
+                eMin = hi - br.lowerBound
+                fromBracket = true
+            }
+        }
         let okMax = eMax <= tolerance * scale, okMin = eMin <= tolerance * scale
         let extremes = SymmetricResult(lambdaMax: top.rho, lambdaMin: bottom.rho, errorMax: eMax, errorMin: eMin, iterations: k,
-                                       converged: okMax && (okMin || !needMin), convergedMax: okMax, convergedMin: okMin)
+                                       converged: okMax && (okMin || !needMin), convergedMax: okMax, convergedMin: okMin,
+                                       minFromBracket: fromBracket)
         return TwoPassResult(extremes: extremes, residualMax: top.residual, residualMin: bottom.residual,
-                             products: 2 * k + (needMin ? 1 : 0), recurrenceErrorMax: c.eMax, recurrenceErrorMin: c.eMin)
+                             products: 2 * k + (ritzMin ? 1 : 0))
     }
 
     /// `min_{j≠i} (|θ_i − θ_j| − r_j)` as `errorEstimate` uses it (≤ 0: no usable gap).

@@ -5,7 +5,7 @@ import SpectralModel
 import XCTest
 
 /// The loss Hessian when its Lanczos basis does not fit in `lanczosBasisBytes`: the two-pass
-/// Lanczos (`HessianLanczos`) must give the same extremes as the stored basis / the references,
+/// Lanczos (`BudgetedLanczos`) must give the same extremes as the stored basis / the references,
 /// and converge where the old byte cap (`bytes / 8P` steps) stopped it.
 extension DataAuditTests {
     func testHessianTwoPassWhenTheBasisDoesNotFit() throws {
@@ -53,7 +53,7 @@ extension TransformerHeadTests {
     }
 }
 
-/// `HessianLanczos.extremes`' three paths on a diagonal operator with a known spectrum (n = 400,
+/// `BudgetedLanczos.extremes`' three paths on a diagonal operator with a known spectrum (n = 400,
 /// −1, then [−0.9, 2] evenly, then 3): the basis fits (stored Lanczos only), 16 vectors fit but
 /// the run needs more (stored first, then the two-pass run, products added), 3 fit (two-pass at once).
 final class HessianLanczosPathTests: XCTestCase {
@@ -63,10 +63,10 @@ final class HessianLanczosPathTests: XCTestCase {
         for i in 0..<(n - 2) { d.append(-0.9 + 2.9 * Double(i) / Double(n - 3)) }
         d.append(3)
         let apply: ([Double]) -> [Double] = { v in (0..<n).map { d[$0] * v[$0] } }
-        func run(_ vectors: Int) throws -> HessianLanczos.Outcome {
+        func run(_ vectors: Int) throws -> BudgetedLanczos.Outcome {
             var o = DataAuditOptions(probePath: "")
             o.lanczosBasisBytes = vectors * 8 * n
-            return try HessianLanczos.extremes(parameters: n, options: o, tolerance: 1e-10, seed: 3, apply: apply)
+            return try BudgetedLanczos.extremes(parameters: n, options: o, tolerance: 1e-10, seed: 3, apply: apply)
         }
         let stored = try run(300), hybrid = try run(16), twoPass = try run(3)
         XCTAssertFalse(stored.twoPass)
@@ -80,5 +80,32 @@ final class HessianLanczosPathTests: XCTestCase {
             XCTAssertLessThanOrEqual(r.extremes.lambdaMax, 3 + 1e-12)
         }
         XCTAssertTrue(hybrid.method.contains("two-pass"))
+    }
+}
+
+extension HessianLanczosPathTests {
+    /// The NTK's use (`needMin`, `minBudget`): on a singular PSD operator (a zero eigenvalue under a
+    /// continuum that Lanczos does not resolve within the budget) with room for 20 vectors, no bracket
+    /// and a budget of 30, the basis cannot hold the budget's steps, so the two-pass run starts at
+    /// once (no products spent twice); with a bracket [0, 1e-14] the stored basis runs and the
+    /// bracket settles λ_min when λ_max converges. Both state λ_max = 5 to 1e-9.
+    func testBudgetWithoutBracketGoesTwoPassAtOnce() throws {
+        let n = 400
+        var d: [Double] = [0]
+        for i in 0..<(n - 2) { d.append(0.02 + 2.48 * Double(i) / Double(n - 3)) }
+        d.append(5)
+        let apply: ([Double]) -> [Double] = { v in (0..<n).map { d[$0] * v[$0] } }
+        func run(_ bracket: ClosedRange<Double>?) throws -> BudgetedLanczos.Outcome {
+            try BudgetedLanczos.extremes(dimension: n, bytes: 20 * 8 * n, maxIterations: 300, tolerance: 1e-10, seed: 3,
+                                         minBudget: 30, minBracket: bracket, apply: apply)
+        }
+        let plain = try run(nil), bracketed = try run(0...1e-14)
+        XCTAssertTrue(plain.twoPass)
+        XCTAssertGreaterThanOrEqual(plain.extremes.iterations, 30)
+        XCTAssertEqual(plain.products, 2 * plain.extremes.iterations + 1, "two-pass from the start: nothing spent on a stored run")
+        XCTAssertFalse(bracketed.twoPass)
+        XCTAssertTrue(bracketed.extremes.converged && bracketed.extremes.minFromBracket)
+        XCTAssertLessThanOrEqual(bracketed.products, 20)
+        for r in [plain, bracketed] { XCTAssertEqual(r.extremes.lambdaMax, 5, accuracy: 1e-9 * 5) }
     }
 }

@@ -123,3 +123,43 @@ extension TwoPassLanczosTests {
         XCTAssertLessThan(r.extremes.iterations, 40)
     }
 }
+
+extension TwoPassLanczosTests {
+    /// `minBracket` and `minBudget` (the NTK's λ_min) state what `symmetricExtremes` states: on a
+    /// singular PSD operator with the bracket [0, 1e-14], λ_min is the bracket's upper end with its
+    /// width as error, no Ritz vector for it (2k products), and both paths agree to 1e-9; without
+    /// the bracket and with a budget the run stops after λ_max converged and k ≥ budget, λ_min then
+    /// an unconverged Rayleigh quotient, an upper bound of the true λ_min.
+    func testBracketAndBudgetAsStoredLanczos() throws {
+        let top: [Double] = [40, 25, 9]
+        let middle: [Double] = (0..<150).map { (i: Int) -> Double in 1 + 2 * Double(i) / 150 }
+        let d: [Double] = top + middle + [Double](repeating: 0, count: 60)
+        let a = symmetric(d, seed: 8), n = d.count
+        let br = 0.0...1e-14
+        let two = try Lanczos.symmetricExtremesTwoPass(dimension: n, tolerance: 1e-10, maxIterations: 300, seed: 7,
+                                                       minBudget: 0, minBracket: br, apply: apply(a, n))
+        let full = try Lanczos.symmetricExtremes(dimension: n, tolerance: 1e-10, maxIterations: 300, seed: 7,
+                                                 minBudget: 0, minBracket: br, apply: apply(a, n))
+        XCTAssertTrue(two.extremes.converged && two.extremes.minFromBracket && full.minFromBracket)
+        XCTAssertEqual(two.extremes.lambdaMin, 1e-14)
+        XCTAssertEqual(two.extremes.errorMin, 1e-14)
+        XCTAssertTrue(two.residualMin.isNaN)
+        XCTAssertEqual(two.products, 2 * two.extremes.iterations)
+        XCTAssertEqual(two.extremes.lambdaMax, full.lambdaMax, accuracy: 1e-9 * 40)
+        XCTAssertEqual(two.extremes.lambdaMin, full.lambdaMin, accuracy: 1e-9 * 40)
+        XCTAssertEqual(two.extremes.lambdaMax, 40, accuracy: 1e-9 * 40)
+
+        // No bracket, budget 12: stops at the first check with λ_max converged and k ≥ 12.
+        let budget = try Lanczos.symmetricExtremesTwoPass(dimension: n, tolerance: 1e-12, maxIterations: 300, seed: 7,
+                                                          minBudget: 12, apply: apply(a, n))
+        let e = budget.extremes
+        XCTAssertTrue(e.convergedMax)
+        XCTAssertFalse(e.convergedMin, "the zero cluster under a continuum is not resolved in so few steps")
+        XCTAssertFalse(e.converged)
+        XCTAssertGreaterThanOrEqual(e.iterations, 12)
+        XCTAssertLessThan(e.iterations, 64)
+        XCTAssertGreaterThanOrEqual(e.lambdaMin, -1e-12, "ρ_min ≥ λ_min = 0")
+        XCTAssertEqual(budget.products, 2 * e.iterations + 1)
+        XCTAssertEqual(e.lambdaMax, 40, accuracy: 1e-9 * 40)
+    }
+}

@@ -6,7 +6,7 @@ import SpectralModel
 /// `H_S = (1/N) Σ ∇²_θ ℓ_i` by symmetric Lanczos (`Lanczos.symmetricExtremes`) on exact
 /// Hessian–vector products (Pearlmutter's R-operator: forward-mode tangents, then the
 /// second-order reverse pass), never finite differences. When the basis does not fit in
-/// `lanczosBasisBytes`, the two-pass Lanczos runs instead (`HessianLanczos`).
+/// `lanczosBasisBytes`, the two-pass Lanczos runs instead (`BudgetedLanczos`).
 struct HessianPhase {
     struct Result {
         var lambdaMax: Double
@@ -23,7 +23,7 @@ struct HessianPhase {
     func run() throws -> Result {
         let c = context, P = c.P, options = c.options
         let grad = Self.lossGradients(logits: c.logits, probs: probs, targets: targets, n: c.n, C: c.C, loss: loss)
-        let out = try HessianLanczos.extremes(parameters: P, options: options, tolerance: options.lanczosTolerance,
+        let out = try BudgetedLanczos.extremes(parameters: P, options: options, tolerance: options.lanczosTolerance,
                                               seed: options.seed ^ 0x48455353) { try product($0, gradient: grad) }
         let hr = out.extremes
         let note = "loss Hessian: \(out.method) on exact Hessian–vector products (Pearlmutter R-operator: forward-mode tangents, then the second-order reverse pass), P = \(P), error estimates \(hr.errorMax) (λ_max), \(hr.errorMin) (λ_min)\(hr.converged ? "" : "; \(out.notConverged): λ_max is a lower and λ_min an upper bound")"

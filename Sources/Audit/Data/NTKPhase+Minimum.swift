@@ -43,9 +43,10 @@ extension NTKPhase {
     /// when C ≤ m; when C > m, a seeded random vector with its part in range(W) removed (range(W)
     /// from the eigenvectors of `WᵀW` whose eigenvalues exceed 1e-12 of the largest), which leaves
     /// `Wᵀu` at rounding level. Any unit u keeps `hi` an upper bound; this one makes it tight.
-    /// nil when the `min(C, m)²·max(C, m)` flops of the Gram exceed 2³³.
-    static func leastOutputDirection(_ w: [Double], C: Int, m: Int, seed: UInt64) throws -> [Double]? {
-        guard Double(Swift.min(C, m)) * Double(Swift.min(C, m)) * Double(Swift.max(C, m)) <= 8_589_934_592 else { return nil }
+    /// nil when the `min(C, m)²·max(C, m)` flops of the Gram exceed `maxFlops` (2³³ unless the
+    /// caller weighs it against its own product's cost).
+    static func leastOutputDirection(_ w: [Double], C: Int, m: Int, seed: UInt64, maxFlops: Double = 8_589_934_592) throws -> [Double]? {
+        guard Double(Swift.min(C, m)) * Double(Swift.min(C, m)) * Double(Swift.max(C, m)) <= maxFlops else { return nil }
         if C <= m {
             let e = try SymmetricEigen.decompose(BLAS.product(w, w, transB: true, m: C, n: C, k: m), n: C)
             return Array(e.vectors[0..<C])
@@ -54,14 +55,21 @@ extension NTKPhase {
         var rng = SplitMix64(seed: seed ^ 0x4E544C)
         var u = (0..<C).map { _ in rng.nextSigned() }
         let top = e.values.last ?? 0
+        let kept = (0..<m).filter { e.values[$0] > 1e-12 * top }
         for _ in 0..<2 {  // twice, as Gram–Schmidt
-            for k in 0..<m where e.values[k] > 1e-12 * top {
-                // q = W v_k / s_k, a unit vector of range(W); u −= q (qᵀu).
-                let v = Array(e.vectors[(k * m)..<((k + 1) * m)])
-                let q = BLAS.product(w, v, m: C, n: 1, k: m, alpha: 1 / e.values[k].squareRoot())
-                let c = dot(q, u)
-                for i in 0..<C { u[i] -= c * q[i] }
+            // With q_k = W v_k / s_k (orthonormal, spanning range(W)): u −= Σ_k q_k (q_kᵀu)
+            // = W Σ_k v_k (v_kᵀ Wᵀu) / s_k², two products with W instead of one per k.
+            let t = BLAS.product(w, transA: true, u, m: m, n: 1, k: C)
+            var s = [Double](repeating: 0, count: m)
+            for k in kept {
+                let v = e.vectors[(k * m)..<((k + 1) * m)]
+                var c = 0.0
+                for (j, x) in v.enumerated() { c += x * t[j] }
+                c /= e.values[k]
+                for (j, x) in v.enumerated() { s[j] += c * x }
             }
+            let ws = BLAS.product(w, s, m: C, n: 1, k: m)
+            for i in 0..<C { u[i] -= ws[i] }
         }
         let nu = dot(u, u).squareRoot()
         guard nu > 0, nu.isFinite else { return nil }

@@ -90,8 +90,9 @@ struct NTKPhase {
     }
 
     /// Matrix-free `g_K = λ_max(K_S/N)`, `λ_min` and condition by symmetric Lanczos on `apply`
-    /// (`v ↦ K_S v / N`, order NC), tolerance `lanczosTolerance`, at most `lanczosMaxIterations`
-    /// products and `ntkLambdaMinBudget` more for λ_min after λ_max has converged (`--ntk-min-budget`);
+    /// (`v ↦ K_S v / N`, order NC) — the stored basis or, when it would not fit in
+    /// `lanczosBasisBytes`, the two-pass Lanczos (`BudgetedLanczos`) —, tolerance `lanczosTolerance`, at most `lanczosMaxIterations`
+    /// steps and `ntkLambdaMinBudget` more for λ_min after λ_max has converged (`--ntk-min-budget`);
     /// λ_min null (with a note) when the bottom is not resolved within it; condition null when
     /// λ_min ≤ 10·tolerance·λ_max. `minBracket` (`outputLayerBracket`, one product more) settles
     /// λ_min as soon as λ_max has converged when its width is within the tolerance. Shared with
@@ -101,24 +102,28 @@ struct NTKPhase {
                          apply: ([Double]) throws -> [Double]) throws
         -> (gK: Double, lambdaMin: Double?, condition: Double?, iterations: Int, notes: [String]) {
         var notes: [String] = []
-        let kr = try Lanczos.symmetricExtremes(dimension: NC, tolerance: options.lanczosTolerance,
-                                               maxIterations: options.lanczosMaxIterations, seed: options.seed ^ 0x4E544B,
+        // Stored basis or two-pass Lanczos by the basis budget (`BudgetedLanczos`): N·C is N·n·V for an LM head.
+        let out = try BudgetedLanczos.extremes(dimension: NC, bytes: options.lanczosBasisBytes, maxIterations: options.lanczosMaxIterations,
+                                               tolerance: options.lanczosTolerance, seed: options.seed ^ 0x4E544B,
                                                minBudget: options.ntkLambdaMinBudget, minBracket: minBracket, apply: apply)
+        let kr = out.extremes
         if let br = minBracket {
             notes.append("NTK: λ_min ∈ [\(br.lowerBound), \(br.upperBound)] \(minBracketSource)\(kr.minFromBracket ? ", which settles λ_min within the Lanczos tolerance (rigorous error \(kr.errorMin))" : "")")
         }
         var ntkMin: Double?, ntkCond: Double?
         if !kr.convergedMax {
-            notes.append("NTK: Lanczos did not reach tolerance \(options.lanczosTolerance) for λ_max in \(kr.iterations) products; g_K is a Ritz value (a lower bound), error estimate \(kr.errorMax)")
+            notes.append("NTK: Lanczos did not reach tolerance \(options.lanczosTolerance) for λ_max in \(kr.iterations) steps; g_K is a Ritz value (a lower bound), error estimate \(kr.errorMax)")
         }
         if kr.convergedMin {
             ntkMin = Swift.max(kr.lambdaMin, 0)
             ntkCond = kr.lambdaMin > 10 * options.lanczosTolerance * kr.lambdaMax ? kr.lambdaMax / kr.lambdaMin : nil
         } else {
-            notes.append("NTK: λ_min not reported: Lanczos had not resolved the bottom of the spectrum after \(kr.iterations) products (Ritz upper bound \(kr.lambdaMin), error estimate \(kr.errorMin)); raise the budget or lower N for it")
+            notes.append("NTK: λ_min not reported: Lanczos had not resolved the bottom of the spectrum after \(kr.iterations) steps (\(out.twoPass ? "Rayleigh-quotient" : "Ritz") upper bound \(kr.lambdaMin), error estimate \(kr.errorMin)); raise the budget or lower N for it")
         }
-        notes.append("NTK: symmetric Lanczos on K_S/N (N·C = \(NC)), \(kr.iterations) products J_S(J_Sᵀ v) (one reverse and one forward-mode pass each), full reorthogonalisation")
-        return (kr.lambdaMax, ntkMin, ntkCond, kr.iterations, notes)
+        notes.append(out.twoPass
+            ? "NTK: \(out.method) J_S(J_Sᵀ v) (one reverse and one forward-mode pass each) on K_S/N (N·C = \(NC)): a basis of \(options.lanczosMaxIterations) vectors of N·C would exceed the Lanczos basis budget of \(options.lanczosBasisBytes) bytes"
+            : "NTK: symmetric Lanczos on K_S/N (N·C = \(NC)), \(kr.iterations) products J_S(J_Sᵀ v) (one reverse and one forward-mode pass each), full reorthogonalisation")
+        return (kr.lambdaMax, ntkMin, ntkCond, out.products, notes)
     }
 
     /// `K_S v / N` (or `Rᵀ K_S R v / N`): the parameter gradient of `Σ_i ⟨v_i, f(x_i)⟩` by one

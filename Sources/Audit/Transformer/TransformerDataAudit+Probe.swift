@@ -117,15 +117,17 @@ extension TransformerDataAudit {
         // ‖J_θ‖₂² = λ_max(J_θ J_θᵀ), an (n·d)-dimensional Gram (the P-dimensional side is never a
         // Lanczos basis): one reverse pass (parameter gradient) and one parameter JVP per product.
         // One parameter-sized tangent for all products (ForwardModel+GradientInPlace): no fresh P-sized
-        // buffers; released before the spectrum phase.
+        // buffers; released before the spectrum phase. The Gram's order is n·V for an LM head: its
+        // basis is stored only within the Lanczos basis budget, shared by the probes measured at
+        // once (`gramBasisBytes`), else the two-pass Lanczos runs (`BudgetedLanczos`).
         let gram: Lanczos.SymmetricResult
         do {
             var work = model.zeroTangent()
-            gram = try Lanczos.symmetricExtremes(dimension: outputs, tolerance: 1e-10, maxIterations: 300,
-                                                 seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
+            gram = try BudgetedLanczos.extremes(dimension: outputs, bytes: gramBasisBytes(options, probes: probes.count), maxIterations: 300,
+                                                tolerance: 1e-10, seed: options.seed ^ 0x7E7A ^ UInt64(i), needMin: false) { u in
                 model.parameterGradient(tape, seed: u, into: &work)
                 return model.jvp(tape, inputTangent: nil, parameterTangent: work).last!
-            }
+            }.extremes
         }
         let spectrum = try TransformerSensitivity.spectrum(model: model, tape: tape, x: x, mask: mask, sigmaMax: sv.values[0], probe: i, options: options)
         let instability = options.attributionSamples > 0
@@ -171,9 +173,17 @@ extension TransformerDataAudit {
         }
         // A LayerNorm output makes K_S singular: λ_min = 0, bracketed by one product (TransformerDataAudit+NTKNull).
         let null = try layerNormNullBracket(model, tapes: tapes, dimension: N * size, seed: options.seed, apply: apply)
-        return try NTKPhase.extremes(dimension: N * size, options: options, minBracket: null?.bracket,
-                                     minBracketSource: null.map { "from the output LayerNorm: K_S is singular, since its \(N * probes.length) output rows exceed the \(N * probes.length - $0.nullity) conditions of a cotangent 1 ⊘ γ per row killing every parameter's gradient, so λ_min = 0 exactly (null space of dimension ≥ \($0.nullity)); 0 is the lower end (K_S ⪰ 0), the upper end the Rayleigh quotient of a constructed null vector (one product)" } ?? "",
-                                     apply: apply)
+        // A head's position-wise output layer (an LM head: C = V) bounds λ_min from its own NTK term (TransformerDataAudit+HeadBracket).
+        let dense = null == nil ? try outputDenseBracket(model, tapes: tapes, probes: N, seed: options.seed, apply: apply) : nil
+        let source = null.map { "from the output LayerNorm: K_S is singular, since its \(N * probes.length) output rows exceed the \(N * probes.length - $0.nullity) conditions of a cotangent 1 ⊘ γ per row killing every parameter's gradient, so λ_min = 0 exactly (null space of dimension ≥ \($0.nullity)); 0 is the lower end (K_S ⪰ 0), the upper end the Rayleigh quotient of a constructed null vector (one product)" }
+            ?? "from the head's output layer (its NTK term G ⊗ I_C over the N × positions rows bounds λ_min below; the Rayleigh quotient of v_min(G) ⊗ u above, u ⟂ range(W) or least amplified by Wᵀ; one product)"
+        return try NTKPhase.extremes(dimension: N * size, options: options, minBracket: null?.bracket ?? dense,
+                                     minBracketSource: source, apply: apply)
+    }
+
+    /// The per-probe Gram's share of `lanczosBasisBytes`: the probes run on up to `jobs` threads at once.
+    static func gramBasisBytes(_ options: DataAuditOptions, probes: Int) -> Int {
+        options.lanczosBasisBytes / Swift.max(1, Swift.min(options.jobs, probes))
     }
 
     /// Probes per NTK batch: 8 × 32 tokens make 256-row products, near dgemm's peak, and 16

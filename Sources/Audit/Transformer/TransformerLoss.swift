@@ -20,7 +20,7 @@ import WeightFiles
 /// through one tape of all N probes with their masks, then the engine's second-order reverse pass
 /// with seed `∂L/∂f = (p − e_y)/M` and its tangent `R{∂L/∂f} = p ⊙ (ḟ − ⟨p, ḟ⟩)/M` per scored row;
 /// the ops' second-order rules, attention's included), and λ_max, λ_min by symmetric Lanczos
-/// (`HessianLanczos`: the stored basis when it fits in `lanczosBasisBytes`, else the two-pass
+/// (`BudgetedLanczos`: the stored basis when it fits in `lanczosBasisBytes`, else the two-pass
 /// Lanczos with true residuals; error estimate ≤ 1e-10 relative as the transformer Jacobians'),
 /// whose error estimates are the certificates. `g_H = max(|λ_max|, |λ_min|)` (SPEC §5).
 enum TransformerLoss {
@@ -42,7 +42,7 @@ enum TransformerLoss {
         var iterations: Int
         var converged: Bool
         var scored: Int
-        /// `HessianLanczos.Outcome.method` / `.notConverged`, for the notes.
+        /// `BudgetedLanczos.Outcome.method` / `.notConverged`, for the notes.
         var method = ""
         var notConverged = ""
         var gH: Double { Swift.max(Swift.abs(lambdaMax), Swift.abs(lambdaMin)) }
@@ -102,7 +102,7 @@ enum TransformerLoss {
             loss += (m + Foundation.log(z) - logits[r * V + targets.target[r]]) * inv
         }
         let P = model.parameterCount
-        let out = try HessianLanczos.extremes(parameters: P, options: options, tolerance: Swift.min(options.lanczosTolerance, tolerance),
+        let out = try BudgetedLanczos.extremes(parameters: P, options: options, tolerance: Swift.min(options.lanczosTolerance, tolerance),
                                               seed: options.seed ^ 0x48455353) { v in
             let pt = model.prepareTangent(v)
             let tan = model.jvp(tape, inputTangent: nil, parameterTangent: pt)
