@@ -147,9 +147,9 @@ extension TransformerAudit {
         case .unsupported(let config):
             report.assumptions.append("\(config.path): model_type '\(config.modelType)' is not a transformer family spectral-audit reads (\(TransformerFamily.supportedModelTypes)); the structure is inferred from tensor names and only per-tensor spectra are certain")
         case .supported(let config):
+            let known = exactSpectralNorms(report.layers)
             let (section, analysis) = self.section(store: store, config: config, options: configuration.transformerDomain,
-                                                   includeSpectra: configuration.includeSpectra,
-                                                   knownSpectralNorms: exactSpectralNorms(report.layers))
+                                                   includeSpectra: configuration.includeSpectra, knownSpectralNorms: known)
             report.transformer = section
             report.input.architectureSource = gguf ? "gguf_metadata" : "hf_config"
             let domain = section.domain.summary
@@ -169,7 +169,7 @@ extension TransformerAudit {
             report.assumptions.append("transformer bounds are local, on the domain \(domain) (sequence length from \(section.domain.sequenceLengthSource), scale from \(section.domain.normInputScaleSource); --seq-len, --norm-input-scale); no global bound exists for dot-product attention")
             // The task head (TransformerHead+Report): its constant enters the network bound.
             var covered = analysis?.tensorNames ?? []
-            if let (head, names) = TransformerHead.section(store: store, config: config, backbone: section) {
+            if let (head, names) = TransformerHead.section(store: store, config: config, backbone: section, knownSpectralNorms: known) {
                 report.transformer?.head = head
                 covered.formUnion(names)
                 if let b = head.networkBound {

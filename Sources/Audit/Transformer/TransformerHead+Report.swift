@@ -7,7 +7,10 @@ import WeightFiles
 /// input embeddings → logits = backbone bound × head constant, which becomes the report's network
 /// bound and weights-only gmsi (the function a deployed classifier / LM computes).
 extension TransformerHead {
-    static func section(store: any TensorStore, config: HFModelConfig, backbone: TransformerReportV1) -> (TransformerHeadV1, Set<String>)? {
+    /// `knownSpectralNorms`: the rows' exact σ_max (`TransformerAudit.exactSpectralNorms`), so an
+    /// LM head's `lm_head` (TinyLlama: 32000 × 2048, 524 MB as Float64) is not loaded again.
+    static func section(store: any TensorStore, config: HFModelConfig, backbone: TransformerReportV1,
+                        knownSpectralNorms: [String: Double] = [:]) -> (TransformerHeadV1, Set<String>)? {
         let names = Set(store.tensors.map(\.name))
         guard case .success(let layout) = TransformerLayout.resolve(config, names: names) else { return nil }
         switch resolve(config, layout: layout, names: names) {
@@ -21,7 +24,8 @@ extension TransformerHead {
                                         tiedToEmbeddings: head.outputTiedToEmbeddings, bound: nil, networkBound: nil, reason: nil)
             do {
                 out.outputs = try store.info(head.output.weight).shape.first
-                let h = try head.lipschitz(store: store, config: config, scale: backbone.domain.normInputScale)
+                let h = try head.lipschitz(store: store, config: config, scale: backbone.domain.normInputScale,
+                                           knownSpectralNorms: knownSpectralNorms)
                 out.bound = h
                 if let b = backbone.networkBound, (b * h).isFinite {
                     out.networkBound = b * h

@@ -208,10 +208,17 @@ struct TransformerHead: Sendable, Equatable {
     }
 
     /// The head's Lipschitz constant (see the type's doc) with the LayerNorm's input scale `scale`.
-    func lipschitz(store: any TensorStore, config: HFModelConfig, scale: Double) throws -> Double {
+    /// A whole stored matrix whose σ_max is in `knownSpectralNorms` (computed exactly by the rows)
+    /// is not loaded again.
+    func lipschitz(store: any TensorStore, config: HFModelConfig, scale: Double,
+                   knownSpectralNorms: [String: Double] = [:]) throws -> Double {
         let weights = TransformerWeights(store: store, width: config.hiddenSize)
-        var l = try SVD.largestSingularValue(try weights.matrix(output))
-        if let first { l *= try SVD.largestSingularValue(try weights.matrix(first)) }
+        func sigma(_ t: LinearTensor) throws -> Double {
+            if t.fusedPart == nil, let known = knownSpectralNorms[t.weight] { return known }
+            return try SVD.largestSingularValue(try weights.matrix(t))
+        }
+        var l = try sigma(output)
+        if let first { l *= try sigma(first) }
         if let a = firstActivation, a != "tanh" {
             guard let lip = TransformerAnalyzer.activationLipschitz(a) else {
                 throw TransformerAnalysisError("the head's activation '\(a)' has no Lipschitz constant in spectral-audit")
