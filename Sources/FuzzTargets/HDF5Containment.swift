@@ -231,13 +231,12 @@ final class HDF5Containment: @unchecked Sendable {
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let (store, listing) = PeakMemory.measure { try? ModelFile.open(path) }
         let budget = store.map { HDF5MemoryBudget(fileSize: fileSize, store: $0) } ?? HDF5MemoryBudget(fileSize: fileSize)
-        func within(_ used: Int?) -> Bool { (try? budget.check(used: used, stage: "", path: path, fileSize: fileSize)) != nil }
-        guard within(listing) else { return nil }
+        guard budget.admits(listing) else { return nil }
         if let hdf5 = store as? HDF5TensorStore {
-            guard within(PeakMemory.measure { hdf5.readLibraryServedTensors() }.bytes) else { return nil }
+            guard budget.admits(PeakMemory.measure { hdf5.readLibraryServedTensors() }.bytes) else { return nil }
         }
         let (readable, used) = PeakMemory.measure { (try? AnnotatedHDF5.readReport(path: path)) != nil }
-        if readable && !within(used) { return nil }
+        if readable && !budget.admits(used) { return nil }
         return readable
     }
 

@@ -168,15 +168,13 @@ public enum TransformerAnalyzer {
                 // One MLP matrix in memory at a time: σ_max (unless known) and, for the gated
                 // MLP, the row bound on the norm's output ball.
                 func sigma(_ t: LinearTensor) throws -> Double {
-                    if t.fusedPart == nil, let known = knownSpectralNorms[t.weight] { return known }
-                    return try SVD.largestSingularValue(try weights.matrix(t))
+                    try weights.largestSingularValue(t, known: knownSpectralNorms)
                 }
                 if let gateTensor = block.gate {
                     let r2 = LocalBounds.normOutputRows(maxAbsGamma: mlpNorm.maxAbsGamma, betaNorm: mlpNorm.betaNorm, width: d).rows
                     func sigmaAndRows(_ t: LinearTensor) throws -> (Double, Double) {
                         let m = try weights.matrix(t)
-                        let s = try t.fusedPart == nil ? knownSpectralNorms[t.weight] ?? SVD.largestSingularValue(m)
-                                                       : SVD.largestSingularValue(m)
+                        let s = try weights.largestSingularValue(t, known: knownSpectralNorms, matrix: m)
                         return (s, maxRowBound(m, r2, try weights.bias(t)))
                     }
                     let (sUp, rowsUp) = try sigmaAndRows(block.up)

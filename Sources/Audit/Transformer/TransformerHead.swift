@@ -213,12 +213,8 @@ struct TransformerHead: Sendable, Equatable {
     func lipschitz(store: any TensorStore, config: HFModelConfig, scale: Double,
                    knownSpectralNorms: [String: Double] = [:]) throws -> Double {
         let weights = TransformerWeights(store: store, width: config.hiddenSize)
-        func sigma(_ t: LinearTensor) throws -> Double {
-            if t.fusedPart == nil, let known = knownSpectralNorms[t.weight] { return known }
-            return try SVD.largestSingularValue(try weights.matrix(t))
-        }
-        var l = try sigma(output)
-        if let first { l *= try sigma(first) }
+        var l = try weights.largestSingularValue(output, known: knownSpectralNorms)
+        if let first { l *= try weights.largestSingularValue(first, known: knownSpectralNorms) }
         if let a = firstActivation, a != "tanh" {
             guard let lip = TransformerAnalyzer.activationLipschitz(a) else {
                 throw TransformerAnalysisError("the head's activation '\(a)' has no Lipschitz constant in spectral-audit")

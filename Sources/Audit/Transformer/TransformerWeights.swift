@@ -52,6 +52,14 @@ final class TransformerWeights {
     }
 
     func vector(_ name: String) throws -> [Double] { try store.loadFloat64(name) }
+
+    /// σ_max of `t`'s matrix: the rows' exact σ_max of the whole stored matrix when `known` has it
+    /// (`TransformerAudit.exactSpectralNorms`; never for a fused part), else computed from `m`
+    /// when the caller already holds the matrix, or from a fresh load.
+    func largestSingularValue(_ t: LinearTensor, known: [String: Double], matrix m: Matrix? = nil) throws -> Double {
+        if t.fusedPart == nil, let s = known[t.weight] { return s }
+        return try SVD.largestSingularValue(try m ?? matrix(t))
+    }
 }
 
 extension Matrix {

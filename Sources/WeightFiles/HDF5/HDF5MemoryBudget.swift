@@ -39,8 +39,14 @@ public struct HDF5MemoryBudget: Sendable {
     }
 
     /// Throws the one-line refusal when `used` (bytes; nil = not measurable) exceeds the budget.
+    /// Whether a stage that took `used` bytes (nil = not measurable) is within the budget.
+    public func admits(_ used: Int?) -> Bool {
+        guard let used else { return true }
+        return used <= bytes
+    }
+
     public func check(used: Int?, stage: String, path: String, fileSize: Int) throws {
-        guard let used, used > bytes else { return }
+        guard let used, !admits(used) else { return }
         throw WeightFileError(.malformed, path: path, place: "HDF5 objects",
                               detail: "libhdf5 took \(Self.megabytes(used)) of memory \(stage) of this \(Self.megabytes(fileSize)) file, more than the \(Self.megabytes(bytes)) a well-formed file of its size and tensors needs (corrupt or hostile metadata); refused")
     }
